@@ -1,0 +1,1 @@
+"""Operator tooling: the embedded stack (`letsconnect up`), the demo and the program report."""

@@ -1,0 +1,1 @@
+"""The five services; each one imports shared/ and never another service."""

@@ -1,0 +1,16 @@
+"""The notifier API (Flask factory, served by gunicorn: services.notifier.app:create_app())."""
+from __future__ import annotations
+
+from shared.config import Settings
+from shared.mongo import database
+from shared.outbox import Outbox
+from shared.web import create_service_app
+
+from services.notifier import SERVICE
+
+
+def create_app(settings: Settings | None = None):
+    settings = settings or Settings.from_env()
+    db = database(settings, SERVICE)
+    Outbox(db, SERVICE).ensure_indexes()
+    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})

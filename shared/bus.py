@@ -1,0 +1,186 @@
+"""Kafka producer and consumer runner (kafka-python, always over TCP).
+
+The runner commits an offset only after the handler's effect is stored; a handler that keeps
+failing is retried with bounded exponential backoff, then the event is parked on `<topic>.dlq`
+with the reason, and the partition moves on.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from shared import metrics
+from shared.config import Settings
+from shared.events import ALL_TOPICS, EventInvalid, dlq_of, encode, parse_event, utcnow_iso
+
+log = logging.getLogger(__name__)
+
+
+class PermanentError(Exception):
+    """Raised by a handler for an event that can never succeed: parked at once, no retries."""
+
+
+def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="letsconnect-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(settings.topic_name(n), settings.partitions, 1) for n in names
+                  if settings.topic_name(n) not in existing]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        admin.close()
+
+
+class Publisher:
+    def __init__(self, settings: Settings, client_id: str):
+        self.settings = settings
+        self.producer = KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, client_id=client_id, acks="all",
+            enable_idempotence=True, linger_ms=2, retries=10,
+        )
+
+    def send(self, envelope: dict):
+        """Asynchronous publish keyed by subject; the returned future raises if the broker refused."""
+        return self.producer.send(self.settings.topic_name(envelope["type"]),
+                                  key=envelope["subject"].encode("utf-8"), value=encode(envelope))
+
+    def publish(self, envelope: dict, timeout: float = 30) -> None:
+        self.send(envelope).get(timeout=timeout)
+
+    def send_raw(self, topic: str, key: bytes | None, value: bytes, headers=None):
+        return self.producer.send(topic, key=key, value=value, headers=headers or [])
+
+    def flush(self) -> None:
+        self.producer.flush()
+
+    def close(self) -> None:
+        self.producer.close(timeout=5)
+
+
+Handler = Callable[[dict], None]
+
+
+@dataclass
+class DeadLetter:
+    topic: str
+    error: str
+    attempts: int
+
+
+class ConsumerRunner:
+    """Consumes `handlers`' topics in the service's consumer group and applies each event."""
+
+    def __init__(self, settings: Settings, service: str, handlers: dict[str, Handler], publisher: Publisher,
+                 max_poll_records: int = 200):
+        self.settings = settings
+        self.service = service
+        self.handlers = handlers
+        self.publisher = publisher
+        self.topic_to_type = {settings.topic_name(t): t for t in handlers}
+        self.assigned = threading.Event()
+        self.consumer = KafkaConsumer(
+            *self.topic_to_type,
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.consumer_group(service),
+            client_id=f"{service}-worker",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=max(500, settings.consumer_session_timeout_ms // 6),
+            max_poll_records=max_poll_records,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                batches = self.consumer.poll(timeout_ms=200)
+                if self.consumer.assignment():
+                    self.assigned.set()
+                for partition, records in batches.items():
+                    for record in records:
+                        self._process(record)
+                    self.consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, None, -1)})
+        finally:
+            self.consumer.close(autocommit=False)
+
+    def _process(self, record) -> None:
+        event_type = self.topic_to_type[record.topic]
+        try:
+            envelope = parse_event(record.value, expected_type=event_type)
+        except EventInvalid as exc:
+            self._dead_letter(record, exc.reason, attempts=0)
+            return
+        handler = self.handlers[event_type]
+        delay = self.settings.retry_backoff_ms / 1000
+        last_error = "unknown error"
+        for attempt in range(1, self.settings.retry_attempts + 1):
+            try:
+                handler(envelope)
+                metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc()
+                return
+            except (PermanentError, EventInvalid) as exc:
+                self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
+                return
+            except Exception as exc:  # any other failure is retried, then parked
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: %s %s failed (attempt %d): %s", self.service, event_type, envelope["id"],
+                            attempt, last_error)
+                if attempt < self.settings.retry_attempts:
+                    metrics.HANDLER_RETRIES.labels(self.service, event_type).inc()
+                    time.sleep(delay * (1 + random.random() / 2))
+                    delay *= 2
+        self._dead_letter(record, last_error, attempts=self.settings.retry_attempts)
+
+    def _dead_letter(self, record, error: str, attempts: int) -> None:
+        try:
+            original = record.value.decode("utf-8")
+        except (UnicodeDecodeError, AttributeError):
+            original = repr(record.value)
+        parked = {
+            "error": error, "attempts": attempts, "consumer_group": self.settings.consumer_group(self.service),
+            "topic": record.topic, "partition": record.partition, "offset": record.offset,
+            "failed_at": utcnow_iso(), "event": original,
+        }
+        dlq_topic = dlq_of(record.topic)
+        # Wait for the broker's ack: the offset is committed next, so the event must be safe first.
+        self.publisher.send_raw(dlq_topic, record.key, json.dumps(parked, ensure_ascii=False).encode("utf-8"),
+                                headers=[("error", error[:500].encode("utf-8"))]).get(timeout=30)
+        metrics.EVENTS_DEAD_LETTERED.labels(self.service, record.topic).inc()
+        log.error("%s: parked %s@%d on %s: %s", self.service, record.topic, record.offset, dlq_topic, error)
+
+
+def read_topic(settings: Settings, topic: str, timeout: float = 10.0, expected: int | None = None) -> list:
+    """Read every record of a topic from the start (for tests, benchmarks and operators)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             auto_offset_reset="earliest", consumer_timeout_ms=500)
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        records, deadline = [], time.time() + timeout
+        while time.time() < deadline:
+            for batch in consumer.poll(timeout_ms=300).values():
+                records.extend(batch)
+            if expected is not None:
+                if len(records) >= expected:
+                    break
+            elif all(consumer.position(p) >= end[p] for p in partitions):
+                break
+        return records
+    finally:
+        consumer.close()

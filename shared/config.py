@@ -1,0 +1,122 @@
+"""Every setting is an environment variable with a local default (documented in README.md).
+
+`Settings.from_env()` reads them once; tests build their own with `dataclasses.replace` so
+that parallel runs get their own ports, databases and topic namespace.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+SERVICES = ("registry", "matcher", "scheduler", "notifier", "resources")
+DEFAULT_PORTS = {"registry": 8001, "matcher": 8002, "scheduler": 8003, "notifier": 8004, "resources": 8005}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _list(name: str, default: str = "") -> tuple[str, ...]:
+    return tuple(item.strip() for item in _env(name, default).split(",") if item.strip())
+
+
+def _keys(raw: str) -> dict[str, str]:
+    """LC_SECRET_KEYS="k2:newsecret,k1:oldsecret": first key signs, all verify."""
+    keys: dict[str, str] = {}
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        kid, sep, secret = item.partition(":")
+        if not sep or not kid or not secret:
+            raise SystemExit("LC_SECRET_KEYS entries must look like kid:secret")
+        keys[kid] = secret
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    db_prefix: str = "letsconnect_"
+    topic_prefix: str = ""
+    partitions: int = 6
+    smtp_url: str = "smtp://127.0.0.1:2525"
+    mail_from: str = "Let's Connect <letsconnect@wikimedia.example>"
+    public_base_url: str = "http://127.0.0.1"
+    secret_keys: dict[str, str] = field(default_factory=lambda: {"k1": "dev-only-insecure-secret"})
+    token_ttl_days: int = 365
+    revoked_tokens: tuple[str, ...] = ()
+    staff_tokens: tuple[str, ...] = ("dev-staff-token",)
+    max_body_bytes: int = 1_000_000
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    host: str = "127.0.0.1"
+    data_dir: str = ".letsconnect"
+    consumer_session_timeout_ms: int = 6000
+    retry_attempts: int = 4
+    retry_backoff_ms: int = 200
+    outbox_poll_ms: int = 20
+    translators: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    worker_metrics_port: int = 0
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        ports = {name: _int(f"LC_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
+        secret_keys = _keys(_env("LC_SECRET_KEYS", ""))
+        if not secret_keys:
+            secret_keys = {_env("LC_SECRET_KEY_ID", "k1"): _env("LC_SECRET_KEY", "dev-only-insecure-secret")}
+        translators: dict[str, tuple[str, ...]] = {}
+        for item in _list("LC_TRANSLATORS"):
+            lang, _, email = item.partition(":")
+            if lang and email:
+                translators.setdefault(lang.strip(), ())
+                translators[lang.strip()] += (email.strip(),)
+        return cls(
+            kafka_bootstrap=_env("LC_KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
+            mongo_uri=_env("LC_MONGO_URI", cls.mongo_uri),
+            db_prefix=_env("LC_DB_PREFIX", cls.db_prefix),
+            topic_prefix=_env("LC_TOPIC_PREFIX", cls.topic_prefix),
+            partitions=_int("LC_TOPIC_PARTITIONS", cls.partitions),
+            smtp_url=_env("LC_SMTP_URL", cls.smtp_url),
+            mail_from=_env("LC_MAIL_FROM", cls.mail_from),
+            public_base_url=_env("LC_PUBLIC_BASE_URL", cls.public_base_url),
+            secret_keys=secret_keys,
+            token_ttl_days=_int("LC_TOKEN_TTL_DAYS", cls.token_ttl_days),
+            revoked_tokens=_list("LC_REVOKED_TOKENS"),
+            staff_tokens=_list("LC_STAFF_TOKENS", "dev-staff-token"),
+            max_body_bytes=_int("LC_MAX_BODY_BYTES", cls.max_body_bytes),
+            ports=ports,
+            host=_env("LC_HOST", cls.host),
+            data_dir=_env("LC_DATA_DIR", cls.data_dir),
+            consumer_session_timeout_ms=_int("LC_CONSUMER_SESSION_TIMEOUT_MS", cls.consumer_session_timeout_ms),
+            retry_attempts=_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
+            retry_backoff_ms=_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
+            outbox_poll_ms=_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
+            translators=translators,
+            worker_metrics_port=_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
+        )
+
+    def database_name(self, service: str) -> str:
+        return f"{self.db_prefix}{service}"
+
+    def topic_name(self, event_type: str) -> str:
+        return f"{self.topic_prefix}{event_type}"
+
+    def consumer_group(self, service: str) -> str:
+        return f"{self.topic_prefix}{service}"
+
+    def service_url(self, service: str) -> str:
+        return f"{self.public_base_url}:{self.ports[service]}"
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)

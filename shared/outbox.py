@@ -1,0 +1,130 @@
+"""Transactional outbox: events are stored with the state change, then relayed to Kafka.
+
+A crash between the write and the publish loses nothing (the relay finds the row on restart);
+a crash between the publish and the mark re-publishes the same envelope id, which consumers'
+inboxes drop. One relay per service database holds a lease, so order is kept across copies.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from bson import ObjectId
+from pymongo import ASCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared import metrics
+from shared.events import EVENT_TYPES, make_event
+
+log = logging.getLogger(__name__)
+COLLECTION = "outbox"
+
+
+class Outbox:
+    def __init__(self, db: Database, source: str):
+        self.db = db
+        self.source = source
+        self.collection = db[COLLECTION]
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([("sent", ASCENDING), ("seq", ASCENDING)])
+
+    def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
+        """Validate and stage one event inside the caller's transaction; returns the envelope."""
+        key_field = EVENT_TYPES[event_type].key_field
+        envelope = make_event(event_type, subject=data[key_field], data=data, source=self.source)
+        self.collection.insert_one({
+            "_id": envelope["id"], "seq": ObjectId(), "type": event_type, "key": envelope["subject"],
+            "envelope": envelope, "sent": False, "created_at": datetime.now(timezone.utc),
+        }, session=session)
+        return envelope
+
+    def backlog(self) -> int:
+        return self.collection.count_documents({"sent": False})
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows in `seq` order and marks them sent."""
+
+    LEASE_SECONDS = 10
+    KEEP_SENT = timedelta(hours=1)
+
+    def __init__(self, outbox: Outbox, publisher, poll_ms: int = 20, batch: int = 500,
+                 before_mark: Callable[[list[dict]], None] | None = None):
+        self.outbox = outbox
+        self.publisher = publisher
+        self.poll = poll_ms / 1000
+        self.batch = batch
+        self.before_mark = before_mark  # fault-injection point for the crash tests
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lease_until = 0.0
+        self._last_prune = 0.0
+
+    def _hold_lease(self) -> bool:
+        now = time.time()
+        if now < self._lease_until - self.LEASE_SECONDS / 2:
+            return True
+        locks = self.outbox.db["locks"]
+        expires = datetime.now(timezone.utc) + timedelta(seconds=self.LEASE_SECONDS)
+        try:
+            locks.find_one_and_update(
+                {"_id": "outbox-relay", "$or": [{"owner": self.owner},
+                                                 {"expires": {"$lt": datetime.now(timezone.utc)}}]},
+                {"$set": {"owner": self.owner, "expires": expires}}, upsert=True)
+        except DuplicateKeyError:
+            return False
+        self._lease_until = now + self.LEASE_SECONDS
+        return True
+
+    def release(self) -> None:
+        self.outbox.db["locks"].delete_one({"_id": "outbox-relay", "owner": self.owner})
+        self._lease_until = 0.0
+
+    def run_once(self) -> int:
+        if not self._hold_lease():
+            return 0
+        rows = list(self.outbox.collection.find({"sent": False}).sort("seq", ASCENDING).limit(self.batch))
+        if not rows:
+            self._prune()
+            return 0
+        futures = [self.publisher.send(row["envelope"]) for row in rows]
+        self.publisher.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
+        if self.before_mark:
+            self.before_mark(rows)
+        self.outbox.collection.update_many(
+            {"_id": {"$in": [row["_id"] for row in rows]}},
+            {"$set": {"sent": True, "sent_at": datetime.now(timezone.utc)}})
+        for row in rows:
+            metrics.EVENTS_PUBLISHED.labels(self.outbox.source, row["type"]).inc()
+        return len(rows)
+
+    def _prune(self) -> None:
+        if time.time() - self._last_prune < 60:
+            return
+        self._last_prune = time.time()
+        cutoff = datetime.now(timezone.utc) - self.KEEP_SENT
+        self.outbox.collection.delete_many({"sent": True, "sent_at": {"$lt": cutoff}})
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                published = self.run_once()
+            except (PyMongoError, Exception) as exc:  # keep relaying after broker or database hiccups
+                log.warning("outbox relay: %s; retrying", exc)
+                stop.wait(1.0)
+                continue
+            if published < self.batch:
+                stop.wait(self.poll)
+        try:
+            self.release()
+        except PyMongoError:
+            pass

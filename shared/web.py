@@ -1,0 +1,145 @@
+"""The Flask app factory every service API shares: JSON errors, health, readiness, metrics, stats."""
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid
+from typing import Callable, Iterable
+
+from flask import Flask, g, jsonify, request
+from flask_smorest import Api, Blueprint
+from pymongo.database import Database
+from werkzeug.exceptions import HTTPException
+
+from shared import metrics
+from shared.config import Settings
+from shared.mongo import ping
+
+log = logging.getLogger(__name__)
+JSON_TYPES = ("application/json",)
+
+
+def accepts(*mimetypes: str):
+    """Mark a view as taking bodies other than JSON (e.g. CSV uploads)."""
+    def mark(view):
+        view._lc_accepts = mimetypes
+        return view
+    return mark
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        try:
+            record.request_id = g.request_id
+        except (AttributeError, RuntimeError):
+            record.request_id = "-"
+        return True
+
+
+def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def create_service_app(service: str, settings: Settings, db: Database, blueprints: Iterable[Blueprint],
+                       stats: Callable[[], dict] | None = None, description: str = "") -> Flask:
+    app = Flask(service)
+    app.config.update(
+        LC_SETTINGS=settings, LC_DB=db, LC_SERVICE=service,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE=f"Let's Connect {service}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"info": {"description": description}},
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    api = Api(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    app.extensions["lc_api"] = api
+    logging.getLogger().addFilter(_RequestIdFilter())
+
+    @app.before_request
+    def _begin():
+        g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        g.started = time.perf_counter()
+        if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
+            view = app.view_functions.get(request.endpoint)
+            allowed = getattr(view, "_lc_accepts", None) or getattr(getattr(view, "view_class", None),
+                                                                    "_lc_accepts", None) or ()
+            mimetype = request.mimetype or ""
+            if mimetype not in JSON_TYPES and not mimetype.endswith("+json") and mimetype not in allowed:
+                return jsonify(code=415, status="Unsupported Media Type",
+                               message=f"send JSON (Content-Type: application/json), not {mimetype or 'nothing'}"), 415
+        return None
+
+    @app.after_request
+    def _finish(response):
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.REQUESTS.labels(service, request.method, route, response.status_code).inc()
+        metrics.LATENCY.labels(service, request.method, route).observe(elapsed)
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        data = getattr(exc, "data", None) or {}
+        body = {"code": exc.code, "status": exc.name, "message": data.get("message") or exc.description}
+        if data.get("errors"):
+            body["errors"] = data["errors"]
+        for extra, value in data.items():
+            if extra not in ("message", "errors", "headers", "messages", "schema"):
+                body.setdefault(extra, value)
+        if "messages" in data and "errors" not in body:
+            body["errors"] = data["messages"]
+        return jsonify(body), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("%s: unhandled error on %s %s", service, request.method, request.path)
+        return jsonify(code=500, status="Internal Server Error",
+                       message="unexpected error; quote this request id", request_id=g.get("request_id")), 500
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {}
+        try:
+            ping(db)
+            checks["mongo"] = "ok"
+        except Exception as exc:  # any driver failure means not ready
+            checks["mongo"] = f"unreachable: {type(exc).__name__}"
+        checks["kafka"] = "ok" if kafka_reachable(settings.kafka_bootstrap) else "unreachable"
+        ready = all(v == "ok" for v in checks.values())
+        return {"status": "ready" if ready else "not ready", "service": service, "checks": checks}, (
+            200 if ready else 503)
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        try:
+            metrics.OUTBOX_BACKLOG.labels(service).set(db["outbox"].count_documents({"sent": False}))
+        except Exception:  # the scrape still answers when the database is down
+            pass
+        payload, content_type = metrics.render()
+        return app.response_class(payload, mimetype=content_type.split(";")[0])
+
+    @app.get("/stats")
+    def service_stats():
+        return jsonify({"service": service, **(stats() if stats else {})})
+
+    return app

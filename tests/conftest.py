@@ -1,0 +1,58 @@
+"""Starts the servers once per test session: the embedded ones on free ports by default, or
+Kafka and MongoDB containers when LC_TEST_SERVERS=containers and Docker is available."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from letsconnect.servers import EmbeddedServers, free_port
+from tests.support import namespaced_settings
+
+
+@dataclass
+class ContainerServers:
+    kafka_bootstrap: str
+    mongo_uri: str
+    smtp_url: str
+    maildir: Path
+    data_dir: Path
+
+
+def _containers(tmp: Path):
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.mongodb import MongoDbContainer
+
+    from letsconnect.mailsink import start_sink
+
+    kafka = KafkaContainer().with_kraft().start()
+    mongo = MongoDbContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all").start()
+    mongo.exec("mongosh --quiet --eval \"rs.initiate()\"")
+    smtp_port = free_port()
+    sink = start_sink("127.0.0.1", smtp_port, tmp / "mail")
+    servers = ContainerServers(kafka.get_bootstrap_server(),
+                               mongo.get_connection_url() + "/?directConnection=true",
+                               f"smtp://127.0.0.1:{smtp_port}", tmp / "mail", tmp)
+    return servers, lambda: (sink.stop(), kafka.stop(), mongo.stop())
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stack")
+    if os.environ.get("LC_TEST_SERVERS") == "containers" and shutil.which("docker"):
+        found, stop = _containers(tmp)
+        yield found
+        stop()
+        return
+    embedded = EmbeddedServers(data_dir=tmp, kafka_port=free_port(), mongo_port=free_port(),
+                               smtp_port=free_port()).start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
+def settings(servers):
+    return namespaced_settings(servers)

@@ -1,0 +1,170 @@
+"""The foundation's guarantees, against the real embedded broker and database."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from shared.bus import Publisher, read_topic
+from shared.events import dlq_of, make_event
+from shared.inbox import Inbox
+from shared.mongo import database, in_transaction
+from shared.outbox import Outbox, OutboxRelay
+from shared.worker import Worker
+from tests.support import eventually, running
+
+
+def participant(pid: str, revision: int = 1) -> dict:
+    return {
+        "participant_id": pid, "revision": revision, "username": "Ahmed Example", "name": "أحمد",
+        "email": "ahmed@example.org", "languages": ["ar", "en"], "timezone": "Africa/Cairo", "region": "mena",
+        "group": {"name": "Wikimedia Egypt", "type": "user_group"}, "role": "board", "purpose": "organising",
+        "activities": ["training"], "interests": [{"topic": "budget-development", "direction": "learn"}],
+        "consent": {"public_profile": True, "share_contact": True, "recording": False},
+        "registered_at": "2026-11-24T10:00:00Z",
+    }
+
+
+class Applier:
+    """A consumer whose effect is one document per applied event, recorded through the inbox."""
+
+    def __init__(self, settings, fail_subjects=()):
+        self.db = database(settings, "matcher")
+        self.inbox = Inbox(self.db, "matcher")
+        self.fail_subjects = set(fail_subjects)
+
+    def __call__(self, envelope):
+        if envelope["subject"] in self.fail_subjects:
+            raise RuntimeError("handler always fails for this participant")
+        self.inbox.apply_once(envelope, lambda s: self.db.effects.insert_one(
+            {"participant": envelope["subject"], "event": envelope["id"]}, session=s))
+
+    def effects(self, pid):
+        return self.db.effects.count_documents({"participant": pid})
+
+    def worker(self, settings, events=("participant-registered",)):
+        return Worker("matcher", settings, self.db, handlers={e: self for e in events}, relay=False)
+
+
+def write_through_outbox(settings, pid):
+    db = database(settings, "registry")
+    outbox = Outbox(db, "registry")
+
+    def work(session):
+        db.participants.insert_one({"_id": pid}, session=session)
+        outbox.add(session, "participant-registered", participant(pid))
+
+    in_transaction(db, work)
+    return db, outbox
+
+
+def test_event_written_through_outbox_reaches_another_services_consumer(settings):
+    pid = uuid.uuid4().hex
+    applier = Applier(settings)
+    registry_worker = Worker("registry", settings, database(settings, "registry"), handlers={})
+    with running(applier.worker(settings), registry_worker):
+        write_through_outbox(settings, pid)
+        eventually(lambda: applier.effects(pid) == 1, message="event did not reach the matcher")
+    assert Outbox(database(settings, "registry"), "registry").backlog() == 0
+
+
+def test_aborted_transaction_writes_neither_state_nor_event(settings):
+    db = database(settings, "registry")
+    outbox = Outbox(db, "registry")
+
+    def work(session):
+        db.participants.insert_one({"_id": "p-abort"}, session=session)
+        outbox.add(session, "participant-registered", participant("p-abort"))
+        raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        in_transaction(db, work)
+    assert db.participants.count_documents({}) == 0
+    assert outbox.backlog() == 0
+
+
+def test_relay_killed_between_write_and_publish_delivers_once_after_restart(settings):
+    pid = uuid.uuid4().hex
+    db, outbox = write_through_outbox(settings, pid)  # written, relay not running: "killed" before publish
+    assert outbox.backlog() == 1
+
+    class Killed(Exception):
+        pass
+
+    def die(rows):
+        raise Killed()
+
+    publisher = Publisher(settings, "crashing-relay")
+    crashing = OutboxRelay(outbox, publisher, before_mark=die)  # publishes, dies before marking sent
+    with pytest.raises(Killed):
+        crashing.run_once()
+    crashing.release()
+    assert outbox.backlog() == 1
+    restarted = OutboxRelay(outbox, publisher)
+    assert restarted.run_once() == 1
+    assert outbox.backlog() == 0
+    publisher.close()
+
+    copies = read_topic(settings, settings.topic_name("participant-registered"), expected=2)
+    assert len(copies) == 2  # published twice ...
+    applier = Applier(settings)
+    with running(applier.worker(settings)):
+        eventually(lambda: applier.effects(pid) == 1)
+        registered = database(settings, "matcher").inbox.count_documents({})
+    assert applier.effects(pid) == 1 and registered == 1  # ... applied once
+
+
+def test_same_event_delivered_twice_has_one_effect(settings):
+    pid = uuid.uuid4().hex
+    envelope = make_event("participant-registered", pid, participant(pid), source="registry")
+    publisher = Publisher(settings, "test")
+    publisher.publish(envelope)
+    publisher.publish(envelope)
+    marker = make_event("participant-registered", pid + "-marker", participant(pid + "-marker"), "registry")
+    publisher.publish(marker)
+    applier = Applier(settings)
+    with running(applier.worker(settings)):
+        eventually(lambda: applier.effects(pid + "-marker") == 1)
+        eventually(lambda: applier.effects(pid) >= 1)
+    assert applier.effects(pid) == 1
+
+
+def test_poison_events_are_parked_on_dlq_with_reason_and_later_events_flow(settings):
+    topic = settings.topic_name("participant-registered")
+    publisher = Publisher(settings, "test")
+    publisher.send_raw(topic, b"broken", b"{not json").get(10)
+    bad_schema = make_event("participant-registered", "x", participant("x"), "registry")
+    bad_schema["data"]["email"] = "not-an-email"
+    publisher.send_raw(topic, b"x", json.dumps(bad_schema).encode()).get(10)
+    failing = make_event("participant-registered", "always-fails", participant("always-fails"), "registry")
+    publisher.publish(failing)
+    good = make_event("participant-registered", "good", participant("good"), "registry")
+    publisher.publish(good)
+    publisher.close()
+
+    applier = Applier(settings, fail_subjects={"always-fails"})
+    with running(applier.worker(settings)):
+        eventually(lambda: applier.effects("good") == 1, message="good event was not processed")
+        parked = read_topic(settings, dlq_of(topic), expected=3)
+    reasons = {record.key: json.loads(record.value) for record in parked}
+    assert set(reasons) == {b"broken", b"x", b"always-fails"}
+    assert "not JSON" in reasons[b"broken"]["error"]
+    assert "email" in reasons[b"x"]["error"]
+    assert "handler always fails" in reasons[b"always-fails"]["error"]
+    assert reasons[b"always-fails"]["attempts"] == settings.retry_attempts
+    assert json.loads(reasons[b"always-fails"]["event"])["id"] == failing["id"]
+
+
+def test_offsets_are_committed_only_after_effects(settings):
+    """A worker that stops and a new one that starts in the same group neither skips nor repeats."""
+    publisher = Publisher(settings, "test")
+    applier = Applier(settings)
+    with running(applier.worker(settings)):
+        publisher.publish(make_event("participant-registered", "first", participant("first"), "registry"))
+        eventually(lambda: applier.effects("first") == 1)
+    publisher.publish(make_event("participant-registered", "second", participant("second"), "registry"))
+    with running(applier.worker(settings)):
+        eventually(lambda: applier.effects("second") == 1)
+    publisher.close()
+    assert applier.effects("first") == 1

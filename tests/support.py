@@ -1,0 +1,56 @@
+"""Helpers the integration and end-to-end tests share."""
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+
+from shared.bus import ensure_topics
+from shared.config import Settings
+
+STAFF = "staff-test-token"
+STAFF_HEADERS = {"Authorization": f"Bearer {STAFF}"}
+
+
+def namespaced_settings(servers, **overrides) -> Settings:
+    """Settings on the session's servers with a database and topic namespace of their own."""
+    ns = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, smtp_url=servers.smtp_url,
+        db_prefix=f"t{ns}_", topic_prefix=f"t{ns}-", staff_tokens=(STAFF,),
+        secret_keys={"k1": "test-secret"}, retry_backoff_ms=20, retry_attempts=3, outbox_poll_ms=10,
+        data_dir=str(servers.data_dir),
+    ).with_overrides(**overrides)
+    ensure_topics(settings)
+    return settings
+
+
+def eventually(check, timeout: float = 20.0, interval: float = 0.1, message: str = "condition not met"):
+    """Poll `check()` until it returns something truthy; returns that value."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{message} within {timeout}s (last: {last!r})")
+
+
+@contextmanager
+def running(*workers, timeout: float = 30.0):
+    """Start workers, wait until each consumer owns partitions, stop them afterwards."""
+    for worker in workers:
+        worker.start()
+    try:
+        for worker in workers:
+            if worker.runner is not None:
+                assert worker.assigned.wait(timeout), f"{worker.service} worker got no partitions"
+        yield workers[0] if len(workers) == 1 else workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
