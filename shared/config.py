@@ -63,9 +63,10 @@ class Settings:
     host: str = "127.0.0.1"
     data_dir: str = ".letsconnect"
     consumer_session_timeout_ms: int = 6000
+    consumer_fetch_wait_ms: int = 50
     retry_attempts: int = 4
     retry_backoff_ms: int = 200
-    outbox_poll_ms: int = 20
+    outbox_poll_ms: int = 50
     translators: dict[str, tuple[str, ...]] = field(default_factory=dict)
     worker_metrics_port: int = 0
 
@@ -99,6 +100,7 @@ class Settings:
             host=_env("LC_HOST", cls.host),
             data_dir=_env("LC_DATA_DIR", cls.data_dir),
             consumer_session_timeout_ms=_int("LC_CONSUMER_SESSION_TIMEOUT_MS", cls.consumer_session_timeout_ms),
+            consumer_fetch_wait_ms=_int("LC_CONSUMER_FETCH_WAIT_MS", cls.consumer_fetch_wait_ms),
             retry_attempts=_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
             retry_backoff_ms=_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
             outbox_poll_ms=_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),

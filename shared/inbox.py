@@ -46,3 +46,71 @@ class Inbox:
             if self.seen(envelope["id"]):
                 return False  # a concurrent copy applied it first
             raise
+
+    def apply_batch(self, envelopes: list[dict], effect: Callable[[ClientSession, dict], None],
+                    finish: Callable[[ClientSession], None] | None = None) -> int:
+        """Apply `effect(session, envelope)` for each not-yet-applied event, all in one transaction."""
+        pending = {self._key(envelope["id"]): envelope for envelope in envelopes}
+
+        def work(session: ClientSession) -> int:
+            seen = {doc["_id"] for doc in self.collection.find({"_id": {"$in": list(pending)}}, {"_id": 1},
+                                                                 session=session)}
+            fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
+            if fresh:
+                now = datetime.now(timezone.utc)
+                self.collection.insert_many([{"_id": key, "type": e["type"], "subject": e["subject"],
+                                              "applied_at": now} for key, e in fresh], session=session)
+            for _, envelope in fresh:
+                effect(session, envelope)
+            if finish is not None:
+                finish(session)
+            return len(fresh)
+
+        return in_transaction(self.db, work)
+
+
+WriteOps = list  # [(collection name, pymongo write model such as UpdateOne)]
+
+
+class IdempotentHandler:
+    """A consumer handler whose whole effect is database writes, applied once per event id.
+
+    Give either `effect(session, envelope)` (any writes, made with the session) or
+    `writes(envelope) -> [(collection, UpdateOne/InsertOne/DeleteOne ...)]`, which lets a batch
+    go to the database as one bulk write per collection. The runner hands a poll's events over
+    in one transaction and falls back to one at a time (with retries and the .dlq) on failure.
+    """
+
+    def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, dict], None] | None = None, *,
+                 writes: Callable[[dict], WriteOps] | None = None):
+        if (effect is None) == (writes is None):
+            raise ValueError("give exactly one of effect or writes")
+        self.inbox = inbox
+        self.effect = effect or self._bulk
+        self.writes = writes
+
+    def _bulk(self, session: ClientSession, envelope: dict) -> None:
+        self._write(session, self.writes(envelope))
+
+    def _write(self, session: ClientSession, operations: WriteOps) -> None:
+        by_collection: dict[str, list] = {}
+        for collection, operation in operations:
+            by_collection.setdefault(collection, []).append(operation)
+        for collection, ops in by_collection.items():
+            self.inbox.db[collection].bulk_write(ops, ordered=True, session=session)
+
+    def __call__(self, envelope: dict) -> None:
+        self.inbox.apply_once(envelope, lambda session: self.effect(session, envelope))
+
+    def apply_batch(self, envelopes: list[dict]) -> int:
+        if self.writes is None:
+            return self.inbox.apply_batch(envelopes, self.effect)
+        collected: WriteOps = []
+
+        def flush(session: ClientSession) -> None:
+            operations = list(collected)
+            collected.clear()  # a retried transaction starts collecting afresh
+            self._write(session, operations)
+
+        return self.inbox.apply_batch(envelopes, lambda session, envelope: collected.extend(self.writes(envelope)),
+                                      finish=flush)

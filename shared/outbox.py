@@ -1,7 +1,7 @@
 """Transactional outbox: events are stored with the state change, then relayed to Kafka.
 
 A crash between the write and the publish loses nothing (the relay finds the row on restart);
-a crash between the publish and the mark re-publishes the same envelope id, which consumers'
+a crash between the publish and the delete re-publishes the same envelope id, which consumers'
 inboxes drop. One relay per service database holds a lease, so order is kept across copies.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Outbox:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("sent", ASCENDING), ("seq", ASCENDING)])
+        self.collection.create_index([("seq", ASCENDING)])
 
     def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
         """Validate and stage one event inside the caller's transaction; returns the envelope."""
@@ -42,30 +42,28 @@ class Outbox:
         envelope = make_event(event_type, subject=data[key_field], data=data, source=self.source)
         self.collection.insert_one({
             "_id": envelope["id"], "seq": ObjectId(), "type": event_type, "key": envelope["subject"],
-            "envelope": envelope, "sent": False, "created_at": datetime.now(timezone.utc),
+            "envelope": envelope, "created_at": datetime.now(timezone.utc),
         }, session=session)
         return envelope
 
     def backlog(self) -> int:
-        return self.collection.count_documents({"sent": False})
+        return self.collection.count_documents({})
 
 
 class OutboxRelay:
-    """Publishes pending outbox rows in `seq` order and marks them sent."""
+    """Publishes pending outbox rows in `seq` order, then deletes them."""
 
     LEASE_SECONDS = 10
-    KEEP_SENT = timedelta(hours=1)
 
     def __init__(self, outbox: Outbox, publisher, poll_ms: int = 20, batch: int = 500,
-                 before_mark: Callable[[list[dict]], None] | None = None):
+                 after_publish: Callable[[list[dict]], None] | None = None):
         self.outbox = outbox
         self.publisher = publisher
         self.poll = poll_ms / 1000
         self.batch = batch
-        self.before_mark = before_mark  # fault-injection point for the crash tests
+        self.after_publish = after_publish  # fault-injection point for the crash tests
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = 0.0
-        self._last_prune = 0.0
 
     def _hold_lease(self) -> bool:
         now = time.time()
@@ -90,29 +88,21 @@ class OutboxRelay:
     def run_once(self) -> int:
         if not self._hold_lease():
             return 0
-        rows = list(self.outbox.collection.find({"sent": False}).sort("seq", ASCENDING).limit(self.batch))
+        rows = list(self.outbox.collection.find({}).sort("seq", ASCENDING).limit(self.batch))
         if not rows:
-            self._prune()
             return 0
         futures = [self.publisher.send(row["envelope"]) for row in rows]
         self.publisher.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
-        if self.before_mark:
-            self.before_mark(rows)
-        self.outbox.collection.update_many(
-            {"_id": {"$in": [row["_id"] for row in rows]}},
-            {"$set": {"sent": True, "sent_at": datetime.now(timezone.utc)}})
+        if self.after_publish:
+            self.after_publish(rows)
+        # Published rows are deleted rather than marked: cheaper for the database, and the broker
+        # keeps the published history.
+        self.outbox.collection.delete_many({"_id": {"$in": [row["_id"] for row in rows]}})
         for row in rows:
             metrics.EVENTS_PUBLISHED.labels(self.outbox.source, row["type"]).inc()
         return len(rows)
-
-    def _prune(self) -> None:
-        if time.time() - self._last_prune < 60:
-            return
-        self._last_prune = time.time()
-        cutoff = datetime.now(timezone.utc) - self.KEEP_SENT
-        self.outbox.collection.delete_many({"sent": True, "sent_at": {"$lt": cutoff}})
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():

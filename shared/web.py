@@ -132,7 +132,7 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
     @app.get("/metrics")
     def prometheus_metrics():
         try:
-            metrics.OUTBOX_BACKLOG.labels(service).set(db["outbox"].count_documents({"sent": False}))
+            metrics.OUTBOX_BACKLOG.labels(service).set(db["outbox"].count_documents({}))
         except Exception:  # the scrape still answers when the database is down
             pass
         payload, content_type = metrics.render()

@@ -96,7 +96,7 @@ def test_relay_killed_between_write_and_publish_delivers_once_after_restart(sett
         raise Killed()
 
     publisher = Publisher(settings, "crashing-relay")
-    crashing = OutboxRelay(outbox, publisher, before_mark=die)  # publishes, dies before marking sent
+    crashing = OutboxRelay(outbox, publisher, after_publish=die)  # publishes, dies before deleting the row
     with pytest.raises(Killed):
         crashing.run_once()
     crashing.release()
@@ -168,3 +168,32 @@ def test_offsets_are_committed_only_after_effects(settings):
         eventually(lambda: applier.effects("second") == 1)
     publisher.close()
     assert applier.effects("first") == 1
+
+
+def test_batched_handler_applies_each_event_once_and_isolates_a_failing_one(settings):
+    from pymongo import UpdateOne
+
+    from shared.inbox import IdempotentHandler
+
+    db = database(settings, "matcher")
+
+    def writes(envelope):
+        if envelope["subject"] == "poison":
+            raise ValueError("cannot apply this one")
+        return [("effects", UpdateOne({"_id": envelope["subject"]}, {"$inc": {"applied": 1}}, upsert=True))]
+
+    handler = IdempotentHandler(Inbox(db, "matcher"), writes=writes)
+    publisher = Publisher(settings, "test")
+    events = [make_event("participant-registered", f"p{i}", participant(f"p{i}"), "registry") for i in range(30)]
+    poison = make_event("participant-registered", "poison", participant("poison"), "registry")
+    for envelope in events[:15] + [poison] + events[15:] + events[:5]:  # five redeliveries at the end
+        publisher.send(envelope)
+    publisher.flush()
+    publisher.close()
+    worker = Worker("matcher", settings, db, handlers={"participant-registered": handler}, relay=False)
+    with running(worker):
+        eventually(lambda: db.effects.count_documents({}) == 30)
+        parked = read_topic(settings, dlq_of(settings.topic_name("participant-registered")), expected=1)
+    assert {doc["applied"] for doc in db.effects.find()} == {1}
+    assert [record.key for record in parked] == [b"poison"]
+    assert "cannot apply this one" in json.loads(parked[0].value)["error"]
