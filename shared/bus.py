@@ -18,6 +18,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
+from pymongo.errors import ConnectionFailure
 
 from shared import metrics
 from shared.config import Settings
@@ -92,6 +93,7 @@ class ConsumerRunner:
         self.publisher = publisher
         self.topic_to_type = {settings.topic_name(t): t for t in handlers}
         self.assigned = threading.Event()
+        self._stop = threading.Event()
         self.consumer = KafkaConsumer(
             *self.topic_to_type,
             bootstrap_servers=settings.kafka_bootstrap,
@@ -107,6 +109,7 @@ class ConsumerRunner:
         )
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         try:
             while not stop.is_set():
                 batches = self.consumer.poll(timeout_ms=200)
@@ -122,6 +125,9 @@ class ConsumerRunner:
                     self._process_batch(event_type, records)
                 self.consumer.commit({partition: OffsetAndMetadata(records[-1].offset + 1, None, -1)
                                       for partition, records in batches.items()})
+        except ConnectionFailure:
+            if not stop.is_set():
+                raise  # stopped during a database outage: nothing committed, redelivered later
         finally:
             self.consumer.close(autocommit=False)
 
@@ -158,11 +164,21 @@ class ConsumerRunner:
         handler = self.handlers[event_type]
         delay = self.settings.retry_backoff_ms / 1000
         last_error = "unknown error"
-        for attempt in range(1, self.settings.retry_attempts + 1):
+        attempt = 0
+        while attempt < self.settings.retry_attempts:
+            attempt += 1
             try:
                 handler(envelope)
                 metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc()
                 return
+            except ConnectionFailure as exc:
+                # The database is unreachable: not the event's fault. Wait without using up its
+                # attempts and without committing, rather than parking every event of an outage.
+                log.warning("%s: database unreachable (%s); waiting", self.service, exc)
+                attempt -= 1
+                if self._stop.wait(min(5.0, delay * 4)):
+                    raise
+                continue
             except (PermanentError, EventInvalid) as exc:
                 self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
                 return
