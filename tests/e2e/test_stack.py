@@ -32,3 +32,18 @@ def test_zz_sigterm_stops_everything(stack):
     """Runs last (zz): the stack shuts down every process and frees every port."""
     assert stop_stack(stack) == 0
     assert wait_all_down(list(stack.ports.values())), "a service port is still open after stop"
+
+
+def test_a_taken_port_gives_a_clear_message(tmp_path):
+    import os
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        env = {**os.environ, "LC_DATA_DIR": str(tmp_path), "LC_REGISTRY_PORT": str(port)}
+        result = subprocess.run([_letsconnect(), "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"registry on {port}" in result.stderr and "already in use" in result.stderr
+    assert "Traceback" not in result.stderr
