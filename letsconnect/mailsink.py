@@ -14,8 +14,7 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, maildir: str | Path):
-        Path(maildir).mkdir(parents=True, exist_ok=True)
-        self.maildir = mailbox.Maildir(str(maildir), create=True)
+        self.maildir = open_maildir(maildir)
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
@@ -26,6 +25,13 @@ class MaildirHandler:
         return "250 Message accepted for delivery"
 
 
+def open_maildir(maildir: str | Path) -> mailbox.Maildir:
+    """A Maildir with its tmp/new/cur folders (mailbox only makes them for a path that does not exist)."""
+    for sub in ("tmp", "new", "cur"):
+        (Path(maildir) / sub).mkdir(parents=True, exist_ok=True)
+    return mailbox.Maildir(str(maildir), create=True)
+
+
 def start_sink(host: str, port: int, maildir: str | Path, handler=None) -> Controller:
     controller = Controller(handler or MaildirHandler(maildir), hostname=host, port=port)
     controller.start()
@@ -34,7 +40,7 @@ def start_sink(host: str, port: int, maildir: str | Path, handler=None) -> Contr
 
 def read_maildir(maildir: str | Path) -> list:
     """Every message in the sink, parsed with the modern email API."""
-    box = mailbox.Maildir(str(maildir), create=True)
+    box = open_maildir(maildir)
     return [message_from_bytes(box.get_bytes(key), policy=default_policy) for key in box.keys()]
 
 
