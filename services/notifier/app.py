@@ -7,10 +7,22 @@ from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.notifier import SERVICE
+from services.notifier.api import blp
+from services.notifier.stats import notifier_stats
+from services.notifier.store import Store
+
+DESCRIPTION = ("Tells people what concerns them, in a language they read, exactly once: welcome, match "
+               "proposals and introductions, clinic invitations and changes (with .ics), reminders, feedback "
+               "requests, new resources; and asks translators for what is not yet translated.")
 
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     db = database(settings, SERVICE)
+    store = Store(db)
+    store.ensure_indexes()
     Outbox(db, SERVICE).ensure_indexes()
-    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})
+    app = create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: notifier_stats(store),
+                             description=DESCRIPTION)
+    app.config["LC_NOTIFIER_STORE"] = store
+    return app

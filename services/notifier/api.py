@@ -1,0 +1,187 @@
+"""HTTP routes: the delivery log, preferences (with one-click unsubscribe), translation requests."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from shared.auth import TokenError, current_actor, require_staff, verify_participant_token
+from shared.web import accepts
+
+from services.notifier.preferences import ALWAYS_SENT, normalised, with_unsubscribed
+from services.notifier.schemas import (
+    NotificationPageSchema, NotificationQuerySchema, PreferencesOutSchema, PreferencesSchema, TokenQuerySchema,
+    TranslationPageSchema, TranslationQuerySchema, TranslationRequestSchema, UnsubscribeQuerySchema,
+)
+from services.notifier.store import Store
+
+blp = Blueprint("notifier", __name__, description="Mail to participants and translators")
+
+
+def _store() -> Store:
+    return current_app.config["LC_NOTIFIER_STORE"]
+
+
+def _cursor(raw: str | None) -> ObjectId | None:
+    if not raw:
+        return None
+    try:
+        return ObjectId(raw)
+    except (InvalidId, TypeError):
+        abort(422, message="invalid cursor", errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+
+
+# ---------------------------------------------------------------- delivery log
+
+def _notification(doc: dict) -> dict:
+    return {"id": doc["_id"], "event_id": doc["event_id"], "event_type": doc["event_type"],
+            "participant": doc.get("participant_id"), "template": doc["template"], "category": doc.get("category"),
+            "language": doc.get("language"), "first_language": doc.get("first_language"),
+            "channel": doc.get("channel", "email"), "status": doc["status"], "attempts": doc.get("attempts", 0),
+            "message_id": doc.get("message_id"), "subject": doc.get("subject"), "error": doc.get("error"),
+            "created_at": doc.get("created_at"), "sent_at": doc.get("sent_at"), "log": doc.get("log", [])}
+
+
+@blp.route("/notifications")
+class Notifications(MethodView):
+    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.response(200, NotificationPageSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """Delivery log (staff): every message, its status and each attempt, newest first."""
+        require_staff()
+        match: dict = {}
+        if query["participant"]:
+            match["participant_id"] = query["participant"]
+        if query["event_id"]:
+            match["event_id"] = query["event_id"]
+        if query["status"]:
+            match["status"] = query["status"]
+        cursor = _cursor(query["cursor"])
+        if cursor is not None:
+            match["seq"] = {"$lt": cursor}
+        docs = list(_store().deliveries.find(match, {"message": 0, "envelope": 0, "to": 0})
+                    .sort("seq", -1).limit(query["limit"] + 1))
+        following = str(docs[query["limit"] - 1]["seq"]) if len(docs) > query["limit"] else None
+        return {"items": [_notification(d) for d in docs[:query["limit"]]], "next": following}
+
+
+# ---------------------------------------------------------------- preferences
+
+def _authorise(pid: str, query_token: str | None = None) -> None:
+    """Staff, or the participant with their own token (header, or the ?token= of a mail link)."""
+    contact = _store().contacts.find_one({"_id": pid}, {"tokens_valid_after": 1}) or {}
+    valid_after = contact.get("tokens_valid_after")
+    if query_token and not request.headers.get("Authorization"):
+        try:
+            claims = verify_participant_token(current_app.config["LC_SETTINGS"], query_token, valid_after=valid_after)
+        except TokenError as exc:
+            abort(401, message=f"invalid token: {exc}")
+        if claims.participant_id != pid:
+            abort(403, message="this token belongs to another participant")
+        return
+    actor = current_actor(valid_after=valid_after)
+    if actor is None:
+        abort(401, message="a bearer token is required (your participant token or a staff token)")
+    if not actor.staff and actor.participant_id != pid:
+        abort(403, message="this token belongs to another participant")
+
+
+def _preferences_view(pid: str, stored: dict | None) -> dict:
+    return {"participant": pid, **normalised(stored), "always_sent": list(ALWAYS_SENT)}
+
+
+def _save(pid: str, preferences: dict) -> dict:
+    stored = {**normalised(preferences), "updated_at": datetime.now(timezone.utc)}
+    _store().preferences.update_one({"_id": pid}, {"$set": stored}, upsert=True)
+    return stored
+
+
+@blp.route("/preferences/<string:participant>")
+class Preferences(MethodView):
+    @blp.arguments(TokenQuerySchema, location="query")
+    @blp.response(200, PreferencesOutSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query, participant):
+        """What this participant receives (own token, or staff)."""
+        _authorise(participant, query["token"])
+        return _preferences_view(participant, _store().preferences.find_one({"_id": participant}))
+
+    @blp.arguments(PreferencesSchema)
+    @blp.response(200, PreferencesOutSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def put(self, body, participant):
+        """Choose categories to skip and digest or immediate resource mail (own token, or staff).
+        Schedule changes, confirmed matches and account mail are always sent."""
+        _authorise(participant)
+        return _preferences_view(participant, _save(participant, body))
+
+
+@blp.route("/preferences/<string:participant>/unsubscribe")
+@accepts("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+class Unsubscribe(MethodView):
+    @blp.arguments(UnsubscribeQuerySchema, location="query")
+    @blp.response(200, PreferencesOutSchema)
+    def get(self, query, participant):
+        """The List-Unsubscribe link of a mail: stop one category (token from the link)."""
+        return self._unsubscribe(participant, query)
+
+    @blp.arguments(UnsubscribeQuerySchema, location="query")
+    @blp.response(200, PreferencesOutSchema)
+    def post(self, query, participant):
+        """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post)."""
+        return self._unsubscribe(participant, query)
+
+    @staticmethod
+    def _unsubscribe(participant: str, query: dict) -> dict:
+        _authorise(participant, query["token"])
+        current = _store().preferences.find_one({"_id": participant})
+        return _preferences_view(participant, _save(participant, with_unsubscribed(current, query["category"])))
+
+
+# ---------------------------------------------------------------- translation requests
+
+def _translation(doc: dict) -> dict:
+    return {"id": doc["_id"], **{k: doc.get(k) for k in (
+        "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "status",
+        "translators", "created_at", "done_at")}}
+
+
+@blp.route("/translation-requests")
+class TranslationRequests(MethodView):
+    @blp.arguments(TranslationQuerySchema, location="query")
+    @blp.response(200, TranslationPageSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """Translation requests (staff): open and done, oldest first."""
+        require_staff()
+        match: dict = {}
+        if query["status"]:
+            match["status"] = query["status"]
+        if query["language"]:
+            match["language"] = query["language"]
+        if query["cursor"]:
+            match["_id"] = {"$gt": query["cursor"]}
+        docs = list(_store().translation_requests.find(match).sort("_id", 1).limit(query["limit"] + 1))
+        following = docs[query["limit"] - 1]["_id"] if len(docs) > query["limit"] else None
+        return {"items": [_translation(d) for d in docs[:query["limit"]]], "next": following}
+
+
+@blp.route("/translation-requests/<string:request_id>/done")
+class TranslationDone(MethodView):
+    @blp.response(200, TranslationRequestSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, request_id):
+        """Close a translation request (staff); closing it again changes nothing."""
+        require_staff()
+        store = _store()
+        store.translation_requests.update_one({"_id": request_id, "status": "open"},
+                                              {"$set": {"status": "done", "done_at": datetime.now(timezone.utc)}})
+        doc = store.translation_requests.find_one({"_id": request_id})
+        if doc is None:
+            abort(404, message=f"no translation request {request_id}")
+        return _translation(doc)

@@ -1,0 +1,51 @@
+"""The notifier's own settings (LC_NOTIFIER_*), next to the shared `Settings`.
+
+Tests and the benchmark build a `NotifierConfig(...)` directly; processes read the environment.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    max_attempts: int = 6                  # SMTP attempts per message before it is recorded as failed
+    retry_base_seconds: float = 30.0       # first retry after about this long, doubling each time
+    retry_max_seconds: float = 3600.0      # no wait between attempts longer than this
+    smtp_timeout_seconds: float = 10.0     # one SMTP conversation step never blocks longer
+    park_seconds: float = 72 * 3600        # how long an event for an unknown participant waits
+    digest_period_seconds: float = 7 * 86400  # resource digest: at most one per person per period
+    digest_check_seconds: float = 600      # how often the worker looks for digests that are due
+    send_batch: int = 100                  # messages claimed by the sender at a time
+    claim_seconds: float = 120             # a claimed message left unsent this long is claimed again
+    template_dirs: tuple[str, ...] = field(default_factory=tuple)  # override templates (first wins)
+
+    @classmethod
+    def from_env(cls) -> "NotifierConfig":
+        dirs = tuple(d for d in os.environ.get("LC_NOTIFIER_TEMPLATE_DIRS", "").split(os.pathsep) if d)
+        return cls(
+            max_attempts=int(_number("LC_NOTIFIER_MAX_ATTEMPTS", cls.max_attempts)),
+            retry_base_seconds=_number("LC_NOTIFIER_RETRY_BASE_SECONDS", cls.retry_base_seconds),
+            retry_max_seconds=_number("LC_NOTIFIER_RETRY_MAX_SECONDS", cls.retry_max_seconds),
+            smtp_timeout_seconds=_number("LC_NOTIFIER_SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
+            park_seconds=_number("LC_NOTIFIER_PARK_SECONDS", cls.park_seconds),
+            digest_period_seconds=_number("LC_NOTIFIER_DIGEST_PERIOD_SECONDS", cls.digest_period_seconds),
+            digest_check_seconds=_number("LC_NOTIFIER_DIGEST_CHECK_SECONDS", cls.digest_check_seconds),
+            send_batch=int(_number("LC_NOTIFIER_SEND_BATCH", cls.send_batch)),
+            claim_seconds=_number("LC_NOTIFIER_CLAIM_SECONDS", cls.claim_seconds),
+            template_dirs=dirs,
+        )
+
+    def with_overrides(self, **changes) -> "NotifierConfig":
+        return replace(self, **changes)
