@@ -56,6 +56,9 @@ class Sender:
             self.smtp.close()
             self.stop.wait(1.0)
             return
+        if self.stop.is_set():
+            self.smtp.close()
+            return
         self.wake.wait(0.5)
 
     def send_due(self) -> int:

@@ -66,7 +66,7 @@ def test_match_proposal_goes_to_each_person_in_their_language_with_working_links
         proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{pid}@example.org")
                                        if m["X-LetsConnect-Template"] == "match_proposal"])[0]
         assert proposal["Content-Language"] == language
-        assert proposal["List-Unsubscribe"].startswith(f"<{settings.service_url('notifier')}/preferences/{pid}/")
+        assert proposal["List-Unsubscribe"].strip().startswith(f"<{settings.service_url('notifier')}/preferences/{pid}/")
         links = [line.split(": ", 1)[1] for line in parts(proposal)["text"].splitlines()
                  if f"/matches/{match_id}/respond" in line]
         assert len(links) == 2
@@ -235,7 +235,7 @@ def test_one_click_unsubscribe_from_the_link_in_a_mail(servers, stack):
     events.publish("match-proposed", match(new_id("m"), learner, sharer))
     proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{learner}@example.org")
                                    if m["X-LetsConnect-Template"] == "match_proposal"])[0]
-    link = urlsplit(proposal["List-Unsubscribe"].strip("<>"))
+    link = urlsplit(proposal["List-Unsubscribe"].strip().strip("<>"))
     response = client.post(f"{link.path}?{link.query}", data="List-Unsubscribe=One-Click",
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and response.get_json()["skip"] == ["matches"]

@@ -1,0 +1,52 @@
+import pytest
+
+from services.notifier.planning import Planned, plan, registration_template
+from tests.unit.notifier.samples import EVENTS
+
+
+@pytest.mark.parametrize("status, reason, template", [
+    ("confirmed", "registered", "clinic_confirmed"),
+    ("waitlisted", "registered", "clinic_waitlisted"),
+    ("confirmed", "promoted", "clinic_promoted"),
+    ("confirmed", "clinic_updated", "clinic_changed"),
+    ("waitlisted", "clinic_updated", "clinic_changed"),
+    ("cancelled", "clinic_cancelled", "clinic_cancelled"),
+    ("cancelled", "cancelled_by_participant", "clinic_registration_cancelled"),
+])
+def test_registration_changes_pick_their_message(status, reason, template):
+    assert registration_template(status, reason) == template
+
+
+def test_a_match_tells_every_member():
+    event_type, data = EVENTS["match_proposal"]
+    assert plan(event_type, data) == [Planned("match_proposal", "p1"), Planned("match_proposal", "p2")]
+    assert [p.template for p in plan("match-confirmed", data)] == ["match_introduction"] * 2
+
+
+def test_a_decline_tells_the_others_and_an_expiry_tells_everyone():
+    _, data = EVENTS["match_declined"]
+    assert plan("match-declined", data) == [Planned("match_declined", "p1")]
+    assert len(plan("match-declined", {**data, "cause": "expired"})) == 2
+
+
+def test_feedback_requests_go_to_each_attendee_once():
+    _, data = EVENTS["feedback_request"]
+    planned = plan("session-completed", {**data, "attendees": ["a", "b", "a"]})
+    assert [p.participant_id for p in planned] == ["a", "b"]
+
+
+def test_translation_requests_go_to_the_translators_of_that_language():
+    _, data = EVENTS["translation_request"]
+    translators = {"ar": ("a@x.org", "b@x.org"), "fr": ("c@x.org",)}
+    assert [p.address for p in plan("translation-requested", data, translators)] == ["a@x.org", "b@x.org"]
+    assert plan("translation-requested", {**data, "language": "de"}, translators) == []
+    assert [p.address for p in plan("translation-requested", {**data, "language": "fr-CA"}, translators)] == ["c@x.org"]
+
+
+def test_events_without_a_message_plan_nothing():
+    assert plan("match-accepted", {}) == [] and plan("feedback-submitted", {}) == []
+
+
+def test_categories_follow_the_template():
+    assert Planned("clinic_reminder", "p").category == "reminders"
+    assert Planned("clinic_cancelled", "p").category == "schedule"
