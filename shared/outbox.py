@@ -36,15 +36,24 @@ class Outbox:
     def ensure_indexes(self) -> None:
         self.collection.create_index([("seq", ASCENDING)])
 
-    def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
-        """Validate and stage one event inside the caller's transaction; returns the envelope."""
+    def _row(self, event_type: str, data: dict) -> dict:
         key_field = EVENT_TYPES[event_type].key_field
         envelope = make_event(event_type, subject=data[key_field], data=data, source=self.source)
-        self.collection.insert_one({
-            "_id": envelope["id"], "seq": ObjectId(), "type": event_type, "key": envelope["subject"],
-            "envelope": envelope, "created_at": datetime.now(timezone.utc),
-        }, session=session)
-        return envelope
+        return {"_id": envelope["id"], "seq": ObjectId(), "type": event_type, "key": envelope["subject"],
+                "envelope": envelope, "created_at": datetime.now(timezone.utc)}
+
+    def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
+        """Validate and stage one event inside the caller's transaction; returns the envelope."""
+        row = self._row(event_type, data)
+        self.collection.insert_one(row, session=session)
+        return row["envelope"]
+
+    def add_many(self, session: ClientSession | None, events: list[tuple[str, dict]]) -> list[dict]:
+        """Stage several events in one round trip (in order) inside the caller's transaction."""
+        rows = [self._row(event_type, data) for event_type, data in events]
+        if rows:
+            self.collection.insert_many(rows, ordered=True, session=session)
+        return [row["envelope"] for row in rows]
 
     def backlog(self) -> int:
         return self.collection.count_documents({})
