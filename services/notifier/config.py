@@ -29,6 +29,8 @@ class NotifierConfig:
     digest_check_seconds: float = 600      # how often the worker looks for digests that are due
     send_batch: int = 100                  # messages claimed by the sender at a time
     claim_seconds: float = 120             # a claimed message left unsent this long is claimed again
+    scan_seconds: float = 1.0              # how often the sender looks in the database for due messages
+    switch_interval_ms: float = 1.0        # GIL switch interval of the worker process (Python's default: 5)
     template_dirs: tuple[str, ...] = field(default_factory=tuple)  # override templates (first wins)
 
     @classmethod
@@ -44,6 +46,8 @@ class NotifierConfig:
             digest_check_seconds=_number("LC_NOTIFIER_DIGEST_CHECK_SECONDS", cls.digest_check_seconds),
             send_batch=int(_number("LC_NOTIFIER_SEND_BATCH", cls.send_batch)),
             claim_seconds=_number("LC_NOTIFIER_CLAIM_SECONDS", cls.claim_seconds),
+            scan_seconds=_number("LC_NOTIFIER_SCAN_SECONDS", cls.scan_seconds),
+            switch_interval_ms=_number("LC_NOTIFIER_SWITCH_INTERVAL_MS", cls.switch_interval_ms),
             template_dirs=dirs,
         )
 

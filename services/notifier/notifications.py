@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
@@ -51,16 +52,25 @@ def delivery_key(event_id: str, recipient: str, template: str) -> str:
 
 
 class BatchEffect:
-    """A consumer handler applied through the inbox, one poll's events in one transaction."""
+    """A consumer handler applied through the inbox, one poll's events in one transaction.
+
+    `begin` runs at the start of every transaction attempt (a retried transaction starts
+    afresh) and `after` once the transaction committed.
+    """
 
     def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, list[dict]], None],
-                 after: Callable[[], None] = lambda: None):
+                 begin: Callable[[], None] = lambda: None, after: Callable[[], None] = lambda: None):
         self.inbox = inbox
         self.effect = effect
+        self.begin = begin
         self.after = after
 
     def __call__(self, envelope: dict) -> None:
-        if self.inbox.apply_once(envelope, lambda session: self.effect(session, [envelope])):
+        def work(session):
+            self.begin()
+            self.effect(session, [envelope])
+
+        if self.inbox.apply_once(envelope, work):
             self.after()
 
     def apply_batch(self, envelopes: list[dict]) -> int:
@@ -72,6 +82,7 @@ class BatchEffect:
         def finish(session):
             fresh = list(collected)
             collected.clear()  # a retried transaction collects afresh
+            self.begin()
             if fresh:
                 self.effect(session, fresh)
 
@@ -92,21 +103,44 @@ class Notifier:
         self.outbox = Outbox(db, SERVICE)
         self.catalogue = catalogue or TemplateCatalogue(config.template_dirs)
         self.wake = threading.Event()  # set when messages are queued: the sender starts at once
+        # ids of messages queued by a committed transaction, handed to this process's sender so it
+        # need not find them again in the database (which it still scans for retries and leftovers)
+        self.handoff: deque[dict] = deque()
+        self._staged = threading.local()
+        self.owner = uuid.uuid4().hex  # this process's claim on the messages it queues and sends
 
     # ------------------------------------------------------------------ handlers
 
     def handlers(self) -> dict:
-        after = self.wake.set
+        def handler(effect):
+            return BatchEffect(self.inbox, effect, begin=self._begin, after=self._hand_off)
+
         handlers = {
-            "participant-registered": BatchEffect(self.inbox, self._each(self.on_participant), after),
-            "participant-updated": BatchEffect(self.inbox, self._each(self.on_participant), after),
-            "participant-withdrawn": BatchEffect(self.inbox, self._each(self.on_withdrawn), after),
-            "resource-published": BatchEffect(self.inbox, self._each(self.on_resource_published), after),
-            "translation-requested": BatchEffect(self.inbox, self.on_translation_requested, after),
+            "participant-registered": handler(self._each(self.on_participant)),
+            "participant-updated": handler(self._each(self.on_participant)),
+            "participant-withdrawn": handler(self._each(self.on_withdrawn)),
+            "resource-published": handler(self._each(self.on_resource_published)),
+            "translation-requested": handler(self.on_translation_requested),
         }
         for event_type in MESSAGE_EVENTS:
-            handlers[event_type] = BatchEffect(self.inbox, self.on_message_events, after)
+            handlers[event_type] = handler(self.on_message_events)
         return handlers
+
+    def _begin(self) -> None:
+        self._staged.docs = []
+
+    def _stage(self, docs: Iterable[dict]) -> None:
+        if not hasattr(self._staged, "docs"):
+            self._staged.docs = []
+        self._staged.docs.extend(docs)
+
+    def _hand_off(self) -> None:
+        """After commit: the queued messages go to this process's sender, already claimed by it."""
+        docs = getattr(self._staged, "docs", [])
+        self._staged.docs = []
+        if docs:
+            self.handoff.extend(docs)
+            self.wake.set()
 
     @staticmethod
     def _each(effect):
@@ -175,6 +209,8 @@ class Notifier:
             self.store.deliveries.update_one({"_id": doc["_id"], "status": "parked"},
                                              {"$set": ready, "$unset": {"envelope": "", "parked_until": ""}},
                                              session=session)
+            if ready["status"] == "queued":
+                self._stage([{**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)}])
 
     # ------------------------------------------------------------------ messages
 
@@ -301,7 +337,10 @@ class Notifier:
                                  f"{exc}") from exc
         if choice.missing:
             self._request_template(session, planned.template, choice.missing)
-        return {**doc, "status": "queued", "due_at": now, "language": choice.language,
+        # queued and claimed at once by this process's sender (handed over after commit); should
+        # the process die, the claim expires and any copy's sender finds the message in its scan
+        return {**doc, "status": "queued", "due_at": now, "claim": f"{self.owner}:new",
+                "claimed_until": now + timedelta(seconds=self.config.claim_seconds), "language": choice.language,
                 "first_language": choice.first, "to": recipient.address, "message_id": message["Message-ID"],
                 "subject": single_line(rendered.subject), "message": Binary(wire_bytes(message))}
 
@@ -309,6 +348,7 @@ class Notifier:
         docs = [doc for doc in docs if doc is not None]
         if docs:
             self.store.deliveries.insert_many(docs, ordered=True, session=session)
+            self._stage(doc for doc in docs if doc["status"] == "queued")
 
     def _request_template(self, session: ClientSession, template: str, language: str) -> None:
         """Ask translators for a missing template, once per template and language."""
@@ -359,10 +399,13 @@ class Notifier:
         now = now or now_utc()
         sent = 0
         for pid in self.store.digest_items.distinct("participant_id"):
-            if in_transaction(self.db, lambda session: self._digest_for(session, pid, now)):
+            def work(session, pid=pid):
+                self._begin()
+                return self._digest_for(session, pid, now)
+
+            if in_transaction(self.db, work):
                 sent += 1
-        if sent:
-            self.wake.set()
+                self._hand_off()
         return sent
 
     def _digest_for(self, session: ClientSession, pid: str, now: datetime) -> bool:

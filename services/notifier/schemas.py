@@ -3,7 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.notifier.preferences import ALWAYS_SENT, RESOURCE_MODES, SKIPPABLE
 
-STATUSES = ("parked", "queued", "sending", "sent", "failed", "expired", "cancelled", "skipped")
+STATUSES = ("parked", "queued", "sent", "failed", "expired", "cancelled", "skipped")
 
 
 class PreferencesSchema(Schema):

@@ -1,7 +1,9 @@
 """Sends the stored messages over SMTP and records every attempt.
 
-A sender claims due messages (queued, or claimed long ago by a copy that died), sends them on
-one kept-open connection, then records all outcomes in one transaction together with the
+A sender sends the messages its own process's consumers just queued (stored already claimed by
+this process, handed over in memory after commit) and, every `scan_seconds`, whatever the
+database says is due (retries, or messages whose claim lapsed because a copy died); it sends
+them on one kept-open connection, then records all outcomes in one transaction together with the
 notification-sent / notification-failed events. Transient failures come back later with
 exponential backoff and jitter; permanent ones (5xx) and exhausted retries are failed.
 
@@ -11,12 +13,15 @@ before its outcome is stored sends it again after `claim_seconds`, with the same
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 import uuid
+from collections import deque
 from datetime import timedelta
 from email.utils import parseaddr
 
-from pymongo import UpdateOne
+from pymongo import UpdateMany, UpdateOne
 
 from shared.mongo import in_transaction
 from shared.outbox import Outbox
@@ -33,7 +38,7 @@ log = logging.getLogger(__name__)
 
 class Sender:
     def __init__(self, settings, config: NotifierConfig, db, wake: threading.Event | None = None,
-                 stop: threading.Event | None = None):
+                 stop: threading.Event | None = None, handoff: deque | None = None, owner: str | None = None):
         self.settings = settings
         self.config = config
         self.db = db
@@ -43,13 +48,17 @@ class Sender:
         self.envelope_from = parseaddr(settings.mail_from)[1]
         self.wake = wake or threading.Event()
         self.stop = stop or threading.Event()
-        self.owner = uuid.uuid4().hex
+        self.handoff = handoff if handoff is not None else deque()
+        self.owner = owner or uuid.uuid4().hex
+        self._next_scan = 0.0
+        # outcomes wait here for the delivery-log thread, so SMTP never idles on the database
+        self.outcomes: queue.Queue[list] = queue.Queue()
 
     def run(self) -> None:
         """The worker's sending loop (a PeriodicJob): send while anything is due, then wait briefly."""
         self.wake.clear()
         try:
-            while not self.stop.is_set() and self.send_due():
+            while not self.stop.is_set() and self.send_round():
                 pass
         except Exception:  # the database or the relay is down: try again shortly, keep the worker alive
             log.exception("notifier: sending round failed")
@@ -58,11 +67,16 @@ class Sender:
             return
         if self.stop.is_set():
             self.smtp.close()
+            self.record_pending(wait=0)  # nothing sent may go unrecorded
             return
-        self.wake.wait(0.5)
+        self.wake.wait(min(0.5, max(0.01, self._next_scan - time.monotonic())))
 
-    def send_due(self) -> int:
-        batch = self._claim()
+    def send_round(self) -> int:
+        """One batch: messages this process just queued, else (now and then) whatever is due."""
+        batch = self._claim_handed_off()
+        if not batch and time.monotonic() >= self._next_scan:
+            batch = self._claim_due()
+            self._next_scan = time.monotonic() + (0 if batch else self.config.scan_seconds)
         if not batch:
             return 0
         outcomes = []
@@ -72,37 +86,75 @@ class Sender:
                 outcomes.append((doc, None))
             except Exception as exc:  # every failure is classified and recorded, none stops the loop
                 outcomes.append((doc, classify(exc)))
-        self._record(outcomes)
+        self.outcomes.put(outcomes)
         return len(batch)
 
-    def _claim(self) -> list[dict]:
+    def record_pending(self, wait: float = 0.5) -> int:
+        """The delivery-log thread (a PeriodicJob): store every outcome waiting, in one transaction."""
+        batch: list = []
+        try:
+            batch.extend(self.outcomes.get(timeout=wait) if wait else self.outcomes.get_nowait())
+            while True:
+                batch.extend(self.outcomes.get_nowait())
+        except queue.Empty:
+            pass
+        if not batch:
+            return 0
+        try:
+            self._record(batch)
+        except Exception:  # keep them for the next round: an unrecorded send would be sent again
+            self.outcomes.put(batch)
+            log.exception("notifier: recording %d outcomes failed; will retry", len(batch))
+            self.stop.wait(1.0)
+            return 0
+        return len(batch)
+
+    send_due = send_round
+
+    def _claim(self, free: list[str], stale: list[dict]) -> list[dict]:
         now = now_utc()
-        due = {"$or": [{"status": "queued", "due_at": {"$lte": now}},
-                       {"status": "sending", "claimed_until": {"$lt": now}}]}
-        ids = [doc["_id"] for doc in self.store.deliveries.find(due, {"_id": 1}).sort("due_at", 1)
-               .limit(self.config.send_batch)]
+        claim = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+        mark = {"$set": {"claim": claim, "claimed_until": now + timedelta(seconds=self.config.claim_seconds)}}
+        if free:
+            self.store.deliveries.update_many({"_id": {"$in": free}, "status": "queued", "claim": None}, mark)
+        for doc in stale:  # claimed by a copy that died (or fell far behind): rare, one at a time
+            self.store.deliveries.update_one({"_id": doc["_id"], "status": "queued", "claim": doc.get("claim")}, mark)
+        ids = free + [doc["_id"] for doc in stale]
         if not ids:
             return []
-        claim = f"{self.owner}:{uuid.uuid4().hex[:8]}"
-        self.store.deliveries.update_many(
-            {"_id": {"$in": ids}, **due},
-            {"$set": {"status": "sending", "claim": claim,
-                      "claimed_until": now + timedelta(seconds=self.config.claim_seconds)}})
         return list(self.store.deliveries.find({"_id": {"$in": ids}, "claim": claim}).sort("due_at", 1))
+
+    def _claim_handed_off(self) -> list[dict]:
+        """Messages this process's consumers queued: claimed when stored, nothing to read back."""
+        now = now_utc()
+        margin = timedelta(seconds=min(10.0, self.config.claim_seconds / 4))
+        batch = []
+        while self.handoff and len(batch) < self.config.send_batch:
+            doc = self.handoff.popleft()
+            if doc["claimed_until"] - margin > now:  # else its claim lapses: the scan takes it over
+                batch.append(doc)
+        return batch
+
+    def _claim_due(self) -> list[dict]:
+        now = now_utc()
+        free = [doc["_id"] for doc in self.store.deliveries.find(
+            {"status": "queued", "claim": None, "due_at": {"$lte": now}}, {"_id": 1})
+            .sort("due_at", 1).limit(self.config.send_batch)]
+        stale = list(self.store.deliveries.find({"status": "queued", "claimed_until": {"$lt": now}},
+                                                {"_id": 1, "claim": 1}).limit(self.config.send_batch))
+        return self._claim(free, stale)
 
     def _record(self, outcomes: list[tuple[dict, Failure | None]]) -> None:
         now = now_utc()
         operations, events = [], []
+        sent_by_attempt: dict[int, list[dict]] = {}
         retried = 0
         for doc, failure in outcomes:
             attempts = int(doc.get("attempts", 0)) + 1
             current = {**doc, "attempts": attempts}
             match = {"_id": doc["_id"], "claim": doc["claim"]}
             if failure is None:
-                entry = {"attempt": attempts, "at": now, "outcome": "sent", "code": 250, "error": None}
-                operations.append(UpdateOne(match, {
-                    "$set": {"status": "sent", "sent_at": now, "attempts": attempts, "updated_at": now},
-                    "$push": {"log": entry}, "$unset": SCRUB}))
+                sent_by_attempt.setdefault(attempts, []).append(doc)
                 events.append(("notification-sent", notification_event(current)))
             elif gives_up(failure, attempts, self.config.max_attempts):
                 reason = failure.error if not failure.transient else \
@@ -122,11 +174,16 @@ class Sender:
                     "$set": {"status": "queued", "due_at": now + timedelta(seconds=wait), "attempts": attempts,
                              "error": failure.error, "updated_at": now},
                     "$push": {"log": entry}, "$unset": {"claim": "", "claimed_until": ""}}))
+        for attempts, docs in sent_by_attempt.items():  # the common case: one update for the whole batch
+            entry = {"attempt": attempts, "at": now, "outcome": "sent", "code": 250, "error": None}
+            operations.append(UpdateMany(
+                {"_id": {"$in": [doc["_id"] for doc in docs]}, "claim": docs[0]["claim"]},
+                {"$set": {"status": "sent", "sent_at": now, "attempts": attempts, "updated_at": now},
+                 "$push": {"log": entry}, "$unset": {**SCRUB, "error": ""}}))
 
         def work(session):
             self.store.deliveries.bulk_write(operations, ordered=False, session=session)
-            for event_type, data in events:
-                self.outbox.add(session, event_type, data)
+            self.outbox.add_many(session, events)
 
         in_transaction(self.db, work)
         if retried:

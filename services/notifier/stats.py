@@ -16,7 +16,7 @@ def notifier_stats(store: Store) -> dict:
         "sent": by_status.get("sent", 0),
         "failed": by_status.get("failed", 0) + by_status.get("expired", 0),
         "retried": store.deliveries.count_documents({"attempts": {"$gt": 1}}),
-        "queued": by_status.get("queued", 0) + by_status.get("sending", 0),
+        "queued": by_status.get("queued", 0),
         "parked": by_status.get("parked", 0),
         "skipped": by_status.get("skipped", 0),
         "cancelled": by_status.get("cancelled", 0),

@@ -5,9 +5,10 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
 # deliveries: one document per (event, recipient, template): the message, its status and the log
-# of every attempt. Statuses: parked (no contact yet), queued (due_at), sending (claimed),
-# sent, failed, expired (parked too long), cancelled (withdrawn), skipped (preferences).
-OPEN_STATUSES = ("parked", "queued", "sending")
+# of every attempt. Statuses: parked (no contact yet), queued (due at `due_at`; `claim` and
+# `claimed_until` say which sender holds it), sent, failed, expired (parked too long),
+# cancelled (withdrawn), skipped (preferences).
+OPEN_STATUSES = ("parked", "queued")
 FINAL_STATUSES = ("sent", "failed", "expired", "cancelled", "skipped")
 
 
@@ -27,6 +28,7 @@ class Store:
         self.deliveries.create_index([("key", ASCENDING)], unique=True)
         self.deliveries.create_index([("participant_id", ASCENDING), ("seq", DESCENDING)])
         self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        self.deliveries.create_index([("status", ASCENDING), ("claimed_until", ASCENDING)])
         self.deliveries.create_index([("event_id", ASCENDING)])
         self.contacts.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])

@@ -17,7 +17,7 @@ from tests.integration.notifier.helpers import (
 )
 from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
 
-CONFIG = NotifierConfig(retry_base_seconds=0.05, park_seconds=8, digest_period_seconds=0, digest_check_seconds=0.5)
+CONFIG = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, park_seconds=8, digest_period_seconds=0, digest_check_seconds=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,7 @@ def test_a_relay_that_fails_twice_then_accepts_delivers_one_message(servers, sin
     # a broken English template for one message only: its event must go to the .dlq
     (broken / "connection_thanks.en.txt").write_text("{% block subject %}{{ oops( }}{% endblock %}")
     settings = namespaced_settings(servers, smtp_url=smtp_url)
-    config = NotifierConfig(retry_base_seconds=0.05, max_attempts=5, template_dirs=(str(broken),))
+    config = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, max_attempts=5, template_dirs=(str(broken),))
     events = Events(settings)
     client = create_app(settings).test_client()
     pid, other = new_id(), new_id()
@@ -103,7 +103,7 @@ def test_a_relay_that_refuses_permanently_sends_nothing_and_reports_failure(serv
     events = Events(settings)
     client = create_app(settings).test_client()
     pid = new_id()
-    with running(build_worker(settings, NotifierConfig(retry_base_seconds=0.05))):
+    with running(build_worker(settings, NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1))):
         envelope = events.publish("participant-registered", participant(pid))
         [entry] = eventually(lambda: [e for e in log_of(client, pid) if e["status"] == "failed"])
         [failed] = eventually(lambda: failed_events(settings, entry["id"]))
@@ -120,7 +120,7 @@ def test_a_relay_that_is_down_is_retried_until_the_limit(servers):
     events = Events(settings)
     client = create_app(settings).test_client()
     pid = new_id()
-    with running(build_worker(settings, NotifierConfig(retry_base_seconds=0.02, max_attempts=3))):
+    with running(build_worker(settings, NotifierConfig(retry_base_seconds=0.02, scan_seconds=0.1, max_attempts=3))):
         events.publish("participant-registered", participant(pid))
         [entry] = eventually(lambda: [e for e in log_of(client, pid) if e["status"] == "failed"])
         [failed] = eventually(lambda: failed_events(settings, entry["id"]))
