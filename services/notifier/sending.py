@@ -133,7 +133,13 @@ class Sender:
             doc = self.handoff.popleft()
             if doc["claimed_until"] - margin > now:  # else its claim lapses: the scan takes it over
                 batch.append(doc)
-        return batch
+        if not batch:
+            return []
+        # still ours and still wanted? (a withdrawal may have cancelled one meanwhile)
+        claims = {doc["_id"]: doc["claim"] for doc in batch}
+        rows = self.store.deliveries.find({"_id": {"$in": list(claims)}, "status": "queued"}, {"_id": 1, "claim": 1})
+        still_ours = {row["_id"] for row in rows if row.get("claim") == claims[row["_id"]]}
+        return [doc for doc in batch if doc["_id"] in still_ours]
 
     def _claim_due(self) -> list[dict]:
         now = now_utc()
@@ -147,14 +153,14 @@ class Sender:
     def _record(self, outcomes: list[tuple[dict, Failure | None]]) -> None:
         now = now_utc()
         operations, events = [], []
-        sent_by_attempt: dict[int, list[dict]] = {}
+        sent_by_claim: dict[tuple[int, str], list[dict]] = {}
         retried = 0
         for doc, failure in outcomes:
             attempts = int(doc.get("attempts", 0)) + 1
             current = {**doc, "attempts": attempts}
             match = {"_id": doc["_id"], "claim": doc["claim"]}
             if failure is None:
-                sent_by_attempt.setdefault(attempts, []).append(doc)
+                sent_by_claim.setdefault((attempts, doc["claim"]), []).append(doc)
                 events.append(("notification-sent", notification_event(current)))
             elif gives_up(failure, attempts, self.config.max_attempts):
                 reason = failure.error if not failure.transient else \
@@ -174,10 +180,10 @@ class Sender:
                     "$set": {"status": "queued", "due_at": now + timedelta(seconds=wait), "attempts": attempts,
                              "error": failure.error, "updated_at": now},
                     "$push": {"log": entry}, "$unset": {"claim": "", "claimed_until": ""}}))
-        for attempts, docs in sent_by_attempt.items():  # the common case: one update for the whole batch
+        for (attempts, claim), docs in sent_by_claim.items():  # usually one update for a whole batch
             entry = {"attempt": attempts, "at": now, "outcome": "sent", "code": 250, "error": None}
             operations.append(UpdateMany(
-                {"_id": {"$in": [doc["_id"] for doc in docs]}, "claim": docs[0]["claim"]},
+                {"_id": {"$in": [doc["_id"] for doc in docs]}, "claim": claim},
                 {"$set": {"status": "sent", "sent_at": now, "attempts": attempts, "updated_at": now},
                  "$push": {"log": entry}, "$unset": {**SCRUB, "error": ""}}))
 

@@ -200,6 +200,7 @@ def test_translation_requests_are_mailed_to_translators_listed_and_closed(server
     assert request_id not in [r["id"] for r in still_open]
     stats = client.get("/stats").get_json()
     assert stats["translation_requests"]["done"] >= 1 and stats["sent"] >= 1
+    assert 0 < stats["first_language_share"] <= 1
 
 
 def test_preferences_skip_a_category_but_schedule_changes_still_arrive(servers, stack):
