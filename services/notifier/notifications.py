@@ -31,7 +31,7 @@ from services.notifier.digest import digest_due
 from services.notifier.language import choose_language
 from services.notifier.messages import Recipient, message_parts
 from services.notifier.planning import Planned, plan
-from services.notifier.preferences import category_of, resource_mode, should_send
+from services.notifier.preferences import resource_mode, should_send
 from services.notifier.rendering import RenderError, TemplateCatalogue
 from services.notifier.store import OPEN_STATUSES, Store
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -116,6 +115,7 @@ class TemplateCatalogue:
         self.env.filters["langname"] = _langname
         self.env.filters["paragraphs"] = _paragraphs
         self._available = self._scan()
+        self._exists: dict[str, bool] = {}
 
     def _scan(self) -> dict[str, frozenset[str]]:
         found: dict[str, set[str]] = {}
@@ -150,6 +150,7 @@ class TemplateCatalogue:
             raise RenderError(f"template {template}.{language}: {type(exc).__name__}: {exc}") from exc
         return Rendered(subject=" ".join(subject.split()), text=body, html=html, language=language)
 
-    @lru_cache(maxsize=256)
     def _has(self, name: str) -> bool:
-        return any((directory / name).is_file() for directory in self.dirs)
+        if name not in self._exists:
+            self._exists[name] = any((directory / name).is_file() for directory in self.dirs)
+        return self._exists[name]

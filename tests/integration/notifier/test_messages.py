@@ -255,9 +255,8 @@ def test_feedback_request_links_the_sessions_resources_and_digest_collects_new_o
     resource = {"resource_id": new_id("r"), "title": "Budget deck", "description": "Slides", "kind": "deck",
                 "url": "https://meta.example.org/Deck", "language": "fr", "topics": [topic], "clinic_id": clinic,
                 "authors": [], "license": "CC-BY-SA-4.0", "published_at": "2026-11-24T10:00:00Z"}
-    from services.notifier.notifications import Notifier  # noqa: F401  (the worker's preferences API below)
-    _, client = stack[0], stack[2]
-    token = issue_participant_token(stack[0], eager)
+    settings, client = stack[0], stack[2]
+    token = issue_participant_token(settings, eager)
     assert client.put(f"/preferences/{eager}", json={"resources": "immediate"}, headers=auth(token)).status_code == 200
     events.publish("resource-published", resource, source="resources")
     immediate = eventually(lambda: [m for m in mail_to(servers.maildir, f"{eager}@example.org")

@@ -65,6 +65,11 @@ def test_a_broken_template_raises_render_error(tmp_path: Path):
         CATALOGUE.render("no_such_template", "en", {})
 
 
-def test_an_override_directory_can_add_a_language():
+def test_an_override_directory_can_add_a_language(tmp_path: Path):
     assert "sw" not in CATALOGUE.languages("welcome")
-    assert CATALOGUE.languages("welcome") >= {"en", "ar", "fr", "es"}
+    (tmp_path / "welcome.sw.txt").write_text(
+        "{% block subject %}Karibu, {{ name }}{% endblock %}{% block body %}Habari {{ name }}{% endblock %}")
+    with_swahili = TemplateCatalogue((str(tmp_path),))
+    assert with_swahili.languages("welcome") == {"en", "ar", "fr", "es", "sw"}
+    rendered, _ = render("welcome", "sw", catalogue=with_swahili)
+    assert rendered.subject == "Karibu, Ahmed" and '<html lang="sw" dir="ltr">' in rendered.html
