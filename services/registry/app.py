@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
-from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.registry import SERVICE
+from services.registry.api import blp
+from services.registry.participants import Registry
+from services.registry.stats import registry_stats
+from services.registry.store import Store
+
+DESCRIPTION = ("The skills directory of Let's Connect: registration against the program's eligibility "
+               "checklist, profiles with consent, the topic taxonomy, the public directory and CSV imports.")
 
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
-    db = database(settings, SERVICE)
-    Outbox(db, SERVICE).ensure_indexes()
-    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})
+    store = Store(database(settings, SERVICE))
+    store.ensure_indexes()
+    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: registry_stats(store),
+                             description=DESCRIPTION)
+    app.config["LC_REGISTRY"] = Registry(store, settings)
+    return app

@@ -1,0 +1,184 @@
+"""The registry's service layer: registration, profile changes, erasure; every change and its
+events in one transaction through the outbox."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import issue_participant_token
+from shared.config import Settings
+from shared.events import utcnow_iso
+from shared.mongo import in_transaction
+
+from services.registry import eligibility
+from services.registry.skills import participant_state, skill_changes, skill_registered, skill_withdrawn
+from services.registry.store import Store
+from services.registry.taxonomy import known_topic_codes
+from services.registry.usernames import canonical_username
+
+CONSENT_FLAGS = ("public_profile", "share_contact", "recording")
+
+
+class RegistryError(Exception):
+    pass
+
+
+class UsernameTaken(RegistryError):
+    pass
+
+
+class NotEligible(RegistryError):
+    def __init__(self, verdict: eligibility.Verdict):
+        super().__init__("not eligible")
+        self.verdict = verdict
+
+
+class UnknownTopics(RegistryError):
+    def __init__(self, errors: dict):
+        super().__init__("unknown topics")
+        self.errors = errors
+
+
+class NotFound(RegistryError):
+    pass
+
+
+class Withdrawn(RegistryError):
+    pass
+
+
+def _interests(interests: list[dict]) -> list[dict]:
+    """One shape for every stored interest, so comparing old and new finds only real changes."""
+    return [{"topic": i["topic"], "direction": i["direction"], "note": i.get("note"), "level": i.get("level")}
+            for i in interests]
+
+
+def _consent(consent: dict, before: dict | None, now: str) -> dict:
+    """Flags plus the time each was given (kept from before while it stays given)."""
+    given_at = dict((before or {}).get("given_at", {}))
+    for flag in CONSENT_FLAGS:
+        if consent[flag] and not (before or {}).get(flag):
+            given_at[flag] = now
+        elif not consent[flag]:
+            given_at[flag] = None
+    return {**{flag: bool(consent[flag]) for flag in CONSENT_FLAGS}, "given_at": given_at}
+
+
+class Registry:
+    def __init__(self, store: Store, settings: Settings):
+        self.store = store
+        self.settings = settings
+
+    def added_topics(self) -> list[dict]:
+        return list(self.store.topics.find({}, {"_id": 0}))
+
+    def _check_topics(self, interests: list[dict]) -> None:
+        known = known_topic_codes(self.added_topics())
+        errors = {index: {"topic": [f"unknown topic code {interest['topic']!r} (see GET /taxonomy)"]}
+                  for index, interest in enumerate(interests) if interest["topic"] not in known}
+        if errors:
+            raise UnknownTopics({"interests": errors})
+
+    def _emit_changes(self, session, before: dict, after: dict, first: bool) -> None:
+        announce, withdraw = skill_changes(before, after)
+        events = [("participant-registered" if first else "participant-updated", participant_state(after))]
+        events += [("skill-registered", skill_registered(after, i)) for i in announce]
+        events += [("skill-withdrawn", skill_withdrawn(after, i)) for i in withdraw]
+        self.store.outbox.add_many(session, events)
+
+    def register(self, body: dict, source: str = "api") -> tuple[dict, str, eligibility.Verdict]:
+        verdict = eligibility.check(body["group"], body["role"], body["purpose"])
+        if not verdict.eligible:
+            raise NotEligible(verdict)
+        self._check_topics(body["interests"])
+        username = canonical_username(body["username"])
+        if self.store.participants.find_one({"username_key": username}, {"_id": 1}):
+            raise UsernameTaken(username)
+        now = utcnow_iso()
+        profile = {
+            "_id": uuid.uuid4().hex, "revision": 1, "username": username, "username_key": username,
+            "directory_key": f"{username.casefold()}\x00{uuid.uuid4().hex[:6]}",
+            **{k: body[k] for k in ("name", "email", "languages", "timezone", "region", "group", "role",
+                                     "purpose", "activities")},
+            "interests": _interests(body["interests"]),
+            "consent": _consent(body["consent"], None, now), "registered_at": now, "updated_at": now,
+            "tokens_valid_after": None, "source": source,
+        }
+
+        def work(session):
+            self.store.participants.insert_one(profile, session=session)
+            self._emit_changes(session, {}, profile, first=True)
+
+        try:
+            in_transaction(self.store.db, work)
+        except DuplicateKeyError as exc:
+            raise UsernameTaken(username) from exc
+        return profile, issue_participant_token(self.settings, profile["_id"]), verdict
+
+    def get(self, participant_id: str) -> dict:
+        profile = self.store.participants.find_one({"_id": participant_id})
+        if profile is None:
+            if self.store.withdrawn.find_one({"_id": participant_id}):
+                raise Withdrawn(participant_id)
+            raise NotFound(participant_id)
+        return profile
+
+    def find_by_username(self, username: str) -> dict | None:
+        return self.store.participants.find_one({"username_key": canonical_username(username)})
+
+    def update(self, participant_id: str, changes: dict) -> dict:
+        before = self.get(participant_id)
+        after = {**before, **{k: v for k, v in changes.items() if k not in ("consent", "interests")}}
+        if "interests" in changes:
+            after["interests"] = _interests(changes["interests"])
+        if "consent" in changes:
+            after["consent"] = _consent(changes["consent"], before["consent"], utcnow_iso())
+        verdict = eligibility.check(after["group"], after["role"], after["purpose"])
+        if not verdict.eligible:
+            raise NotEligible(verdict)
+        if "interests" in changes:
+            self._check_topics(changes["interests"])
+        if after == before:
+            return before
+        after["revision"] = before["revision"] + 1
+        after["updated_at"] = utcnow_iso()
+        self._save(before, after)
+        return after
+
+    def _save(self, before: dict, after: dict) -> None:
+        def work(session):
+            result = self.store.participants.replace_one({"_id": before["_id"], "revision": before["revision"]},
+                                                         after, session=session)
+            if result.matched_count != 1:
+                raise RegistryError("profile changed concurrently; try again")
+            self._emit_changes(session, before, after, first=False)
+
+        in_transaction(self.store.db, work)
+
+    def reissue_token(self, participant_id: str) -> tuple[str, str]:
+        """A new token; every older one stops working everywhere (other services learn the cut-off)."""
+        before = self.get(participant_id)
+        valid_after = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        after = {**before, "tokens_valid_after": valid_after, "revision": before["revision"] + 1,
+                 "updated_at": utcnow_iso()}
+        self._save(before, after)
+        return issue_participant_token(self.settings, participant_id), valid_after
+
+    def withdraw(self, participant_id: str) -> None:
+        """Erase the person: the profile goes, a tombstone without personal data stays."""
+        profile = self.get(participant_id)
+        now = utcnow_iso()
+        revision = profile["revision"] + 1
+
+        def work(session):
+            self.store.participants.delete_one({"_id": participant_id}, session=session)
+            self.store.withdrawn.insert_one({"_id": participant_id, "revision": revision, "withdrawn_at": now},
+                                            session=session)
+            self.store.counters.update_one({"_id": "withdrawn"}, {"$inc": {"count": 1}}, upsert=True,
+                                           session=session)
+            self.store.outbox.add(session, "participant-withdrawn",
+                                  {"participant_id": participant_id, "revision": revision, "withdrawn_at": now})
+
+        in_transaction(self.store.db, work)
