@@ -38,3 +38,54 @@ def bench_settings(servers, **overrides) -> Settings:
 
 def command_line() -> str:
     return " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
+
+
+@contextmanager
+def gunicorn_api(service: str, settings, workers: int = 2, threads: int = 8):
+    """The service's API under gunicorn, as in production; yields its base URL."""
+    import os
+    import subprocess
+    import time
+
+    import requests
+
+    port = free_port()
+    env = dict(os.environ)
+    env.update({"LC_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "LC_MONGO_URI": settings.mongo_uri,
+                "LC_DB_PREFIX": settings.db_prefix, "LC_TOPIC_PREFIX": settings.topic_prefix,
+                "LC_STAFF_TOKENS": ",".join(settings.staff_tokens), "LC_SMTP_URL": settings.smtp_url})
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    process = subprocess.Popen([gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
+                                str(threads), "--worker-class", "gthread", "--log-level", "warning",
+                                f"services.{service}.app:create_app()"], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+def raw_insert_rate(settings, count: int = 2000) -> float:
+    """The database's raw single-document insert rate (pymongo insert_one in a loop)."""
+    import time
+
+    from shared.mongo import database
+
+    collection = database(settings, "rawbench").docs
+    started = time.perf_counter()
+    for i in range(count):
+        collection.insert_one({"i": i, "name": "Ahmed Example", "languages": ["ar", "en"], "pad": "x" * 300})
+    return count / (time.perf_counter() - started)

@@ -2,6 +2,7 @@
 events in one transaction through the outbox."""
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -70,16 +71,28 @@ class Registry:
     def __init__(self, store: Store, settings: Settings):
         self.store = store
         self.settings = settings
+        self._topics: list[dict] = []
+        self._topics_read_at = float("-inf")
 
-    def added_topics(self) -> list[dict]:
-        return list(self.store.topics.find({}, {"_id": 0}))
+    TOPICS_CACHE_SECONDS = 5.0
+
+    def added_topics(self, fresh: bool = False) -> list[dict]:
+        """Staff-added topics; cached briefly since every registration checks its topic codes."""
+        now = time.monotonic()
+        if fresh or now - self._topics_read_at > self.TOPICS_CACHE_SECONDS:
+            self._topics = list(self.store.topics.find({}, {"_id": 0}))
+            self._topics_read_at = now
+        return self._topics
 
     def _check_topics(self, interests: list[dict]) -> None:
         known = known_topic_codes(self.added_topics())
+        if any(interest["topic"] not in known for interest in interests):
+            known = known_topic_codes(self.added_topics(fresh=True))  # a topic added a moment ago
         errors = {index: {"topic": [f"unknown topic code {interest['topic']!r} (see GET /taxonomy)"]}
                   for index, interest in enumerate(interests) if interest["topic"] not in known}
         if errors:
             raise UnknownTopics({"interests": errors})
+
 
     def _emit_changes(self, session, before: dict, after: dict, first: bool) -> None:
         announce, withdraw = skill_changes(before, after)
@@ -94,8 +107,6 @@ class Registry:
             raise NotEligible(verdict)
         self._check_topics(body["interests"])
         username = canonical_username(body["username"])
-        if self.store.participants.find_one({"username_key": username}, {"_id": 1}):
-            raise UsernameTaken(username)
         now = utcnow_iso()
         profile = {
             "_id": uuid.uuid4().hex, "revision": 1, "username": username, "username_key": username,
