@@ -75,8 +75,10 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         g.started = time.perf_counter()
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
             view = app.view_functions.get(request.endpoint)
-            method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
-            allowed = getattr(view, "_lc_accepts", None) or getattr(method, "_lc_accepts", None) or ()
+            view_class = getattr(view, "view_class", None)
+            method = getattr(view_class, request.method.lower(), None)
+            allowed = (getattr(view, "_lc_accepts", None) or getattr(method, "_lc_accepts", None)
+                       or getattr(view_class, "_lc_accepts", None) or ())
             mimetype = request.mimetype or ""
             if mimetype not in JSON_TYPES and not mimetype.endswith("+json") and mimetype not in allowed:
                 return jsonify(code=415, status="Unsupported Media Type",

@@ -8,6 +8,7 @@ from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
+from pymongo.errors import DuplicateKeyError
 
 from shared.auth import require_self_or_staff, require_staff
 from shared.web import accepts
@@ -20,7 +21,7 @@ from services.registry.schemas import (
     DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, TaxonomyQuery,
     TokenOut, TopicIn, patch_schema,
 )
-from services.registry.taxonomy import localised, merged_categories, preferred_language
+from services.registry.taxonomy import known_topic_codes, localised, merged_categories, preferred_language
 
 blp = Blueprint("registry", __name__, description="The skills directory: who wants to learn what, who can share what")
 
@@ -79,12 +80,13 @@ class TaxonomyTopics(MethodView):
         categories = {c["code"] for c in merged_categories([])}
         if topic["category"] not in categories:
             abort(422, errors={"json": {"category": [f"one of {', '.join(sorted(categories))}"]}})
-        from services.registry.taxonomy import known_topic_codes
-
-        if topic["code"] in known_topic_codes(registry.added_topics()):
-            abort(409, message=f"topic {topic['code']!r} exists; codes never change",
-                  errors={"json": {"code": ["already used"]}})
-        registry.store.topics.insert_one(dict(topic))
+        taken = {"json": {"code": ["already used"]}}
+        if topic["code"] in known_topic_codes(registry.added_topics(fresh=True)):
+            abort(409, message=f"topic {topic['code']!r} exists; codes never change", errors=taken)
+        try:
+            registry.store.topics.insert_one(dict(topic))
+        except DuplicateKeyError:
+            abort(409, message=f"topic {topic['code']!r} exists; codes never change", errors=taken)
         return topic
 
 

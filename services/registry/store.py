@@ -20,4 +20,5 @@ class Store:
         self.participants.create_index("username_key", unique=True)
         self.participants.create_index([("directory_key", ASCENDING)])
         self.participants.create_index("interests.topic")
+        self.topics.create_index("code", unique=True)
         self.outbox.ensure_indexes()
