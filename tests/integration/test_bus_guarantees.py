@@ -197,3 +197,41 @@ def test_batched_handler_applies_each_event_once_and_isolates_a_failing_one(sett
     assert {doc["applied"] for doc in db.effects.find()} == {1}
     assert [record.key for record in parked] == [b"poison"]
     assert "cannot apply this one" in json.loads(parked[0].value)["error"]
+
+
+def test_a_database_outage_parks_nothing_and_the_event_is_applied_after_recovery(settings, tmp_path):
+    """Events wait out an unreachable database instead of filling the .dlq."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from letsconnect.servers import free_port, wait_for_port
+
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+               "--storage-path", str(tmp_path / "db"), "--log-level", "ERROR"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, 60, server, "SecantusDB")
+    private = settings.with_overrides(mongo_uri=f"mongodb://127.0.0.1:{port}/?directConnection=true&"
+                                                "serverSelectionTimeoutMS=1000")
+    applier = Applier(private)
+    try:
+        with running(applier.worker(private)):
+            publisher = Publisher(settings, "test")
+            publisher.publish(make_event("participant-registered", "before", participant("before"), "registry"))
+            eventually(lambda: applier.effects("before") == 1)
+            server.terminate()
+            server.wait(20)
+            publisher.publish(make_event("participant-registered", "during", participant("during"), "registry"))
+            import time
+
+            time.sleep(4)  # longer than all retries with backoff would take
+            server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_for_port(port, 60, server, "SecantusDB")
+            eventually(lambda: applier.effects("during") == 1, timeout=30)
+            publisher.close()
+        parked = read_topic(settings, dlq_of(settings.topic_name("participant-registered")), timeout=2)
+        assert parked == []
+    finally:
+        server.terminate()
+        server.wait(20)
