@@ -20,7 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registrations", type=int, default=1500)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--api-workers", type=int, default=1, help="gunicorn processes (2 cores here: 1 leaves the other to the database)")
     args = parser.parse_args()
     bodies = [a.body for a in population(args.registrations, seed=11, ineligible_share=0.0)]
     with embedded_servers() as servers:

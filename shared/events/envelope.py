@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import lru_cache
 from datetime import datetime, timezone
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
@@ -37,13 +38,18 @@ def utcnow_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=None)
+def _schema_instance(schema_class, unknown):
+    return schema_class(unknown=unknown)  # building one is costly; instances are reusable
+
+
 def _data_schema(event_type: str, unknown):
     from shared.events.catalogue import EVENT_TYPES
 
     spec = EVENT_TYPES.get(event_type)
     if spec is None:
         raise EventInvalid(f"unknown event type {event_type!r}")
-    return spec, spec.schema(unknown=unknown)
+    return spec, _schema_instance(spec.schema, unknown)
 
 
 def make_event(event_type: str, subject: str, data: dict, source: str, event_id: str | None = None) -> dict:
