@@ -101,7 +101,6 @@ def end_to_end(settings, count: int, writers: int) -> tuple[float, int, int]:
         thread.start()
     for thread in threads:
         thread.join()
-    print(f"  writers done after {time.perf_counter() - started:.1f}s; applied so far {consumer_db.applied.estimated_document_count()}", flush=True)
     while consumer_db.applied.estimated_document_count() < count and time.perf_counter() - started < 300:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
