@@ -3,14 +3,25 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
-from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.matcher import SERVICE
+from services.matcher.api import blp
+from services.matcher.config import MatcherConfig
+from services.matcher.matching import Matcher
+from services.matcher.stats import matcher_stats
+from services.matcher.store import Store
+
+DESCRIPTION = ("Proposes 1:1 and cluster connections (one sharer, up to three learners) under hard rules "
+               "(a common language, time-zone overlap, different groups, capacity), runs optimal rounds, "
+               "and records answers and outcomes.")
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None, config: MatcherConfig | None = None, clock=None):
     settings = settings or Settings.from_env()
-    db = database(settings, SERVICE)
-    Outbox(db, SERVICE).ensure_indexes()
-    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})
+    store = Store(database(settings, SERVICE))
+    store.ensure_indexes()
+    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: matcher_stats(store),
+                             description=DESCRIPTION)
+    app.config["LC_MATCHER"] = Matcher(store, config or MatcherConfig.from_env(), clock)
+    return app

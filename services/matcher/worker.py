@@ -1,15 +1,43 @@
-"""The matcher worker: its consumers and its outbox relay (python -m services.matcher.worker)."""
+"""The matcher worker: read model from registry events, incremental proposals, expiry, relay."""
 from __future__ import annotations
 
 from shared.config import Settings
+from shared.inbox import Inbox
 from shared.mongo import database
-from shared.worker import Worker, serve
+from shared.worker import PeriodicJob, Worker, serve
 
 from services.matcher import SERVICE
+from services.matcher.config import MatcherConfig
+from services.matcher.matching import Matcher, interest_id
+from services.matcher.store import Store
 
 
-def build_worker(settings: Settings) -> Worker:
-    return Worker(SERVICE, settings, database(settings, SERVICE), handlers={})
+def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=None) -> Worker:
+    store = Store(database(settings, SERVICE))
+    store.ensure_indexes()
+    matcher = Matcher(store, config or MatcherConfig.from_env(), clock)
+    inbox = Inbox(store.db, SERVICE)
+
+    def on_skill_registered(envelope):
+        data = envelope["data"]
+        inbox.apply_once(envelope, lambda session: matcher.apply_skill(session, data))
+        # Proposals are their own transactions: a redelivery finds the open match and does nothing.
+        if data["direction"] == "learn":
+            matcher.propose_for_learner(interest_id(data))
+        else:
+            matcher.propose_for_sharer(interest_id(data))
+
+    def on_skill_withdrawn(envelope):
+        inbox.apply_once(envelope, lambda session: matcher.apply_skill_withdrawn(session, envelope["data"]))
+
+    def on_participant_withdrawn(envelope):
+        inbox.apply_once(envelope, lambda session: matcher.apply_participant_withdrawn(session, envelope["data"]))
+
+    return Worker(SERVICE, settings, store.db, handlers={
+        "skill-registered": on_skill_registered,
+        "skill-withdrawn": on_skill_withdrawn,
+        "participant-withdrawn": on_participant_withdrawn,
+    }, jobs=[PeriodicJob("expire-proposals", 60, matcher.expire)])
 
 
 if __name__ == "__main__":

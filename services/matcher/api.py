@@ -1,0 +1,181 @@
+"""HTTP routes of the matcher (thin: the work is in matching.Matcher)."""
+from __future__ import annotations
+
+import html
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+
+from shared.auth import TokenError, current_actor, require_self_or_staff, require_staff, verify_participant_token
+from shared.web import accepts
+
+from services.matcher.matching import Matcher, MatchError
+
+blp = Blueprint("matcher", __name__, description="Peer connections: proposals, rounds, answers, outcomes")
+
+
+def _matcher() -> Matcher:
+    return current_app.config["LC_MATCHER"]
+
+
+class MatchQuery(Schema):
+    participant = fields.String(required=True)
+
+
+class RespondIn(Schema):
+    participant = fields.String(required=True)
+    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    token = fields.String(load_default=None, metadata={"description": "for the form in the email link's page"})
+
+
+class RespondLinkQuery(Schema):
+    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
+    participant = fields.String(required=True)
+    token = fields.String(required=True)
+
+
+class OutcomeIn(Schema):
+    participant = fields.String(required=True)
+    summary = fields.String(required=True, validate=validate.Length(min=10, max=4000))
+
+
+def match_out(match: dict) -> dict:
+    return {"id": match["_id"], "topic": match["topic"], "language": match["language"], "status": match["status"],
+            "participants": [{"id": m["id"], "role": m["role"], "response": m["response"]}
+                             for m in match["participants"]],
+            "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
+            "round_id": match.get("round_id"), "created_at": match["created_at"].isoformat(),
+            "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary")}
+
+
+def _fail(error: MatchError):
+    abort(error.status, message=str(error))
+
+
+def _member_or_staff(match: dict) -> None:
+    actor = current_actor()
+    if actor is None:
+        abort(401, message="a bearer token is required")
+    if not actor.staff and all(m["id"] != actor.participant_id for m in match["participants"]):
+        abort(403, message="this match is not yours")
+
+
+@blp.route("/rounds")
+class Rounds(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def post(self):
+        """Run a connect-making round now (staff): optimal over every open learning interest."""
+        require_staff()
+        try:
+            result = _matcher().run_round()
+        except MatchError as error:
+            _fail(error)
+        return _round_out(result), 201
+
+
+def _round_out(doc: dict) -> dict:
+    return {"id": doc["_id"], "status": doc["status"], "learners": doc.get("learners", 0),
+            "proposals": doc.get("proposals", []), "unmatched": doc.get("unmatched", []),
+            "total_score": doc.get("total_score")}
+
+
+@blp.route("/rounds/<round_id>")
+class Round(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, round_id):
+        """What a round proposed, and each unmatched learner with the reason (staff)."""
+        require_staff()
+        doc = _matcher().store.rounds.find_one({"_id": round_id})
+        if doc is None:
+            abort(404, message="no such round")
+        return _round_out(doc)
+
+
+@blp.route("/matches")
+class Matches(MethodView):
+    @blp.arguments(MatchQuery, location="query")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """A participant's matches (the participant or staff)."""
+        require_self_or_staff(query["participant"])
+        docs = _matcher().store.matches.find({"participants.id": query["participant"]}).sort("created_at", -1)
+        return {"items": [match_out(d) for d in docs], "next": None}
+
+
+@blp.route("/matches/<match_id>")
+class Match(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, match_id):
+        try:
+            match = _matcher().get(match_id)
+        except MatchError as error:
+            _fail(error)
+        _member_or_staff(match)
+        return match_out(match)
+
+
+@blp.route("/matches/<match_id>/respond")
+class Respond(MethodView):
+    @blp.arguments(RespondLinkQuery, location="query")
+    def get(self, query, match_id):
+        """The page an email link opens: it asks to confirm, it changes nothing by itself."""
+        action = "Accept" if query["response"] == "accept" else "Decline"
+        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{action} this connection</title></head>"
+                f"<body><h1>{action} this Let's Connect connection?</h1>"
+                f"<form method='post' action='/matches/{html.escape(match_id)}/respond'>"
+                f"<input type='hidden' name='participant' value='{html.escape(query['participant'])}'>"
+                f"<input type='hidden' name='response' value='{html.escape(query['response'])}'>"
+                f"<input type='hidden' name='token' value='{html.escape(query['token'])}'>"
+                + ("<label>Why not (optional) <input name='reason'></label>" if action == "Decline" else "")
+                + f"<button type='submit'>{action}</button></form></body></html>")
+        return Response(page, mimetype="text/html")
+
+    @accepts("application/x-www-form-urlencoded", "multipart/form-data")
+    def post(self, match_id):
+        """Accept or decline, with your own token (bearer, or the form's token field)."""
+        from marshmallow import ValidationError
+
+        payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+        try:
+            body = RespondIn().load(payload or {})
+        except ValidationError as exc:
+            abort(422, errors={"json": exc.messages})
+        if body["token"] and current_actor() is None:
+            try:
+                claims = verify_participant_token(current_app.config["LC_SETTINGS"], body["token"])
+            except TokenError as exc:
+                abort(401, message=f"invalid token: {exc}")
+            if claims.participant_id != body["participant"]:
+                abort(403, message="this token belongs to another participant")
+        else:
+            actor = current_actor()
+            if actor is None:
+                abort(401, message="a bearer token is required")
+            if actor.staff or actor.participant_id != body["participant"]:
+                abort(403, message="answer with your own participant token")
+        try:
+            match = _matcher().respond(match_id, body["participant"], body["response"], body["reason"])
+        except MatchError as error:
+            _fail(error)
+        return match_out(match)
+
+
+@blp.route("/matches/<match_id>/outcome")
+class Outcome(MethodView):
+    @blp.arguments(OutcomeIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, match_id):
+        """The short summary the program asks for after a connection (a member of it)."""
+        actor = current_actor()
+        if actor is None:
+            abort(401, message="a bearer token is required")
+        if not actor.staff and actor.participant_id != body["participant"]:
+            abort(403, message="report with your own participant token")
+        try:
+            match = _matcher().outcome(match_id, body["participant"], body["summary"])
+        except MatchError as error:
+            _fail(error)
+        return match_out(match)

@@ -1,0 +1,322 @@
+"""The matcher's service layer: read model upkeep, proposals (incremental and rounds),
+responses, expiry and outcomes; every change with its events in one transaction."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.mongo import in_transaction
+
+from services.matcher.assignment import Edge, feasible_edges, plan_round
+from services.matcher.config import MatcherConfig
+from services.matcher.rules import pair_key
+from services.matcher.store import Store
+
+OPEN = ("proposed", "confirmed")
+
+
+class MatchError(Exception):
+    status = 409
+
+
+class NotFound(MatchError):
+    status = 404
+
+
+class Forbidden(MatchError):
+    status = 403
+
+
+class RoundRunning(MatchError):
+    status = 409
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def interest_id(data: dict) -> str:
+    return f"{data['participant_id']}:{data['topic']}:{data['direction']}"
+
+
+class Matcher:
+    def __init__(self, store: Store, config: MatcherConfig, clock: Callable[[], datetime] | None = None):
+        self.store = store
+        self.config = config
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    # ------------------------------------------------------------------ read model
+    def _newer(self, session, participant_id: str, revision: int) -> bool:
+        person = self.store.people.find_one({"_id": participant_id}, session=session) or {}
+        return not person.get("withdrawn") and revision >= person.get("revision", 0)
+
+    def apply_skill(self, session, data: dict) -> None:
+        if not self._newer(session, data["participant_id"], data["revision"]):
+            return
+        self.store.people.update_one({"_id": data["participant_id"]}, {"$max": {"revision": data["revision"]}},
+                                     upsert=True, session=session)
+        doc = {k: data.get(k) for k in ("participant_id", "topic", "direction", "note", "level", "languages",
+                                        "timezone", "region", "group", "share_contact", "registered_at", "revision")}
+        existing = self.store.candidates.find_one({"_id": interest_id(data)}, session=session)
+        if existing and existing.get("revision", 0) > data["revision"]:
+            return
+        self.store.candidates.replace_one({"_id": interest_id(data)}, {"_id": interest_id(data), **doc,
+                                                                      "active": True}, upsert=True, session=session)
+
+    def apply_skill_withdrawn(self, session, data: dict) -> None:
+        existing = self.store.candidates.find_one({"_id": interest_id(data)}, session=session)
+        if existing and existing.get("revision", 0) > data["revision"]:
+            return
+        self.store.candidates.update_one({"_id": interest_id(data)},
+                                         {"$set": {"active": False, "revision": data["revision"],
+                                                   "participant_id": data["participant_id"], "topic": data["topic"],
+                                                   "direction": data["direction"]}},
+                                         upsert=True, session=session)
+
+    def apply_participant_withdrawn(self, session, data: dict) -> None:
+        pid = data["participant_id"]
+        self.store.people.update_one({"_id": pid}, {"$set": {"withdrawn": True, "revision": data["revision"]}},
+                                     upsert=True, session=session)
+        self.store.candidates.delete_many({"participant_id": pid}, session=session)
+        for match in self.store.matches.find({"participants.id": pid, "status": {"$in": list(OPEN)}},
+                                             session=session):
+            self._close(session, match, "withdrawn", pid, "a participant left the program")
+        self.store.matches.update_many({"participants.id": pid},
+                                       {"$set": {"participants.$[p].withdrawn": True}},
+                                       array_filters=[{"p.id": pid}], session=session)
+
+    # ------------------------------------------------------------------ context
+    def _context(self, session=None):
+        blocked = {doc["_id"] for doc in self.store.blocks.find({}, {"_id": 1}, session=session)}
+        now = self.clock()
+        connected = {(doc["pair"], doc["topic"]) for doc in self.store.connected.find(
+            {"until": {"$gt": now}}, session=session)}
+        loads = {doc["_id"]: doc.get("open", 0) for doc in self.store.loads.find({}, session=session)}
+        capacities = {doc["_id"]: doc["capacity"] for doc in self.store.loads.find(
+            {"capacity": {"$exists": True}}, session=session)}
+        sharers = list(self.store.candidates.find({"direction": "share", "active": True}, session=session))
+        regions: dict[str, int] = {}
+        for sharer in sharers:
+            regions[sharer["region"]] = regions.get(sharer["region"], 0) + 1
+        total = sum(regions.values()) or 1
+        region_share = {region: count / total for region, count in regions.items()}
+        return blocked, connected, loads, capacities, region_share
+
+    def reference_day(self) -> date:
+        return (self.clock() + timedelta(days=7)).date()
+
+    def _has_open_match(self, learner: dict, session=None) -> bool:
+        return self.store.matches.find_one({"topic": learner["topic"], "status": {"$in": list(OPEN)},
+                                            "participants": {"$elemMatch": {"id": learner["participant_id"],
+                                                                            "role": "learner"}}},
+                                           {"_id": 1}, session=session) is not None
+
+    # ------------------------------------------------------------------ proposals
+    def _create(self, session, sharer: dict, edges: list[Edge], language: str, round_id: str | None) -> dict | None:
+        capacity = self.store.loads.find_one({"_id": sharer["participant_id"]}, session=session) or {}
+        limit = capacity.get("capacity", self.config.sharer_capacity)
+        reserved = self.store.loads.find_one_and_update(
+            {"_id": sharer["participant_id"], "$or": [{"open": {"$lt": limit}}, {"open": {"$exists": False}}]},
+            {"$inc": {"open": 1}}, upsert=False, session=session, return_document=ReturnDocument.AFTER)
+        if reserved is None:
+            try:
+                self.store.loads.insert_one({"_id": sharer["participant_id"], "open": 1}, session=session)
+            except DuplicateKeyError:
+                return None  # the sharer is at capacity (another worker got there first)
+        now = self.clock()
+        members = [{"id": sharer["participant_id"], "role": "sharer", "response": None,
+                    "share_contact": bool(sharer.get("share_contact"))}]
+        members += [{"id": e.learner["participant_id"], "role": "learner", "response": None,
+                     "share_contact": bool(e.learner.get("share_contact"))} for e in edges]
+        reasons = list(dict.fromkeys(r for e in edges for r in e.reasons))
+        codes = list(dict.fromkeys(c for e in edges for c in e.codes))
+        match = {"_id": uuid.uuid4().hex, "topic": sharer["topic"], "language": language, "participants": members,
+                 "status": "proposed", "reasons": reasons, "reason_codes": codes,
+                 "score": round(sum(e.score for e in edges), 4), "round_id": round_id,
+                 "created_at": now, "expires_at": now + timedelta(days=self.config.response_days),
+                 "waited_seconds": [self._waited(e.learner, now) for e in edges]}
+        self.store.matches.insert_one(match, session=session)
+        self.store.outbox.add(session, "match-proposed", self.event_data(match))
+        return match
+
+    def _waited(self, learner: dict, now: datetime) -> float:
+        if not learner.get("registered_at"):
+            return 0.0
+        return max(0.0, (now - datetime.fromisoformat(learner["registered_at"].replace("Z", "+00:00"))).total_seconds())
+
+    def event_data(self, match: dict, **extra) -> dict:
+        return {"match_id": match["_id"], "topic": match["topic"], "language": match["language"],
+                "participants": [{"participant_id": m["id"], "role": m["role"], "response": m["response"],
+                                  "share_contact": m["share_contact"]} for m in match["participants"]],
+                "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
+                "round_id": match.get("round_id"), "expires_at": iso(match["expires_at"]), **extra}
+
+    def propose_for_learner(self, learner_id: str) -> dict | None:
+        """Incremental mode: the best feasible proposal for one learn interest, if good enough."""
+        learner = self.store.candidates.find_one({"_id": learner_id, "active": True})
+        if not learner or learner["direction"] != "learn" or self._has_open_match(learner):
+            return None
+        blocked, connected, loads, capacities, region_share = self._context()
+        sharers = list(self.store.candidates.find({"topic": learner["topic"], "direction": "share", "active": True}))
+        edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
+                                  region_share=region_share, config=self.config, on=self.reference_day(),
+                                  now=self.clock())
+        for edge in edges:
+            person = edge.sharer["participant_id"]
+            if edge.score < self.config.proposal_threshold:
+                break
+            if loads.get(person, 0) >= capacities.get(person, self.config.sharer_capacity):
+                continue
+            match = in_transaction(self.store.db, lambda s, e=edge: None if self._has_open_match(learner, s)
+                                   else self._create(s, e.sharer, [e], e.language, None))
+            if match is not None:
+                return match
+        return None
+
+    def propose_for_sharer(self, sharer_id: str) -> list[dict]:
+        """A new sharer: propose to the learners of that topic waiting longest."""
+        sharer = self.store.candidates.find_one({"_id": sharer_id, "active": True})
+        if not sharer or sharer["direction"] != "share":
+            return []
+        waiting = self.store.candidates.find({"topic": sharer["topic"], "direction": "learn", "active": True}).sort(
+            "registered_at", 1).limit(50)
+        made = []
+        for learner in waiting:
+            match = self.propose_for_learner(learner["_id"])
+            if match:
+                made.append(match)
+        return made
+
+    def run_round(self) -> dict:
+        """Optimal assignment over every open learn interest; 409 while another round runs."""
+        round_id = uuid.uuid4().hex
+        now = self.clock()
+        try:
+            self.store.locks.insert_one({"_id": "round", "round_id": round_id, "started_at": now})
+        except DuplicateKeyError as exc:
+            raise RoundRunning("a round is already running") from exc
+        try:
+            self.store.rounds.insert_one({"_id": round_id, "status": "running", "started_at": now})
+            blocked, connected, loads, capacities, region_share = self._context()
+            learners = [c for c in self.store.candidates.find({"direction": "learn", "active": True})
+                        if not self._has_open_match(c)]
+            sharers = list(self.store.candidates.find({"direction": "share", "active": True}))
+            plan = plan_round(learners, sharers, blocked=blocked, connected=connected, loads=loads,
+                              capacities=capacities, region_share=region_share, config=self.config,
+                              on=self.reference_day(), now=now)
+            proposals, unmatched = [], [{"participant": u["learner"]["participant_id"],
+                                         "topic": u["learner"]["topic"], "reason": u["reason"]}
+                                        for u in plan.unmatched]
+            for connection in plan.connections:
+                match = in_transaction(self.store.db, lambda s, c=connection: self._create(
+                    s, c["sharer"], c["learners"], c["language"], round_id))
+                if match is None:
+                    unmatched += [{"participant": e.learner["participant_id"], "topic": e.learner["topic"],
+                                   "reason": "capacity"} for e in connection["learners"]]
+                else:
+                    proposals.append(match["_id"])
+            summary = {"status": "completed", "finished_at": self.clock(), "proposals": proposals,
+                       "unmatched": unmatched, "learners": len(learners), "total_score": plan.total_score}
+            self.store.rounds.update_one({"_id": round_id}, {"$set": summary})
+            return {"_id": round_id, "started_at": now, **summary}
+        except Exception:
+            self.store.rounds.update_one({"_id": round_id}, {"$set": {"status": "failed"}})
+            raise
+        finally:
+            self.store.locks.delete_one({"_id": "round", "round_id": round_id})
+
+    # ------------------------------------------------------------------ responses
+    def get(self, match_id: str) -> dict:
+        match = self.store.matches.find_one({"_id": match_id})
+        if match is None:
+            raise NotFound("no such match")
+        return match
+
+    def respond(self, match_id: str, participant_id: str, response: str, reason: str | None) -> dict:
+        def work(session):
+            match = self.store.matches.find_one({"_id": match_id}, session=session)
+            if match is None:
+                raise NotFound("no such match")
+            member = next((m for m in match["participants"] if m["id"] == participant_id), None)
+            if member is None:
+                raise Forbidden("you are not part of this match")
+            if match["status"] != "proposed":
+                raise MatchError(f"this match is {match['status']}; it takes no more answers")
+            member["response"] = response
+            member["reason"] = reason
+            event = "match-accepted" if response == "accept" else "match-declined"
+            self.store.outbox.add(session, event, self.event_data(match, participant_id=participant_id,
+                                                                  reason=reason, cause="responded"))
+            if response == "decline":
+                self._close(session, match, "declined", participant_id, reason, emit=False)
+                for other in match["participants"]:
+                    if other["id"] != participant_id:
+                        self.store.blocks.update_one({"_id": pair_key(participant_id, other["id"])},
+                                                     {"$set": {"at": self.clock()}}, upsert=True, session=session)
+                return self.store.matches.find_one({"_id": match_id}, session=session)
+            update = {"participants": match["participants"], "responded_at": self.clock()}
+            if all(m["response"] == "accept" for m in match["participants"]):
+                update.update(status="confirmed", confirmed_at=self.clock())
+                match.update(update)
+                self.store.outbox.add(session, "match-confirmed", self.event_data(match))
+            self.store.matches.update_one({"_id": match_id}, {"$set": update}, session=session)
+            return {**match, **update}
+
+        return in_transaction(self.store.db, work)
+
+    def _close(self, session, match: dict, status: str, participant_id: str | None, reason: str | None,
+               emit: bool = True) -> None:
+        self.store.matches.update_one({"_id": match["_id"]}, {"$set": {
+            "status": status, "closed_at": self.clock(), "participants": match["participants"],
+            "close_reason": reason}}, session=session)
+        sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
+        self.store.loads.update_one({"_id": sharer, "open": {"$gt": 0}}, {"$inc": {"open": -1}}, session=session)
+        if emit:
+            cause = "expired" if status == "expired" else "responded"
+            self.store.outbox.add(session, "match-declined", self.event_data(
+                match, participant_id=participant_id, reason=reason, cause=cause))
+
+    def expire(self) -> int:
+        """Proposals nobody fully answered in time: expired, the sharer's capacity freed."""
+        count = 0
+        for match in self.store.matches.find({"status": "proposed", "expires_at": {"$lte": self.clock()}}):
+            def work(session, match_id=match["_id"]):
+                current = self.store.matches.find_one({"_id": match_id, "status": "proposed"}, session=session)
+                if current:
+                    self._close(session, current, "expired", None, "no answer in time")
+                    return 1
+                return 0
+            count += in_transaction(self.store.db, work)
+        return count
+
+    def outcome(self, match_id: str, participant_id: str, summary: str) -> dict:
+        def work(session):
+            match = self.store.matches.find_one({"_id": match_id}, session=session)
+            if match is None:
+                raise NotFound("no such match")
+            if all(m["id"] != participant_id for m in match["participants"]):
+                raise Forbidden("you are not part of this match")
+            if match["status"] != "confirmed":
+                raise MatchError(f"an outcome needs a confirmed connection; this one is {match['status']}")
+            now = self.clock()
+            update = {"status": "completed", "summary": summary, "completed_at": now, "reported_by": participant_id}
+            self.store.matches.update_one({"_id": match_id}, {"$set": update}, session=session)
+            sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
+            self.store.loads.update_one({"_id": sharer, "open": {"$gt": 0}}, {"$inc": {"open": -1}}, session=session)
+            until = now + timedelta(days=self.config.cooldown_days)
+            for member in match["participants"]:
+                if member["id"] != sharer:
+                    self.store.connected.update_one({"_id": f"{pair_key(member['id'], sharer)}:{match['topic']}"},
+                                                    {"$set": {"pair": pair_key(member["id"], sharer),
+                                                              "topic": match["topic"], "until": until}},
+                                                    upsert=True, session=session)
+            match.update(update)
+            self.store.outbox.add(session, "connection-completed", self.event_data(
+                match, summary=summary, completed_at=iso(now), reported_by=participant_id))
+            return match
+
+        return in_transaction(self.store.db, work)
