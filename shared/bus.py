@@ -104,8 +104,10 @@ class ConsumerRunner:
             session_timeout_ms=settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=max(500, settings.consumer_session_timeout_ms // 6),
             max_poll_records=max_poll_records,
+            # fetch_min_bytes stays 1: Tansu holds a fetch below its minimum past fetch_max_wait_ms,
+            # which left a quiet partition's events waiting for traffic that might never come.
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
-            fetch_min_bytes=4096 if settings.consumer_fetch_wait_ms else 1,
+            fetch_min_bytes=1,
         )
 
     def run(self, stop: threading.Event) -> None:

@@ -60,13 +60,23 @@ def feasible_edges(learners: list[dict], sharers: list[dict], *, blocked: set[st
                 continue
             value, language, text, codes = score(
                 learner, sharer, config.weights, on, now, loads.get(sharer["participant_id"], 0),
-                region_share.get(sharer["region"], 0.0), config.day_start_hour, config.day_end_hour)
+                region_share.get(sharer["region"], 0.0), config.day_start_hour, config.day_end_hour, explain=False)
             candidates.append(Edge(learner, sharer, value, language, text, codes))
         if not candidates:
             why[_interest_id(learner)] = _main_reason(learner, reasons)
         candidates.sort(key=lambda e: (-e.score, e.sharer["participant_id"]))
         edges.extend(candidates[:config.candidates_per_learner])
     return edges, why
+
+
+def explain(edges: list[Edge], *, loads: dict[str, int], region_share: dict[str, float], config, on: date,
+            now: datetime | None = None) -> list[Edge]:
+    """Fill in the reasons (words and codes) of the edges that were chosen."""
+    for edge in edges:
+        _, _, edge.reasons, edge.codes = score(
+            edge.learner, edge.sharer, config.weights, on, now, loads.get(edge.sharer["participant_id"], 0),
+            region_share.get(edge.sharer["region"], 0.0), config.day_start_hour, config.day_end_hour)
+    return edges
 
 
 def _main_reason(learner: dict, reasons: set[str]) -> str:
@@ -185,6 +195,7 @@ def plan_round(learners: list[dict], sharers: list[dict], *, blocked: set[str], 
     connections = _within_capacity(group(chosen), free)
     chosen = [edge for connection in connections for edge in connection["learners"]]
     chosen += _fill_groups(connections, edges, {_interest_id(e.learner) for e in chosen})
+    explain(chosen, loads=loads, region_share=region_share, config=config, on=on, now=now)
     result = RoundResult(connections=connections, total_score=round(sum(e.score for e in chosen), 4))
     matched = {_interest_id(e.learner) for e in chosen}
     for learner in learners:

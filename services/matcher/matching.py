@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.mongo import in_transaction
 
-from services.matcher.assignment import Edge, feasible_edges, plan_round
+from services.matcher.assignment import Edge, explain, feasible_edges, plan_round
 from services.matcher.config import MatcherConfig
 from services.matcher.rules import pair_key
 from services.matcher.store import Store
@@ -165,6 +165,8 @@ class Matcher:
         edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
                                   region_share=region_share, config=self.config, on=self.reference_day(),
                                   now=self.clock())
+        explain(edges, loads=loads, region_share=region_share, config=self.config, on=self.reference_day(),
+                now=self.clock())
         for edge in edges:
             person = edge.sharer["participant_id"]
             if edge.score < self.config.proposal_threshold:

@@ -10,6 +10,7 @@ score = w.language  * (2 if the shared language is both people's first, 1.5 if o
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 
 from babel import Locale
 
@@ -18,6 +19,7 @@ from shared.taxonomy import topic_label
 from services.matcher.rules import common_languages, overlap
 
 
+@lru_cache(maxsize=1024)
 def language_name(code: str) -> str:
     try:
         return Locale.parse(code, sep="-").get_display_name("en") or code
@@ -25,17 +27,24 @@ def language_name(code: str) -> str:
         return code
 
 
+@lru_cache(maxsize=65536)
+def _registered(registered_at: str) -> datetime:
+    return datetime.fromisoformat(registered_at.replace("Z", "+00:00"))
+
+
 def _days_waiting(registered_at: str | None, now: datetime) -> float:
     if not registered_at:
         return 0.0
-    then = datetime.fromisoformat(registered_at.replace("Z", "+00:00"))
-    return max(0.0, (now - then).total_seconds() / 86400)
+    return max(0.0, (now - _registered(registered_at)).total_seconds() / 86400)
 
 
 def score(learner: dict, sharer: dict, weights: dict, on: date, now: datetime | None = None,
           sharer_load: int = 0, sharer_region_share: float = 0.0, start_hour: int = 8,
-          end_hour: int = 21) -> tuple[float, str, list[str], list[str]]:
-    """(score, connection language, reasons, reason codes) for a pair that passed the hard rules."""
+          end_hour: int = 21, explain: bool = True) -> tuple[float, str, list[str], list[str]]:
+    """(score, connection language, reasons, reason codes) for a pair that passed the hard rules.
+
+    With explain=False the reasons are left out (rounds score every feasible pair, then explain
+    only the chosen ones)."""
     now = now or datetime.now(timezone.utc)
     languages = common_languages(learner, sharer)
     language = max(languages, key=lambda lang: (lang == learner["languages"][0]) + (lang == sharer["languages"][0]))
@@ -49,6 +58,8 @@ def score(learner: dict, sharer: dict, weights: dict, on: date, now: datetime | 
              - weights["load"] * 0.5 * sharer_load
              + weights["rare_sharer"] * (1 - sharer_region_share)
              + weights["region"] * (0.5 if same_region else 0))
+    if not explain:
+        return round(total, 4), language, [], []
     hours = f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
     reasons = [f"both speak {language_name(language)}",
                f"{hours} overlap, {start:%H:%M}-{end:%H:%M} UTC",

@@ -189,7 +189,7 @@ def test_two_workers_never_put_a_sharer_over_capacity(servers):
     publisher.close()
     with running(build_worker(settings, config), build_worker(settings, config)):
         store = database(settings, "matcher")
-        eventually(lambda: store.candidates.count_documents({"direction": "learn"}) == 24)
+        eventually(lambda: store.candidates.count_documents({"direction": "learn"}) == 24, timeout=60)
         eventually(lambda: store.matches.count_documents({}) >= 2)
         import time
 
