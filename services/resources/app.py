@@ -3,14 +3,23 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
-from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.resources import SERVICE
+from services.resources.api import blp
+from services.resources.library import Library
+from services.resources.stats import resources_stats
+from services.resources.store import Store
+
+DESCRIPTION = ("The program's resource space: recordings, decks, guidelines, documents, references and case "
+               "studies, searchable in any script, translated where possible, exported to Meta-Wiki.")
 
 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
-    db = database(settings, SERVICE)
-    Outbox(db, SERVICE).ensure_indexes()
-    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})
+    store = Store(database(settings, SERVICE))
+    store.ensure_indexes()
+    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: resources_stats(store),
+                             description=DESCRIPTION)
+    app.config["LC_LIBRARY"] = Library(store)
+    return app

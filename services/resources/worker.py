@@ -1,15 +1,44 @@
-"""The resources worker: its consumers and its outbox relay (python -m services.resources.worker)."""
+"""The resources worker: recordings from completed sessions, erasure, and the outbox relay."""
 from __future__ import annotations
 
 from shared.config import Settings
+from shared.inbox import IdempotentHandler, Inbox
 from shared.mongo import database
 from shared.worker import Worker, serve
 
 from services.resources import SERVICE
+from services.resources.library import Library
+from services.resources.store import Store
 
 
 def build_worker(settings: Settings) -> Worker:
-    return Worker(SERVICE, settings, database(settings, SERVICE), handlers={})
+    store = Store(database(settings, SERVICE))
+    store.ensure_indexes()
+    library = Library(store)
+    inbox = Inbox(store.db, SERVICE)
+
+    def on_session_completed(session, envelope):
+        data = envelope["data"]
+        if not data.get("recording_url") or not data.get("recording_consent"):
+            return  # without everyone's consent nothing is published
+        resource_id = f"recording-{data['clinic_id']}"
+        if store.resources.find_one({"_id": resource_id}, session=session):
+            return
+        library.publish({"title": f"Recording: {data['title']}", "description": "Recording of the learning clinic.",
+                         "kind": "recording", "url": data["recording_url"], "language": data["language"],
+                         "topics": data["topics"], "clinic": data["clinic_id"], "authors": ["Let's Connect"],
+                         "license": "CC-BY-SA-4.0", "consent": True}, owner=None, session=session,
+                        resource_id=resource_id)
+
+    def on_participant_withdrawn(session, envelope):
+        # Attribution published under an open licence stays; the link to the person goes.
+        store.resources.update_many({"owner": envelope["data"]["participant_id"]}, {"$set": {"owner": None}},
+                                    session=session)
+
+    return Worker(SERVICE, settings, store.db, handlers={
+        "session-completed": IdempotentHandler(inbox, on_session_completed),
+        "participant-withdrawn": IdempotentHandler(inbox, on_participant_withdrawn),
+    })
 
 
 if __name__ == "__main__":

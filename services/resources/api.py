@@ -1,0 +1,135 @@
+"""HTTP routes of the resource space (thin: the work is in library.Library)."""
+from __future__ import annotations
+
+import base64
+
+from flask import Response, current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from shared.auth import current_actor
+
+from services.resources.library import Library, NotFound
+from services.resources.schemas import ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn
+from services.resources.search import query_tokens
+from services.resources.wikitext import render
+
+blp = Blueprint("resources", __name__, description="The resource space: recordings, decks, guidelines")
+
+
+def _library() -> Library:
+    return current_app.config["LC_LIBRARY"]
+
+
+def resource_out(resource: dict) -> dict:
+    return {"id": resource["_id"], **{k: resource.get(k) for k in (
+        "title", "description", "kind", "url", "language", "topics", "authors", "license", "translations",
+        "published_at", "updated_at")}, "clinic": resource.get("clinic_id"), "owned": resource.get("owner") is not None}
+
+
+def _resource_or_404(resource_id: str) -> dict:
+    try:
+        return _library().get(resource_id)
+    except NotFound:
+        abort(404, message="no such resource")
+
+
+def _owner_or_staff(resource: dict) -> None:
+    actor = current_actor()
+    if actor is None:
+        abort(401, message="a bearer token is required")
+    if not actor.staff and actor.participant_id != resource.get("owner"):
+        abort(403, message="only the person who published it, or staff, can change it")
+
+
+@blp.route("/resources")
+class Resources(MethodView):
+    @blp.arguments(ResourceIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, data):
+        """Publish a resource (staff, or a participant with their own token)."""
+        actor = current_actor()
+        if actor is None:
+            abort(401, message="a bearer token is required (staff or your participant token)")
+        return resource_out(_library().publish(data, None if actor.staff else actor.participant_id)), 201
+
+    @blp.arguments(SearchQuery, location="query")
+    def get(self, query):
+        """Search title and description in any script; filter by topic, language, kind, clinic."""
+        match: dict = {}
+        words = query_tokens(query["q"]) if query["q"] else []
+        if words:
+            match["tokens"] = {"$all": words}
+        for field, key in (("topic", "topics"), ("language", "language"), ("kind", "kind"), ("clinic", "clinic_id")):
+            if query[field]:
+                match[key] = query[field]
+        if query["cursor"]:
+            try:
+                published_at, _, last_id = base64.urlsafe_b64decode(query["cursor"]).decode().partition("|")
+            except (ValueError, UnicodeDecodeError):
+                abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+            match["$or"] = [{"published_at": {"$lt": published_at}},
+                            {"published_at": published_at, "_id": {"$lt": last_id}}]
+        docs = list(_library().store.resources.find(match).sort([("published_at", -1), ("_id", -1)])
+                    .limit(query["limit"] + 1))
+        more = len(docs) > query["limit"]
+        docs = docs[:query["limit"]]
+        cursor = None
+        if more and docs:
+            cursor = base64.urlsafe_b64encode(f"{docs[-1]['published_at']}|{docs[-1]['_id']}".encode()).decode()
+        return {"items": [resource_out(d) for d in docs], "next": cursor}
+
+
+@blp.route("/resources/export.wikitext")
+class Export(MethodView):
+    def get(self):
+        """The resource space as a Meta-Wiki page, grouped by topic."""
+        resources = list(_library().store.resources.find({}))
+        return Response(render(resources), mimetype="text/plain")
+
+
+@blp.route("/resources/<resource_id>")
+class Resource(MethodView):
+    def get(self, resource_id):
+        return resource_out(_resource_or_404(resource_id))
+
+    @blp.arguments(ResourcePatch(partial=True))
+    @blp.doc(security=[{"bearer": []}])
+    def patch(self, changes, resource_id):
+        resource = _resource_or_404(resource_id)
+        _owner_or_staff(resource)
+        merged = {**resource, **changes}
+        if merged["kind"] == "recording" and not merged.get("consent"):
+            abort(422, errors={"json": {"consent": ["a recording is published only when everyone consented"]}})
+        return resource_out(_library().update(resource_id, changes))
+
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, resource_id):
+        _owner_or_staff(_resource_or_404(resource_id))
+        _library().delete(resource_id)
+
+
+@blp.route("/resources/<resource_id>/translations")
+class Translations(MethodView):
+    @blp.arguments(TranslationIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, translation, resource_id):
+        """Add a translation (any participant or staff); it closes the open request for that language."""
+        if current_actor() is None:
+            abort(401, message="a bearer token is required")
+        _resource_or_404(resource_id)
+        return resource_out(_library().add_translation(resource_id, translation)), 201
+
+
+@blp.route("/resources/<resource_id>/translation-requests")
+class TranslationRequests(MethodView):
+    @blp.arguments(TranslationRequestIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, resource_id):
+        """Ask translators: one request per language not yet translated or requested."""
+        if current_actor() is None:
+            abort(401, message="a bearer token is required")
+        _resource_or_404(resource_id)
+        created = _library().request_translations(resource_id, body["languages"])
+        return {"requested": [r["language"] for r in created]}, 201
