@@ -3,14 +3,20 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
-from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.scheduler import SERVICE
+from services.scheduler.api import blp
+from services.scheduler.store import Store
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None, clock=None):
     settings = settings or Settings.from_env()
-    db = database(settings, SERVICE)
-    Outbox(db, SERVICE).ensure_indexes()
-    return create_service_app(SERVICE, settings, db, blueprints=[], stats=lambda: {})
+    store = Store(database(settings, SERVICE), clock)
+    store.ensure_indexes()
+    app = create_service_app(
+        SERVICE, settings, store.db, blueprints=[blp], stats=store.stats,
+        description="Live learning clinics (monthly and quarterly) with seats, waitlists, invitations, "
+                    "reminders, calendars and feedback, and a calendar of the movement's other learning spaces.")
+    app.config["LC_STORE"] = store
+    return app
