@@ -159,6 +159,8 @@ class Registrations(MethodView):
         """Take a seat (participant with own token, or staff): confirmed while seats last, then the waitlist."""
         require_self_or_staff(data["participant"], valid_after=_valid_after(data["participant"]))
         _clinic_or_404(clinic_id)
+        if _store().people.find_one({"_id": data["participant"], "withdrawn": True}, {"_id": 1}):
+            abort(409, message="this participant has withdrawn from the program")
         try:
             result = _store().register(clinic_id, data["participant"], data["slot"], data["interpretation"])
         except RegistrationRefused as exc:

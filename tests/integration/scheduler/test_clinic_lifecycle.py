@@ -344,6 +344,7 @@ def test_withdrawal_frees_seats_and_erases_the_person(env):
     publish(publisher, "participant-registered", person("marker-2"))
     eventually(lambda: store.people.find_one({"_id": "marker-2"}))
     assert store.people.find_one({"_id": "leaver"}) == {"_id": "leaver", "revision": 2, "withdrawn": True}
+    assert register(app, settings, clinic, "leaver").status_code == 409
 
 
 def test_slot_suggestions_from_the_read_model(env):
