@@ -331,8 +331,6 @@ class Store:
             clinic = self.clinic(clinic_id, session)
             if clinic["status"] != "scheduled":
                 raise RegistrationRefused(f"a {clinic['status']} clinic cannot be completed", 409)
-            if clinic["first_start"] > now:
-                raise RegistrationRefused("a clinic can be completed only after it has started", 409)
             confirmed = {r["participant_id"] for r in self.registrations.find(
                 {"clinic_id": clinic_id, "status": CONFIRMED}, {"participant_id": 1}, session=session)}
             attendees = list(dict.fromkeys(data["attendees"]))
