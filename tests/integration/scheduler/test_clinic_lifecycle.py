@@ -358,3 +358,11 @@ def test_slot_suggestions_from_the_read_model(env):
     assert response.status_code == 200 and body["interested"] == 4 and body["reached"] == 4
     assert len(body["slots"]) == 2 and sum(s["count"] for s in body["slots"]) >= 4
     assert app.test_client().get("/clinics/suggest-slots?topic=unknown-topic").status_code == 422
+
+
+def test_the_openapi_document_describes_the_endpoints(env):
+    _, app, _, _, _ = env
+    paths = app.test_client().get("/openapi.json").get_json()["paths"]
+    for path in ("/clinics", "/clinics/{clinic_id}/registrations", "/clinics/suggest-slots", "/calendar.ics",
+                 "/participants/{participant_id}/calendar.ics", "/spaces", "/clinics/{clinic_id}/feedback"):
+        assert path in paths, path
