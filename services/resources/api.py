@@ -42,6 +42,17 @@ def _owner_or_staff(resource: dict) -> None:
         abort(403, message="only the person who published it, or staff, can change it")
 
 
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        raw = ""
+    published_at, separator, last_id = raw.partition("|")
+    if not separator or not published_at or not last_id:
+        abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+    return published_at, last_id
+
+
 @blp.route("/resources")
 class Resources(MethodView):
     @blp.arguments(ResourceIn)
@@ -64,10 +75,7 @@ class Resources(MethodView):
             if query[field]:
                 match[key] = query[field]
         if query["cursor"]:
-            try:
-                published_at, _, last_id = base64.urlsafe_b64decode(query["cursor"]).decode().partition("|")
-            except (ValueError, UnicodeDecodeError):
-                abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+            published_at, last_id = _decode_cursor(query["cursor"])
             match["$or"] = [{"published_at": {"$lt": published_at}},
                             {"published_at": published_at, "_id": {"$lt": last_id}}]
         docs = list(_library().store.resources.find(match).sort([("published_at", -1), ("_id", -1)])

@@ -87,9 +87,10 @@ def test_translation_requests_once_per_language_and_closed_by_the_translation(en
     assert first.get_json() == {"requested": ["ar", "fr"]}
     again = client.post(f"{url}/translation-requests", json={"languages": ["ar", "es"]}, headers=STAFF_HEADERS)
     assert again.get_json() == {"requested": ["es"]}
-    requested = eventually(lambda: [e for e in events(settings, "translation-requested")
-                                    if e["data"]["subject_id"] == created["id"]])
-    assert sorted(e["data"]["language"] for e in requested) == ["ar", "es", "fr"] or len(requested) >= 2
+    requested = eventually(lambda: len(mine := [e for e in events(settings, "translation-requested")
+                                                if e["data"]["subject_id"] == created["id"]]) >= 3 and mine)
+    assert sorted(e["data"]["language"] for e in requested) == ["ar", "es", "fr"]
+    assert {e["data"]["request_id"] for e in requested} == {f"{created['id']}:{lang}" for lang in ("ar", "es", "fr")}
     translated = client.post(f"{url}/translations", headers=STAFF_HEADERS, json={
         "language": "ar", "title": "خطط التقييم", "url": "https://commons.example.org/eval-ar.pdf"})
     assert translated.status_code == 201
@@ -138,6 +139,9 @@ def test_export_lists_every_resource_and_link(env):
     links = {(m.group(1), html.unescape(m.group(2))) for m in re.finditer(r"\[(https://\S+) ([^\]]+)\]", page)}
     for item in everything:
         assert (item["url"], item["title"]) in links
+        for translation in item["translations"]:
+            assert translation["url"] in {url for url, _ in links}
+    assert any(item["translations"] for item in everything)
     assert "{{title}}" not in page and "[[x]]" not in page
 
 
@@ -153,3 +157,18 @@ def test_pagination_and_stats(env):
     stats = client.get("/stats").get_json()
     assert len(seen) == len(set(seen)) == stats["resources"]
     assert stats["by_kind"]["deck"] >= 3 and 0 < stats["translated_share"] <= 1
+
+
+def test_bad_changes_and_cursors_are_refused(env):
+    _, client = env
+    created = client.post("/resources", json=body(title="Stable"), headers=STAFF_HEADERS).get_json()
+    url = f"/resources/{created['id']}"
+    for change in ({"url": "javascript:alert(1)"}, {"kind": "recording"}, {"license": "proprietary"}):
+        assert client.patch(url, json=change, headers=STAFF_HEADERS).status_code == 422
+    assert client.get(url).get_json() == created
+    assert client.post(f"{url}/translations", headers=STAFF_HEADERS,
+                       json={"language": "ar", "title": "x", "url": "ftp://x"}).status_code == 422
+    assert client.get(url).get_json()["translations"] == []
+    assert client.get("/resources?cursor=%%%").status_code == 422
+    assert client.post("/resources/nope/translation-requests", json={"languages": ["ar"]},
+                       headers=STAFF_HEADERS).status_code == 404
