@@ -38,3 +38,19 @@ def test_hostile_text_cannot_break_the_table_or_inject_markup():
     assert hostile in unescape(row)
     assert re.search(r"^\|-$", page, re.M)
     assert escape("a\nb") == "a b"
+
+
+def test_tokens_split_on_punctuation_and_normalise_compatibility_forms():
+    assert tokens("ＢＵＤＧＥＴ—planning, 2025!") == ["2025", "budget", "planning"]
+    assert tokens("") == tokens(None) == []
+    assert tokens("a b") == []  # one-letter ASCII words are noise
+    assert tokens("إِدارة، المتطوعين؛ (التدريب)") == sorted({"اداره", "المتطوعين", "التدريب"})
+    assert tokens("Straße") == tokens("STRASSE")
+
+
+def test_escape_neutralises_line_start_markup_and_signatures():
+    for hostile in ("* item", "# item", ": indent", "; term", "= heading =", "~~~~", "----"):
+        escaped = escape(hostile)
+        assert unescape(escaped) == hostile
+        assert not escaped.startswith(("*", "#", ":", ";", "=")) and "~~" not in escaped
+    assert escape("''b'' [[x]] {{t}} <br>") .count("&") >= 10
