@@ -1,0 +1,101 @@
+"""End to end on the embedded stack: from POST /participants of a learner to the match-proposal
+email in the mail sink, p50 and p95 over learners registering at a steady rate (target p95 < 3 s).
+
+    .venv/bin/python bench/e2e.py [--learners 200] [--rate 5]
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import threading
+import time
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import requests
+from _stack import command_line, percentile
+
+from letsconnect.servers import EmbeddedServers, free_port
+from letsconnect.stack import Stack
+from shared.config import SERVICES, Settings
+
+TOPICS = ["organisation-strategy", "query-tools", "learning-evaluation-plans", "social-media-press",
+          "volunteer-management"]
+
+
+def person(index: int, topic: str, direction: str, tz: str) -> dict:
+    return {"username": f"Bench {direction} {index}", "name": f"Bench {index}",
+            "email": f"{direction}{index}@bench.example.org", "languages": ["en", "fr"], "timezone": tz,
+            "region": "ssa" if direction == "learn" else "nwe",
+            "group": {"name": f"Bench group {direction} {index}", "type": "user_group"}, "role": "volunteer",
+            "purpose": "organising", "interests": [{"topic": topic, "direction": direction}],
+            "consent": {"public_profile": False, "share_contact": True, "recording": False}}
+
+
+def is_proposal(raw: bytes) -> tuple[str, bool]:
+    message = message_from_bytes(raw, policy=default_policy)
+    body = message.get_body(("plain",))
+    text = body.get_content() if body else ""
+    return str(message["X-Envelope-To"] or ""), "response=accept" in text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=5.0, help="registrations per second")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lc-e2e-") as tmp:
+        servers = EmbeddedServers(Path(tmp), free_port(), free_port(), free_port())
+        settings = Settings(ports={s: free_port() for s in SERVICES}, staff_tokens=("bench-staff",))
+        stack = Stack(settings, servers, api_workers=1)
+        stack.start()
+        try:
+            url = f"http://127.0.0.1:{settings.ports['registry']}/participants"
+            session = requests.Session()
+            sharers = -(-args.learners // 3) + len(TOPICS)  # enough free capacity (3 each) for every learner
+            for i, topic in enumerate((TOPICS * sharers)[:sharers]):
+                session.post(url, json=person(i, topic, "share", "Europe/London"), timeout=30).raise_for_status()
+            time.sleep(3)  # the matcher's read model takes the sharers in
+            sent: dict[str, float] = {}
+            latencies: list[float] = []
+            seen: set[str] = set()
+            maildir = servers.maildir / "new"
+            done = threading.Event()
+
+            def watch():
+                while not done.is_set():
+                    for path in list(maildir.iterdir()) if maildir.exists() else []:
+                        if path.name in seen:
+                            continue
+                        seen.add(path.name)
+                        recipient, proposal = is_proposal(path.read_bytes())
+                        if proposal and recipient in sent:
+                            latencies.append(path.stat().st_mtime - sent.pop(recipient))
+                    time.sleep(0.05)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            zones = ["Africa/Lagos", "Africa/Nairobi", "Africa/Johannesburg"]
+            started = time.time()
+            for i in range(args.learners):
+                body = person(i, TOPICS[i % len(TOPICS)], "learn", zones[i % 3])
+                sent[body["email"]] = time.time()
+                session.post(url, json=body, timeout=30).raise_for_status()
+                time.sleep(max(0.0, started + (i + 1) / args.rate - time.time()))
+            deadline = time.time() + 60
+            while sent and time.time() < deadline:
+                time.sleep(0.2)
+            done.set()
+            watcher.join(5)
+        finally:
+            stack.stop()
+    print(f"command: {command_line()}")
+    print(f"{len(latencies)} of {args.learners} learners got their match-proposal email "
+          f"({args.rate:g} registrations/s)")
+    print(f"POST /participants -> proposal in the mail sink: p50 {percentile(latencies, 0.5):.2f} s, "
+          f"p95 {percentile(latencies, 0.95):.2f} s (target p95 < 3 s)")
+
+
+if __name__ == "__main__":
+    main()
