@@ -79,7 +79,8 @@ class Rounds(MethodView):
 def _round_out(doc: dict) -> dict:
     return {"id": doc["_id"], "status": doc["status"], "learners": doc.get("learners", 0),
             "proposals": doc.get("proposals", []), "unmatched": doc.get("unmatched", []),
-            "total_score": doc.get("total_score")}
+            "total_score": doc.get("total_score"), "bound": doc.get("bound"),
+            "proven_optimal": doc.get("proven_optimal"), "methods": doc.get("methods", {})}
 
 
 @blp.route("/rounds/<round_id>")
@@ -92,6 +93,20 @@ class Round(MethodView):
         if doc is None:
             abort(404, message="no such round")
         return _round_out(doc)
+
+
+class CapacityIn(Schema):
+    capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=12))
+
+
+@blp.route("/sharers/<participant_id>/capacity")
+class SharerCapacity(MethodView):
+    @blp.arguments(CapacityIn)
+    @blp.doc(security=[{"bearer": []}])
+    def put(self, body, participant_id):
+        """How many open connections this sharer takes (staff; the default is LC_MATCHER_SHARER_CAPACITY)."""
+        require_staff()
+        return _matcher().set_capacity(participant_id, body["capacity"])
 
 
 @blp.route("/matches")

@@ -1,34 +1,61 @@
 """Rounds: a maximum-total-score assignment of learners to sharers under every hard rule and
-capacity, by min-cost flow (OR-Tools), then grouping into connections of at most four people.
+capacity, then grouping into connections of at most four people (pure functions, no I/O).
 
-Graph: source -> each learn interest (capacity 1) -> each feasible share interest of the same
-topic (cost = -score) -> the sharer as a person (capacity = free connections) -> sink; every
-learner may also flow to the sink unmatched at cost 0, so nobody is forced into a poor match.
-Each learner keeps its best `candidates_per_learner` feasible sharers (by score): the result is
-optimal over that graph. Same input, same output: nodes and arcs are added in sorted order.
+The exact problem: pick learner -> (share interest, language) edges, each learner at most once,
+so that every sharer's learners fit in at most `free` connections, a connection being up to three
+learners of one share interest (topic) and one language. A connection counts once whatever its
+size, which makes this an integer program. Each connected part of the candidate graph (in
+practice: a topic) is solved on its own:
+
+1. Min-cost flow (OR-Tools): source -> learn interest (1) -> bucket = share interest x language
+   (cost -score) -> sharer (3 seats per free connection) -> sink, and learn interest -> sink at
+   cost 0 so nobody is forced into a poor match. This is the integer program's LP relaxation, so
+   its total is an upper bound (`bound`) on any plan that keeps the rules. When every sharer's
+   learners fit its connections, the flow is the optimum: proven.
+2. Otherwise (a sharer's learners span more topics or languages than it has connections), those
+   sharers get their connections fixed to the buckets worth the most, the flow is solved again,
+   remaining over-full sharers keep their best connections, and free seats are filled best first.
+3. Parts small enough (LC_MATCHER_EXACT_EDGES) are then solved exactly by CP-SAT, starting from
+   that plan: proven optimal when it finishes in its (deterministic) budget.
+4. A greedy plan is computed too, and the better one kept: a round never scores below greedy.
+
+Learners of one bucket are then grouped into connections of up to three learners. Each learner
+keeps its best `candidates_per_learner` feasible sharers. Same input, same output: everything is
+built in sorted order and CP-SAT runs single-threaded on a deterministic time budget.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice
 
+import numpy as np
 from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from services.matcher.rules import MAX_LEARNERS, common_languages, violation
+from services.matcher.candidates import Edge, feasible_edges, interest_key
+from services.matcher.rules import MAX_LEARNERS
 from services.matcher.scoring import score
 
-SCALE = 1000  # scores are floats; the solver takes integers
+SCALE = 10_000  # scores have four decimals; the solvers take integers
+REPAIR_PASSES = 2
+EXACT_BUDGET = 1.0  # CP-SAT deterministic time per part (about a second)
+MAX_ALLOCATIONS = 4096  # ways to share out one sharer's connections tried in a repair
 
 
 @dataclass
-class Edge:
-    learner: dict
-    sharer: dict
-    score: float
-    language: str
-    reasons: list[str]
-    codes: list[str]
+class Assignment:
+    edges: list[Edge]
+    bound: float | None = None  # the LP relaxation's total: no plan can score more
+    proven: bool = False  # the plan is optimal (it meets the bound, or CP-SAT proved it)
+    methods: dict = field(default_factory=dict)  # how many parts each method settled
+
+    @property
+    def total(self) -> float:
+        return round(sum(e.score for e in self.edges), 4)
 
 
 @dataclass
@@ -36,37 +63,9 @@ class RoundResult:
     connections: list[dict] = field(default_factory=list)  # {sharer, learners: [edge], language, topic}
     unmatched: list[dict] = field(default_factory=list)  # {learner, reason}
     total_score: float = 0.0
-
-
-def _interest_id(candidate: dict) -> str:
-    return f"{candidate['participant_id']}:{candidate['topic']}:{candidate['direction']}"
-
-
-def feasible_edges(learners: list[dict], sharers: list[dict], *, blocked: set[str], connected: set,
-                   loads: dict[str, int], region_share: dict[str, float], config, on: date,
-                   now: datetime | None = None) -> tuple[list[Edge], dict[str, str]]:
-    """Scored feasible pairs (best few per learner) and, for learners with none, why."""
-    by_topic: dict[str, list[dict]] = defaultdict(list)
-    for sharer in sharers:
-        by_topic[sharer["topic"]].append(sharer)
-    edges, why = [], {}
-    for learner in learners:
-        candidates, reasons = [], set()
-        for sharer in by_topic.get(learner["topic"], []):
-            broken = violation(learner, sharer, blocked, connected, on, config.day_start_hour, config.day_end_hour,
-                               config.min_overlap_minutes)
-            if broken:
-                reasons.add(broken)
-                continue
-            value, language, text, codes = score(
-                learner, sharer, config.weights, on, now, loads.get(sharer["participant_id"], 0),
-                region_share.get(sharer["region"], 0.0), config.day_start_hour, config.day_end_hour, explain=False)
-            candidates.append(Edge(learner, sharer, value, language, text, codes))
-        if not candidates:
-            why[_interest_id(learner)] = _main_reason(learner, reasons)
-        candidates.sort(key=lambda e: (-e.score, e.sharer["participant_id"]))
-        edges.extend(candidates[:config.candidates_per_learner])
-    return edges, why
+    bound: float | None = None
+    proven: bool = False
+    methods: dict = field(default_factory=dict)
 
 
 def explain(edges: list[Edge], *, loads: dict[str, int], region_share: dict[str, float], config, on: date,
@@ -74,80 +73,339 @@ def explain(edges: list[Edge], *, loads: dict[str, int], region_share: dict[str,
     """Fill in the reasons (words and codes) of the edges that were chosen."""
     for edge in edges:
         _, _, edge.reasons, edge.codes = score(
-            edge.learner, edge.sharer, config.weights, on, now, loads.get(edge.sharer["participant_id"], 0),
-            region_share.get(edge.sharer["region"], 0.0), config.day_start_hour, config.day_end_hour)
+            edge.learner, edge.sharer, config.weights, on, now, loads.get(edge.person, 0),
+            region_share.get(edge.sharer["region"], 0.0), config.day_start_hour, config.day_end_hour,
+            language=edge.language)
     return edges
 
 
-def _main_reason(learner: dict, reasons: set[str]) -> str:
-    if not reasons:
-        return "no_sharer_for_topic"
-    for code in ("no_common_language", "no_time_overlap", "same_group", "declined_before", "already_connected",
-                 "same_person"):
-        if code in reasons:
-            return code
-    return sorted(reasons)[0]
-
-
-def optimal(learners: list[dict], edges: list[Edge], free: dict[str, int]) -> list[Edge]:
-    """The maximum-total-score set of edges: each learner at most once, each sharer within `free`."""
-    learner_ids = sorted({_interest_id(l) for l in learners})
-    sharer_people = sorted({e.sharer["participant_id"] for e in edges})
-    node = {}
-    for name in ["source", "sink"] + [f"L:{i}" for i in learner_ids] + [f"P:{p}" for p in sharer_people]:
-        node[name] = len(node)
-    share_nodes = {}
-    flow = min_cost_flow.SimpleMinCostFlow()
-    for learner_id in learner_ids:
-        flow.add_arc_with_capacity_and_unit_cost(node["source"], node[f"L:{learner_id}"], 1, 0)
-        flow.add_arc_with_capacity_and_unit_cost(node[f"L:{learner_id}"], node["sink"], 1, 0)
-    arcs = {}
-    for edge in sorted(edges, key=lambda e: (_interest_id(e.learner), _interest_id(e.sharer))):
-        key = _interest_id(edge.sharer)
-        if key not in share_nodes:
-            share_nodes[key] = len(node) + len(share_nodes)
-        arc = flow.add_arc_with_capacity_and_unit_cost(
-            node[f"L:{_interest_id(edge.learner)}"], share_nodes[key], 1, -int(round(edge.score * SCALE)))
-        arcs[arc] = edge
-    share_to_person = {}
+def _connections_needed(edges: list[Edge]) -> int:
+    sizes: dict[tuple[str, str], int] = defaultdict(int)
     for edge in edges:
-        share_to_person[_interest_id(edge.sharer)] = edge.sharer["participant_id"]
-    for key in sorted(share_nodes):
-        flow.add_arc_with_capacity_and_unit_cost(share_nodes[key], node[f"P:{share_to_person[key]}"], MAX_LEARNERS * 10, 0)
-    for person in sharer_people:
-        # A connection seats up to three learners: grouping (and trimming) turns learners into connections.
-        flow.add_arc_with_capacity_and_unit_cost(node[f"P:{person}"], node["sink"],
-                                                 max(0, free.get(person, 0)) * MAX_LEARNERS, 0)
-    flow.set_node_supply(node["source"], len(learner_ids))
-    flow.set_node_supply(node["sink"], -len(learner_ids))
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"min-cost flow did not solve: status {status}")
-    chosen = [edge for arc, edge in arcs.items() if flow.flow(arc) > 0]
-    return sorted(chosen, key=lambda e: (_interest_id(e.sharer), _interest_id(e.learner)))
+        sizes[edge.bucket] += 1
+    return sum(-(-n // MAX_LEARNERS) for n in sizes.values())
 
 
-def greedy(learners: list[dict], edges: list[Edge], free: dict[str, int]) -> list[Edge]:
-    """Baseline: best remaining pair first."""
-    left = {person: n * MAX_LEARNERS for person, n in free.items()}
-    taken, chosen = set(), []
-    for edge in sorted(edges, key=lambda e: (-e.score, _interest_id(e.learner), _interest_id(e.sharer))):
-        learner_id, person = _interest_id(edge.learner), edge.sharer["participant_id"]
-        if learner_id in taken or left.get(person, 0) <= 0:
+class _Graph:
+    """One part's edges as arrays, so that each flow is built with a few numpy calls."""
+
+    def __init__(self, edges: list[Edge], free: dict[str, int]):
+        self.edges = edges
+        self.learners = sorted({e.learner_key for e in edges})
+        self.buckets = sorted({e.bucket for e in edges})
+        self.people = sorted({e.person for e in edges})
+        learner_index = {key: i for i, key in enumerate(self.learners)}
+        bucket_index = {bucket: i for i, bucket in enumerate(self.buckets)}
+        person_index = {person: i for i, person in enumerate(self.people)}
+        self.edge_learner = np.array([learner_index[e.learner_key] for e in edges], dtype=np.int32)
+        self.edge_bucket = np.array([bucket_index[e.bucket] for e in edges], dtype=np.int32)
+        self.edge_cost = np.array([-int(round(e.score * SCALE)) for e in edges], dtype=np.int64)
+        person_of_bucket = {e.bucket: e.person for e in edges}
+        self.bucket_person = np.array([person_index[person_of_bucket[b]] for b in self.buckets], dtype=np.int32)
+        self.seats = np.array([max(0, free.get(p, 0)) * MAX_LEARNERS for p in self.people], dtype=np.int64)
+        self.bucket_index, self.person_index = bucket_index, person_index
+
+    def solve(self, fixed: dict[str, dict[tuple[str, str], int]]) -> tuple[list[Edge], float]:
+        """One min-cost flow: the best edges with 3 seats per free connection (per fixed bucket for
+        fixed sharers). Returns the chosen edges and their total score."""
+        n_learners, n_buckets, n_people = len(self.learners), len(self.buckets), len(self.people)
+        source, sink, first_learner = 0, 1, 2
+        first_bucket = first_learner + n_learners
+        first_person = first_bucket + n_buckets
+        fixed_seats = np.full(n_buckets, -1, dtype=np.int64)  # -1: the bucket's sharer is not fixed
+        is_fixed = np.zeros(n_people, dtype=bool)
+        for person, buckets in fixed.items():
+            is_fixed[self.person_index[person]] = True
+        fixed_seats[is_fixed[self.bucket_person]] = 0
+        for buckets in fixed.values():
+            for bucket, count in buckets.items():
+                fixed_seats[self.bucket_index[bucket]] = count * MAX_LEARNERS
+        usable = fixed_seats[self.edge_bucket] != 0
+        flow = min_cost_flow.SimpleMinCostFlow()
+        learners = np.arange(n_learners, dtype=np.int32) + first_learner
+        ones, zeros = np.ones(n_learners, dtype=np.int64), np.zeros(n_learners, dtype=np.int64)
+        flow.add_arcs_with_capacity_and_unit_cost(np.full(n_learners, source), learners, ones, zeros)
+        flow.add_arcs_with_capacity_and_unit_cost(learners, np.full(n_learners, sink), ones, zeros)
+        used = np.flatnonzero(usable)
+        edge_arcs = flow.add_arcs_with_capacity_and_unit_cost(
+            self.edge_learner[used] + first_learner, self.edge_bucket[used] + first_bucket,
+            np.ones(used.size, dtype=np.int64), self.edge_cost[used])
+        buckets = np.arange(n_buckets, dtype=np.int32)
+        open_buckets = buckets[fixed_seats < 0]
+        flow.add_arcs_with_capacity_and_unit_cost(open_buckets + first_bucket,
+                                                  self.bucket_person[open_buckets] + first_person,
+                                                  self.seats[self.bucket_person[open_buckets]],
+                                                  np.zeros(open_buckets.size, dtype=np.int64))
+        held = buckets[fixed_seats > 0]
+        flow.add_arcs_with_capacity_and_unit_cost(held + first_bucket, np.full(held.size, sink), fixed_seats[held],
+                                                  np.zeros(held.size, dtype=np.int64))
+        people = np.flatnonzero(~is_fixed).astype(np.int32)
+        flow.add_arcs_with_capacity_and_unit_cost(people + first_person, np.full(people.size, sink),
+                                                  self.seats[people], np.zeros(people.size, dtype=np.int64))
+        supplies = np.zeros(first_person + n_people, dtype=np.int64)
+        supplies[source], supplies[sink] = n_learners, -n_learners
+        flow.set_nodes_supplies(np.arange(supplies.size, dtype=np.int32), supplies)
+        status = flow.solve()
+        if status != flow.OPTIMAL:
+            raise RuntimeError(f"min-cost flow did not solve: status {status}")
+        carried = flow.flows(edge_arcs) > 0
+        return [self.edges[i] for i in used[carried]], -flow.optimal_cost() / SCALE
+
+
+def _allocations(sizes: list[int], free: int):
+    """Every way to give at most `free` connections to buckets needing `sizes` connections each."""
+    if not sizes:
+        yield ()
+        return
+    for count in range(min(sizes[0], free), -1, -1):
+        for rest in _allocations(sizes[1:], free - count):
+            yield (count, *rest)
+
+
+def _fix_connections(learners: list[str], options: dict[str, dict[tuple[str, str], float]], free: int,
+                     elsewhere: dict[str, float]) -> dict[tuple[str, str], int]:
+    """A sharer's `free` connections, given to the buckets where they are worth the most.
+
+    `learners` are the ones the flow gave this sharer, `options` their scores per bucket of this
+    sharer, `elsewhere` their best score with another sharer. Each way of sharing out the
+    connections is valued by seating the learners with the most to gain first; a learner left
+    out counts with its score elsewhere (so learners with no other option are kept first)."""
+    buckets = sorted({bucket for key in learners for bucket in options[key]})
+    wanted = defaultdict(int)
+    for key in learners:
+        for bucket in options[key]:
+            wanted[bucket] += 1
+    sizes = [-(-wanted[b] // MAX_LEARNERS) for b in buckets]
+    gains = sorted((-(score_ - elsewhere.get(key, 0.0)), key, bucket)
+                   for key in learners for bucket, score_ in options[key].items())
+    best, best_value = (), None
+    for allocation in islice(_allocations(sizes, max(0, free)), MAX_ALLOCATIONS):
+        seats = {bucket: count * MAX_LEARNERS for bucket, count in zip(buckets, allocation)}
+        seated, value = set(), 0.0
+        for gain, key, bucket in gains:
+            if gain < 0 and key not in seated and seats.get(bucket, 0) > 0:
+                seated.add(key)
+                seats[bucket] -= 1
+                value += options[key][bucket]
+        value += sum(elsewhere.get(key, 0.0) for key in learners if key not in seated)
+        if best_value is None or value > best_value + 1e-9:
+            best, best_value = allocation, value
+    return {bucket: count for bucket, count in zip(buckets, best) if count}
+
+
+def _best_elsewhere(edges: list[Edge]) -> dict[str, list]:
+    """Per learner: its best score, with whom, and its best score with anyone else (see _elsewhere)."""
+    top: dict[str, list] = {}  # learner -> [best score, its sharer, best score with another sharer]
+    for edge in edges:
+        entry = top.setdefault(edge.learner_key, [0.0, None, 0.0])
+        if edge.person == entry[1]:
+            entry[0] = max(entry[0], edge.score)
+        elif edge.score > entry[0]:
+            entry[:] = [edge.score, edge.person, entry[0]]
+        elif edge.score > entry[2]:
+            entry[2] = edge.score
+    return top
+
+
+def _elsewhere(top: dict[str, list], key: str, person: str) -> float:
+    best, best_person, second = top.get(key, (0.0, None, 0.0))
+    return second if person == best_person else best
+
+
+def parts(edges: list[Edge]) -> list[list[Edge]]:
+    """The connected parts of the candidate graph (learners and sharers linked by edges)."""
+    if not edges:
+        return []
+    learners = {key: i for i, key in enumerate(sorted({e.learner_key for e in edges}))}
+    people = {person: i + len(learners) for i, person in enumerate(sorted({e.person for e in edges}))}
+    rows = np.array([learners[e.learner_key] for e in edges])
+    columns = np.array([people[e.person] for e in edges])
+    size = len(learners) + len(people)
+    graph = coo_matrix((np.ones(len(edges)), (rows, columns)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    grouped: dict[int, list[Edge]] = defaultdict(list)
+    for edge, label in zip(edges, labels[rows]):
+        grouped[int(label)].append(edge)
+    # labels follow the sorted learner keys, so the parts come in a stable order
+    return [sorted(grouped[label], key=lambda e: (e.learner_key, e.bucket)) for label in sorted(grouped)]
+
+
+def _repaired_flow(edges: list[Edge], free: dict[str, int]) -> tuple[list[Edge], float, bool]:
+    """Steps 1-2 on one part: (chosen edges, LP bound, whether the first flow was already feasible)."""
+    graph = _Graph(edges, free)
+    fixed: dict[str, dict[tuple[str, str], int]] = {}
+    elsewhere: dict[str, list] = {}
+    options: dict[str, dict[str, dict[tuple[str, str], float]]] = defaultdict(lambda: defaultdict(dict))
+    bound = None
+    for passes in range(1, REPAIR_PASSES + 1):
+        chosen, total = graph.solve(fixed)
+        bound = total if bound is None else bound
+        members: dict[str, list[Edge]] = defaultdict(list)
+        for edge in chosen:
+            members[edge.person].append(edge)
+        over = {person: theirs for person, theirs in members.items()
+                if person not in fixed and _connections_needed(theirs) > free.get(person, 0)}
+        if not over:
+            if passes == 1:
+                return chosen, bound, True
+            break
+        if passes == REPAIR_PASSES:  # the over-full sharers keep their best connections
+            chosen = _trim(chosen, over, free)
+            break
+        if not elsewhere:
+            elsewhere = _best_elsewhere(edges)
+            for edge in edges:
+                options[edge.person][edge.learner_key][edge.bucket] = edge.score
+        current = {edge.learner_key: edge for edge in chosen}
+        for person in sorted(over):
+            # Everyone who could join this sharer competes for its connections: a learner the flow
+            # gave it would fall back to its best other sharer, the others keep what they have.
+            keys = sorted(options[person])
+            fallback = {}
+            for key in keys:
+                now_with = current.get(key)
+                if now_with is None:
+                    fallback[key] = 0.0
+                elif now_with.person == person:
+                    fallback[key] = _elsewhere(elsewhere, key, person)
+                else:
+                    fallback[key] = now_with.score
+            fixed[person] = _fix_connections(keys, options[person], free.get(person, 0), fallback)
+    return _fill(chosen, edges, free), bound, False
+
+
+def _exact(edges: list[Edge], free: dict[str, int], hint: list[Edge], budget: float) -> tuple[list[Edge], bool]:
+    """CP-SAT on one part: x(edge) in {0, 1}, n(bucket) connections; each learner at most once,
+    3 n(bucket) seats per bucket, sum of n per sharer within its free connections."""
+    model = cp_model.CpModel()
+    variables = [model.new_bool_var(f"e{i}") for i in range(len(edges))]
+    by_learner: dict[str, list] = defaultdict(list)
+    by_bucket: dict[tuple[str, str], list] = defaultdict(list)
+    for var, edge in zip(variables, edges):
+        by_learner[edge.learner_key].append(var)
+        by_bucket[edge.bucket].append(var)
+    person_of = {edge.bucket: edge.person for edge in edges}
+    counts: dict[str, list] = defaultdict(list)
+    for bucket, members in sorted(by_bucket.items()):
+        person = person_of[bucket]
+        most = max(0, min(free.get(person, 0), -(-len(members) // MAX_LEARNERS)))
+        count = model.new_int_var(0, most, f"n{len(counts)}")
+        model.add(sum(members) <= MAX_LEARNERS * count)
+        counts[person].append(count)
+    for person, theirs in sorted(counts.items()):
+        model.add(sum(theirs) <= max(0, free.get(person, 0)))
+    for _, theirs in sorted(by_learner.items()):
+        model.add_at_most_one(theirs)
+    model.maximize(sum(int(round(edge.score * SCALE)) * var for var, edge in zip(variables, edges)))
+    hinted = {id(edge) for edge in hint}
+    for var, edge in zip(variables, edges):
+        model.add_hint(var, id(edge) in hinted)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = budget
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return hint, False
+    return [edge for var, edge in zip(variables, edges) if solver.value(var)], status == cp_model.OPTIMAL
+
+
+def optimal(learners: list[dict], edges: list[Edge], free: dict[str, int], exact_edges: int = 1500) -> Assignment:
+    """The plan of steps 1-4 above, part by part."""
+    chosen: list[Edge] = []
+    bound, proven = 0.0, True
+    methods: dict[str, int] = defaultdict(int)
+    for part in parts(edges):
+        plan, part_bound, feasible = _repaired_flow(part, free)
+        bound += part_bound
+        method, part_proven = ("flow", True) if feasible else ("flow+repair", False)
+        if not feasible and len(part) <= exact_edges:
+            exact_plan, part_proven = _exact(part, free, plan, EXACT_BUDGET)
+            if _total(exact_plan) > _total(plan):
+                plan, method = exact_plan, "cp-sat"
+            elif part_proven:
+                method = "cp-sat"
+        baseline = greedy(learners, part, free).edges
+        if _total(baseline) > _total(plan) + 1e-9:
+            plan, method, part_proven = baseline, "greedy", False
+        methods[method] += 1
+        proven = proven and part_proven
+        chosen.extend(plan)
+    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), round(bound, 4), proven,
+                      dict(methods))
+
+
+def _total(edges: list[Edge]) -> float:
+    return round(sum(e.score for e in edges), 4)
+
+
+def _fill(chosen: list[Edge], edges: list[Edge], free: dict[str, int]) -> list[Edge]:
+    """Seat learners left without a sharer where there is still room: a free seat in a connection,
+    or a sharer's unused connection (best edge first)."""
+    seats: dict[tuple[str, str], int] = defaultdict(int)
+    used: dict[str, int] = defaultdict(int)
+    bucket_person = {edge.bucket: edge.person for edge in chosen}
+    for edge in chosen:
+        seats[edge.bucket] += 1
+    for bucket, count in list(seats.items()):
+        seats[bucket] = -count % MAX_LEARNERS
+        used[bucket_person[bucket]] += -(-count // MAX_LEARNERS)
+    return _greedy_into(chosen, edges, free, seats, used)
+
+
+def _trim(chosen: list[Edge], over: dict[str, list[Edge]], free: dict[str, int]) -> list[Edge]:
+    """Drop the learners of over-full sharers beyond their best `free` connections."""
+    dropped = set()
+    for person, theirs in over.items():
+        by_bucket: dict[tuple[str, str], list[Edge]] = defaultdict(list)
+        for edge in theirs:
+            by_bucket[edge.bucket].append(edge)
+        seats = []
+        for bucket, members in by_bucket.items():
+            members.sort(key=lambda e: (-e.score, e.learner_key))
+            for k in range(0, len(members), MAX_LEARNERS):
+                seats.append((-sum(e.score for e in members[k:k + MAX_LEARNERS]), bucket, k))
+        keep = {(bucket, k) for _, bucket, k in sorted(seats)[:max(0, free.get(person, 0))]}
+        for bucket, members in by_bucket.items():
+            for index, edge in enumerate(members):
+                if (bucket, index - index % MAX_LEARNERS) not in keep:
+                    dropped.add(id(edge))
+    return [edge for edge in chosen if id(edge) not in dropped]
+
+
+def _greedy_into(chosen: list[Edge], edges: list[Edge], free: dict[str, int],
+                 seats: dict[tuple[str, str], int], used: dict[str, int]) -> list[Edge]:
+    """Add edges best first: into a connection with a free seat, or a new connection while the
+    sharer has one free."""
+    chosen = list(chosen)
+    taken = {edge.learner_key for edge in chosen}
+    for edge in sorted(edges, key=lambda e: (-e.score, e.learner_key, e.bucket)):
+        if edge.learner_key in taken or edge.score <= 0:
             continue
-        taken.add(learner_id)
-        left[person] -= 1
+        if seats[edge.bucket] == 0:
+            if used[edge.person] >= free.get(edge.person, 0):
+                continue
+            used[edge.person] += 1
+            seats[edge.bucket] = MAX_LEARNERS
+        seats[edge.bucket] -= 1
+        taken.add(edge.learner_key)
         chosen.append(edge)
     return chosen
+
+
+def greedy(learners: list[dict], edges: list[Edge], free: dict[str, int]) -> Assignment:
+    """Baseline: best remaining edge first, into an open connection with a seat or a new one."""
+    chosen = _greedy_into([], edges, free, defaultdict(int), defaultdict(int))
+    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), methods={"greedy": 1})
 
 
 def group(chosen: list[Edge]) -> list[dict]:
     """Learners of one topic and language with the same sharer become one connection (<= 4 people)."""
     buckets: dict[tuple[str, str], list[Edge]] = defaultdict(list)
     for edge in chosen:
-        buckets[(_interest_id(edge.sharer), edge.language)].append(edge)
+        buckets[edge.bucket].append(edge)
     connections = []
-    for (_share_id, language), members in sorted(buckets.items()):
+    for (_share, language), members in sorted(buckets.items()):
+        members.sort(key=lambda e: (-e.score, e.learner_key))
         for start in range(0, len(members), MAX_LEARNERS):
             chunk = members[start:start + MAX_LEARNERS]
             connections.append({"sharer": chunk[0].sharer, "topic": chunk[0].sharer["topic"], "language": language,
@@ -155,54 +413,27 @@ def group(chosen: list[Edge]) -> list[dict]:
     return connections
 
 
-def _within_capacity(connections: list[dict], free: dict[str, int]) -> list[dict]:
-    """A sharer with learners in several topics or languages keeps its best `free` connections."""
-    by_person: dict[str, list[dict]] = defaultdict(list)
-    for connection in connections:
-        by_person[connection["sharer"]["participant_id"]].append(connection)
-    kept = []
-    for person, theirs in sorted(by_person.items()):
-        theirs.sort(key=lambda c: (-sum(e.score for e in c["learners"]), _interest_id(c["sharer"]), c["language"]))
-        kept.extend(theirs[:max(0, free.get(person, 0))])
-    return kept
-
-
-def _fill_groups(connections: list[dict], edges: list[Edge], matched: set[str]) -> list[Edge]:
-    """Seat learners left out for capacity in a connection that has room (it costs no capacity)."""
-    open_groups = {(_interest_id(c["sharer"]), c["language"]): c for c in connections
-                   if len(c["learners"]) < MAX_LEARNERS}
-    added = []
-    for edge in sorted(edges, key=lambda e: (-e.score, _interest_id(e.learner))):
-        key = (_interest_id(edge.sharer), edge.language)
-        learner_id = _interest_id(edge.learner)
-        connection = open_groups.get(key)
-        if learner_id in matched or connection is None or len(connection["learners"]) >= MAX_LEARNERS:
-            continue
-        connection["learners"].append(edge)
-        matched.add(learner_id)
-        added.append(edge)
-    return added
-
-
 def plan_round(learners: list[dict], sharers: list[dict], *, blocked: set[str], connected: set,
                loads: dict[str, int], capacities: dict[str, int], region_share: dict[str, float], config,
-               on: date, now: datetime | None = None, solver=optimal) -> RoundResult:
+               on: date, now: datetime | None = None, solver=None) -> RoundResult:
     edges, why = feasible_edges(learners, sharers, blocked=blocked, connected=connected, loads=loads,
                                 region_share=region_share, config=config, on=on, now=now)
     free = {person: capacities.get(person, config.sharer_capacity) - loads.get(person, 0)
             for person in {s["participant_id"] for s in sharers}}
-    chosen = solver(learners, edges, free)
-    connections = _within_capacity(group(chosen), free)
-    chosen = [edge for connection in connections for edge in connection["learners"]]
-    chosen += _fill_groups(connections, edges, {_interest_id(e.learner) for e in chosen})
-    explain(chosen, loads=loads, region_share=region_share, config=config, on=on, now=now)
-    result = RoundResult(connections=connections, total_score=round(sum(e.score for e in chosen), 4))
-    matched = {_interest_id(e.learner) for e in chosen}
-    for learner in learners:
-        key = _interest_id(learner)
+    if solver is None:
+        assignment = optimal(learners, edges, free, exact_edges=config.exact_edges)
+    else:
+        assignment = solver(learners, edges, free)
+    explain(assignment.edges, loads=loads, region_share=region_share, config=config, on=on, now=now)
+    result = RoundResult(connections=group(assignment.edges), total_score=assignment.total, bound=assignment.bound,
+                         proven=assignment.proven, methods=assignment.methods)
+    matched = {e.learner_key for e in assignment.edges}
+    for learner in sorted(learners, key=interest_key):
+        key = interest_key(learner)
         if key not in matched:
             result.unmatched.append({"learner": learner, "reason": why.get(key, "capacity")})
     return result
 
 
-__all__ = ["Edge", "RoundResult", "common_languages", "feasible_edges", "greedy", "group", "optimal", "plan_round"]
+__all__ = ["Assignment", "Edge", "RoundResult", "explain", "feasible_edges", "greedy", "group", "optimal", "parts",
+           "plan_round"]

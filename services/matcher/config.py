@@ -17,8 +17,10 @@ class MatcherConfig:
     sharer_capacity: int = 3
     cooldown_days: int = 90
     response_days: int = 7
+    expiry_check_seconds: int = 300
     proposal_threshold: float = 2.0
     candidates_per_learner: int = 25
+    exact_edges: int = 1500
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
     @classmethod
@@ -36,7 +38,9 @@ class MatcherConfig:
             sharer_capacity=number("LC_MATCHER_SHARER_CAPACITY", cls.sharer_capacity),
             cooldown_days=number("LC_MATCHER_COOLDOWN_DAYS", cls.cooldown_days),
             response_days=number("LC_MATCHER_RESPONSE_DAYS", cls.response_days),
+            expiry_check_seconds=number("LC_MATCHER_EXPIRY_CHECK_SECONDS", cls.expiry_check_seconds),
             proposal_threshold=number("LC_MATCHER_PROPOSAL_THRESHOLD", cls.proposal_threshold, float),
             candidates_per_learner=number("LC_MATCHER_CANDIDATES_PER_LEARNER", cls.candidates_per_learner),
+            exact_edges=number("LC_MATCHER_EXACT_EDGES", cls.exact_edges),
             weights=weights,
         )

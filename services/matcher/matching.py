@@ -17,6 +17,8 @@ from services.matcher.rules import pair_key
 from services.matcher.store import Store
 
 OPEN = ("proposed", "confirmed")
+ROUND_BATCH = 50  # proposals written per transaction in a round
+ROUND_LEASE = timedelta(minutes=30)  # a round lock older than this was left by a process that died
 
 
 class MatchError(Exception):
@@ -35,6 +37,11 @@ class RoundRunning(MatchError):
     status = 409
 
 
+def _aware(moment: datetime) -> datetime:
+    """MongoDB hands datetimes back without a zone; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -50,12 +57,14 @@ class Matcher:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
 
     # ------------------------------------------------------------------ read model
-    def _newer(self, session, participant_id: str, revision: int) -> bool:
+    def _withdrawn(self, session, participant_id: str) -> bool:
         person = self.store.people.find_one({"_id": participant_id}, session=session) or {}
-        return not person.get("withdrawn") and revision >= person.get("revision", 0)
+        return bool(person.get("withdrawn"))
 
     def apply_skill(self, session, data: dict) -> None:
-        if not self._newer(session, data["participant_id"], data["revision"]):
+        # Order per interest: the registry re-announces every interest when its owner's attributes
+        # change, so an interest's own revision says which copy is newer.
+        if self._withdrawn(session, data["participant_id"]):
             return
         self.store.people.update_one({"_id": data["participant_id"]}, {"$max": {"revision": data["revision"]}},
                                      upsert=True, session=session)
@@ -76,6 +85,12 @@ class Matcher:
                                                    "participant_id": data["participant_id"], "topic": data["topic"],
                                                    "direction": data["direction"]}},
                                          upsert=True, session=session)
+        # A proposal on an interest its owner no longer has will not be taken up; a connection
+        # already agreed on goes ahead.
+        role = "learner" if data["direction"] == "learn" else "sharer"
+        for match in self.store.matches.find({"topic": data["topic"], "status": "proposed", "participants": {
+                "$elemMatch": {"id": data["participant_id"], "role": role}}}, session=session):
+            self._close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         pid = data["participant_id"]
@@ -89,10 +104,18 @@ class Matcher:
                                        {"$set": {"participants.$[p].withdrawn": True}},
                                        array_filters=[{"p.id": pid}], session=session)
 
+    def set_capacity(self, participant_id: str, capacity: int) -> dict:
+        """A sharer's own limit of open connections (open ones above it stay; no new ones)."""
+        doc = self.store.loads.find_one_and_update(
+            {"_id": participant_id}, {"$set": {"capacity": capacity}, "$setOnInsert": {"open": 0}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        return {"participant": participant_id, "capacity": doc["capacity"], "open": doc.get("open", 0)}
+
     # ------------------------------------------------------------------ context
     def _context(self, session=None):
-        blocked = {doc["_id"] for doc in self.store.blocks.find({}, {"_id": 1}, session=session)}
         now = self.clock()
+        blocked = {doc["_id"] for doc in self.store.blocks.find({}, session=session)
+                   if doc.get("until") is None or _aware(doc["until"]) > now}
         connected = {(doc["pair"], doc["topic"]) for doc in self.store.connected.find(
             {"until": {"$gt": now}}, session=session)}
         loads = {doc["_id"]: doc.get("open", 0) for doc in self.store.loads.find({}, session=session)}
@@ -116,17 +139,26 @@ class Matcher:
                                            {"_id": 1}, session=session) is not None
 
     # ------------------------------------------------------------------ proposals
+    def _ensure_load(self, person: str) -> None:
+        """A sharer's load document exists before any transaction reserves from it."""
+        try:
+            self.store.loads.update_one({"_id": person}, {"$setOnInsert": {"open": 0}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # another worker created it at the same moment
+
+    def _reserve(self, session, person: str) -> bool:
+        """Take one of the sharer's connections, unless they are all taken (a conditional update:
+        two workers racing for the last one cannot both succeed)."""
+        current = self.store.loads.find_one({"_id": person}, session=session) or {}
+        limit = current.get("capacity", self.config.sharer_capacity)
+        return self.store.loads.find_one_and_update(
+            {"_id": person, "open": {"$lt": limit}}, {"$inc": {"open": 1}}, session=session,
+            return_document=ReturnDocument.AFTER) is not None
+
     def _create(self, session, sharer: dict, edges: list[Edge], language: str, round_id: str | None) -> dict | None:
-        capacity = self.store.loads.find_one({"_id": sharer["participant_id"]}, session=session) or {}
-        limit = capacity.get("capacity", self.config.sharer_capacity)
-        reserved = self.store.loads.find_one_and_update(
-            {"_id": sharer["participant_id"], "$or": [{"open": {"$lt": limit}}, {"open": {"$exists": False}}]},
-            {"$inc": {"open": 1}}, upsert=False, session=session, return_document=ReturnDocument.AFTER)
-        if reserved is None:
-            try:
-                self.store.loads.insert_one({"_id": sharer["participant_id"], "open": 1}, session=session)
-            except DuplicateKeyError:
-                return None  # the sharer is at capacity (another worker got there first)
+        """A proposal and its event, if the sharer still has a free connection; else None."""
+        if not self._reserve(session, sharer["participant_id"]):
+            return None
         now = self.clock()
         members = [{"id": sharer["participant_id"], "role": "sharer", "response": None,
                     "share_contact": bool(sharer.get("share_contact"))}]
@@ -155,57 +187,87 @@ class Matcher:
                 "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
                 "round_id": match.get("round_id"), "expires_at": iso(match["expires_at"]), **extra}
 
-    def propose_for_learner(self, learner_id: str) -> dict | None:
-        """Incremental mode: the best feasible proposal for one learn interest, if good enough."""
+    def propose_for_learner(self, learner_id: str, context: tuple | None = None) -> dict | None:
+        """Incremental mode: the best feasible 1:1 proposal for one learn interest, if its score
+        reaches the threshold and the sharer has a free connection."""
         learner = self.store.candidates.find_one({"_id": learner_id, "active": True})
         if not learner or learner["direction"] != "learn" or self._has_open_match(learner):
             return None
-        blocked, connected, loads, capacities, region_share = self._context()
+        blocked, connected, loads, capacities, region_share = context or self._context()
         sharers = list(self.store.candidates.find({"topic": learner["topic"], "direction": "share", "active": True}))
         edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
                                   region_share=region_share, config=self.config, on=self.reference_day(),
                                   now=self.clock())
-        explain(edges, loads=loads, region_share=region_share, config=self.config, on=self.reference_day(),
-                now=self.clock())
+        edges.sort(key=lambda e: (-e.score, e.bucket))
         for edge in edges:
             person = edge.sharer["participant_id"]
             if edge.score < self.config.proposal_threshold:
                 break
             if loads.get(person, 0) >= capacities.get(person, self.config.sharer_capacity):
                 continue
+            self._ensure_load(person)
+            explain([edge], loads=loads, region_share=region_share, config=self.config, on=self.reference_day(),
+                    now=self.clock())
             match = in_transaction(self.store.db, lambda s, e=edge: None if self._has_open_match(learner, s)
                                    else self._create(s, e.sharer, [e], e.language, None))
             if match is not None:
                 return match
         return None
 
-    def propose_for_sharer(self, sharer_id: str) -> list[dict]:
-        """A new sharer: propose to the learners of that topic waiting longest."""
+    def propose_for_sharer(self, sharer_id: str, tries: int = 50) -> list[dict]:
+        """A new (or freed) share interest: the learners of that topic who have waited longest and
+        have no open proposal each get their best proposal (which may be with another sharer)."""
         sharer = self.store.candidates.find_one({"_id": sharer_id, "active": True})
         if not sharer or sharer["direction"] != "share":
             return []
-        waiting = self.store.candidates.find({"topic": sharer["topic"], "direction": "learn", "active": True}).sort(
-            "registered_at", 1).limit(50)
-        made = []
-        for learner in waiting:
-            match = self.propose_for_learner(learner["_id"])
+        busy = self._open_learner_topics()
+        waiting = [learner for learner in self.store.candidates.find(
+            {"topic": sharer["topic"], "direction": "learn", "active": True}, {"participant_id": 1, "registered_at": 1,
+                                                                               "topic": 1})
+            if (learner["participant_id"], learner["topic"]) not in busy]
+        waiting.sort(key=lambda learner: (learner.get("registered_at") or "", learner["_id"]))
+        context, made = self._context(), []
+        for learner in waiting[:tries]:
+            match = self.propose_for_learner(learner["_id"], context)
             if match:
                 made.append(match)
+                context = self._context()  # loads changed
+        return made
+
+    def repropose(self, data: dict) -> list[dict]:
+        """After a proposal closed without a connection: its learners and its sharer look again
+        (the pairs that declined are blocked, so they meet someone else)."""
+        made = []
+        for member in data["participants"]:
+            if data.get("cause") == "expired" and member.get("response") != "accept":
+                continue  # who did not answer waits for the next round
+            if member["participant_id"] == data.get("participant_id"):
+                continue  # the one who declined or left is not proposed again right away
+            if member["role"] == "learner":
+                match = self.propose_for_learner(f"{member['participant_id']}:{data['topic']}:learn")
+                made += [match] if match else []
+            else:
+                made += self.propose_for_sharer(f"{member['participant_id']}:{data['topic']}:share")
         return made
 
     def run_round(self) -> dict:
         """Optimal assignment over every open learn interest; 409 while another round runs."""
         round_id = uuid.uuid4().hex
         now = self.clock()
+        # A lock document, not a process lock: every API process sees it. Its lease lets a later
+        # round start if the process that held it died mid-round.
+        self.store.locks.delete_one({"_id": "round", "lease_until": {"$lt": now}})
         try:
-            self.store.locks.insert_one({"_id": "round", "round_id": round_id, "started_at": now})
+            self.store.locks.insert_one({"_id": "round", "round_id": round_id, "started_at": now,
+                                         "lease_until": now + ROUND_LEASE})
         except DuplicateKeyError as exc:
             raise RoundRunning("a round is already running") from exc
         try:
             self.store.rounds.insert_one({"_id": round_id, "status": "running", "started_at": now})
             blocked, connected, loads, capacities, region_share = self._context()
+            busy = self._open_learner_topics()
             learners = [c for c in self.store.candidates.find({"direction": "learn", "active": True})
-                        if not self._has_open_match(c)]
+                        if (c["participant_id"], c["topic"]) not in busy]
             sharers = list(self.store.candidates.find({"direction": "share", "active": True}))
             plan = plan_round(learners, sharers, blocked=blocked, connected=connected, loads=loads,
                               capacities=capacities, region_share=region_share, config=self.config,
@@ -213,16 +275,22 @@ class Matcher:
             proposals, unmatched = [], [{"participant": u["learner"]["participant_id"],
                                          "topic": u["learner"]["topic"], "reason": u["reason"]}
                                         for u in plan.unmatched]
-            for connection in plan.connections:
-                match = in_transaction(self.store.db, lambda s, c=connection: self._create(
-                    s, c["sharer"], c["learners"], c["language"], round_id))
-                if match is None:
+            for person in sorted({c["sharer"]["participant_id"] for c in plan.connections}):
+                self._ensure_load(person)
+            for start in range(0, len(plan.connections), ROUND_BATCH):
+                batch = plan.connections[start:start + ROUND_BATCH]
+                made, taken = in_transaction(self.store.db, lambda s, b=batch: self._create_batch(s, b, round_id))
+                for connection, match in zip(batch, made):
+                    if match is not None:
+                        proposals.append(match["_id"])
+                        continue
+                    # an incremental proposal took the sharer's last connection, or these learners, meanwhile
                     unmatched += [{"participant": e.learner["participant_id"], "topic": e.learner["topic"],
-                                   "reason": "capacity"} for e in connection["learners"]]
-                else:
-                    proposals.append(match["_id"])
+                                   "reason": "capacity"} for e in connection["learners"]
+                                  if (e.learner["participant_id"], e.learner["topic"]) not in taken]
             summary = {"status": "completed", "finished_at": self.clock(), "proposals": proposals,
-                       "unmatched": unmatched, "learners": len(learners), "total_score": plan.total_score}
+                       "unmatched": unmatched, "learners": len(learners), "total_score": plan.total_score,
+                       "bound": plan.bound, "proven_optimal": plan.proven, "methods": plan.methods}
             self.store.rounds.update_one({"_id": round_id}, {"$set": summary})
             return {"_id": round_id, "started_at": now, **summary}
         except Exception:
@@ -230,6 +298,29 @@ class Matcher:
             raise
         finally:
             self.store.locks.delete_one({"_id": "round", "round_id": round_id})
+
+    def _open_learner_topics(self, learner_ids: list[str] | None = None, session=None) -> set[tuple[str, str]]:
+        """(learner, topic) of every open proposal or connection (of these learners)."""
+        query = {"status": {"$in": list(OPEN)}}
+        if learner_ids is not None:
+            query["participants.id"] = {"$in": learner_ids}
+        busy = set()
+        for match in self.store.matches.find(query, {"topic": 1, "participants": 1}, session=session):
+            busy.update((m["id"], match["topic"]) for m in match["participants"] if m["role"] == "learner")
+        return busy
+
+    def _create_batch(self, session, connections: list[dict], round_id: str) -> tuple[list, set]:
+        """A round's proposals, some per transaction; learners proposed to meanwhile (by the
+        incremental mode) are left out, and a connection left without learners is not made."""
+        busy = self._open_learner_topics(
+            sorted({e.learner["participant_id"] for c in connections for e in c["learners"]}), session)
+        made = []
+        for connection in connections:
+            learners = [e for e in connection["learners"] if (e.learner["participant_id"], e.learner["topic"])
+                        not in busy]
+            made.append(self._create(session, connection["sharer"], learners, connection["language"], round_id)
+                        if learners else None)
+        return made, busy
 
     # ------------------------------------------------------------------ responses
     def get(self, match_id: str) -> dict:
@@ -255,10 +346,13 @@ class Matcher:
                                                                   reason=reason, cause="responded"))
             if response == "decline":
                 self._close(session, match, "declined", participant_id, reason, emit=False)
-                for other in match["participants"]:
-                    if other["id"] != participant_id:
-                        self.store.blocks.update_one({"_id": pair_key(participant_id, other["id"])},
-                                                     {"$set": {"at": self.clock()}}, upsert=True, session=session)
+                # The pair is not proposed again: a learner and the sharer, or the sharer and each learner.
+                sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
+                others = ([m["id"] for m in match["participants"] if m["role"] == "learner"]
+                          if participant_id == sharer else [sharer])
+                for other in others:
+                    self.store.blocks.update_one({"_id": pair_key(participant_id, other)},
+                                                 {"$set": {"at": self.clock()}}, upsert=True, session=session)
                 return self.store.matches.find_one({"_id": match_id}, session=session)
             update = {"participants": match["participants"], "responded_at": self.clock()}
             if all(m["response"] == "accept" for m in match["participants"]):
@@ -277,6 +371,14 @@ class Matcher:
             "close_reason": reason}}, session=session)
         sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
         self.store.loads.update_one({"_id": sharer, "open": {"$gt": 0}}, {"$inc": {"open": -1}}, session=session)
+        if status == "expired":  # not proposed to each other again until the cooldown has passed
+            until = self.clock() + timedelta(days=self.config.cooldown_days)
+            for member in match["participants"]:
+                pair = pair_key(member["id"], sharer)
+                existing = self.store.blocks.find_one({"_id": pair}, session=session)
+                if member["id"] != sharer and (existing is None or existing.get("until") is not None):
+                    self.store.blocks.update_one({"_id": pair}, {"$set": {"until": until}}, upsert=True,
+                                                 session=session)
         if emit:
             cause = "expired" if status == "expired" else "responded"
             self.store.outbox.add(session, "match-declined", self.event_data(

@@ -19,13 +19,18 @@ def common_languages(a: dict, b: dict) -> list[str]:
     return [lang for lang in a["languages"] if lang in theirs]
 
 
-def _group_key(candidate: dict) -> str | None:
+def group_key(candidate: dict) -> str | None:
     group = candidate.get("group")
     return " ".join(group["name"].casefold().split()) if group else None
 
 
 def different_groups(a: dict, b: dict) -> bool:
-    return _group_key(a) is None or _group_key(a) != _group_key(b)
+    return group_key(a) is None or group_key(a) != group_key(b)
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)  # ZoneInfo keeps only a few zones strongly; a round meets hundreds
 
 
 @lru_cache(maxsize=65536)
@@ -37,7 +42,7 @@ def overlap(tz_a: str, tz_b: str, on: date, start_hour: int = 8, end_hour: int =
     a morning in Sydney meets the previous evening in Los Angeles; DST is zoneinfo's.
     """
     def windows(tz_name):
-        zone = ZoneInfo(tz_name)
+        zone = _zone(tz_name)
         for offset in (-1, 0, 1):
             day = on + timedelta(days=offset)
             start = datetime.combine(day, time(start_hour), zone).astimezone(timezone.utc)

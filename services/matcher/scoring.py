@@ -32,7 +32,7 @@ def _registered(registered_at: str) -> datetime:
     return datetime.fromisoformat(registered_at.replace("Z", "+00:00"))
 
 
-def _days_waiting(registered_at: str | None, now: datetime) -> float:
+def days_waiting(registered_at: str | None, now: datetime) -> float:
     if not registered_at:
         return 0.0
     return max(0.0, (now - _registered(registered_at)).total_seconds() / 86400)
@@ -40,17 +40,20 @@ def _days_waiting(registered_at: str | None, now: datetime) -> float:
 
 def score(learner: dict, sharer: dict, weights: dict, on: date, now: datetime | None = None,
           sharer_load: int = 0, sharer_region_share: float = 0.0, start_hour: int = 8,
-          end_hour: int = 21, explain: bool = True) -> tuple[float, str, list[str], list[str]]:
+          end_hour: int = 21, explain: bool = True, language: str | None = None
+          ) -> tuple[float, str, list[str], list[str]]:
     """(score, connection language, reasons, reason codes) for a pair that passed the hard rules.
 
+    `language` is the connection's language (one both speak); by default the one scoring best.
     With explain=False the reasons are left out (rounds score every feasible pair, then explain
     only the chosen ones)."""
     now = now or datetime.now(timezone.utc)
-    languages = common_languages(learner, sharer)
-    language = max(languages, key=lambda lang: (lang == learner["languages"][0]) + (lang == sharer["languages"][0]))
+    if language is None:
+        language = max(common_languages(learner, sharer),
+                       key=lambda lang: (lang == learner["languages"][0]) + (lang == sharer["languages"][0]))
     firsts = (language == learner["languages"][0]) + (language == sharer["languages"][0])
     minutes, start, end = overlap(learner["timezone"], sharer["timezone"], on, start_hour, end_hour)
-    waited = _days_waiting(learner.get("registered_at"), now)
+    waited = days_waiting(learner.get("registered_at"), now)
     same_region = learner["region"] == sharer["region"]
     total = (weights["language"] * (1 + firsts / 2)
              + weights["overlap"] * min(minutes / 60, 4) / 2
