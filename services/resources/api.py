@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 
 from shared.auth import current_actor
 
+from services.resources.index import FIELDS, SearchIndex
 from services.resources.library import Library, NotFound
 from services.resources.schemas import ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn
 from services.resources.search import query_tokens
@@ -67,20 +68,18 @@ class Resources(MethodView):
     @blp.arguments(SearchQuery, location="query")
     def get(self, query):
         """Search title and description in any script; filter by topic, language, kind, clinic."""
-        match: dict = {}
-        words = query_tokens(query["q"]) if query["q"] else []
-        if words:
-            match["tokens"] = {"$all": words}
-        for field, key in (("topic", "topics"), ("language", "language"), ("kind", "kind"), ("clinic", "clinic_id")):
-            if query[field]:
-                match[key] = query[field]
-        if query["cursor"]:
-            published_at, last_id = _decode_cursor(query["cursor"])
-            match["$or"] = [{"published_at": {"$lt": published_at}},
-                            {"published_at": published_at, "_id": {"$lt": last_id}}]
-        docs = list(_library().store.resources.find(match).sort([("published_at", -1), ("_id", -1)])
-                    .limit(query["limit"] + 1))
-        more = len(docs) > query["limit"]
+        library = _library()
+        index: SearchIndex = current_app.config["LC_SEARCH_INDEX"]
+        index.refresh(lambda match: library.store.resources.find(match, FIELDS))
+        before = _decode_cursor(query["cursor"]) if query["cursor"] else None
+        ids = index.search(query_tokens(query["q"]) if query["q"] else [], topic=query["topic"],
+                           language=query["language"], kind=query["kind"], clinic=query["clinic"], before=before,
+                           limit=query["limit"] + 1)
+        found = {d["_id"]: d for d in library.store.resources.find({"_id": {"$in": ids}})}
+        for missing in set(ids) - set(found):
+            index.forget(missing)  # deleted by another process
+        docs = [found[i] for i in ids if i in found]
+        more = len(ids) > query["limit"]
         docs = docs[:query["limit"]]
         cursor = None
         if more and docs:
@@ -116,6 +115,7 @@ class Resource(MethodView):
     def delete(self, resource_id):
         _owner_or_staff(_resource_or_404(resource_id))
         _library().delete(resource_id)
+        current_app.config["LC_SEARCH_INDEX"].forget(resource_id)
 
 
 @blp.route("/resources/<resource_id>/translations")

@@ -7,6 +7,7 @@ from shared.web import create_service_app
 
 from services.resources import SERVICE
 from services.resources.api import blp
+from services.resources.index import SearchIndex
 from services.resources.library import Library
 from services.resources.stats import resources_stats
 from services.resources.store import Store
@@ -22,4 +23,5 @@ def create_app(settings: Settings | None = None):
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: resources_stats(store),
                              description=DESCRIPTION)
     app.config["LC_LIBRARY"] = Library(store)
+    app.config["LC_SEARCH_INDEX"] = SearchIndex()
     return app

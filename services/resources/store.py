@@ -16,6 +16,7 @@ class Store:
 
     def ensure_indexes(self) -> None:
         self.resources.create_index("tokens")
+        self.resources.create_index("updated_at")
         self.resources.create_index([("published_at", DESCENDING), ("_id", DESCENDING)])
         self.resources.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])

@@ -172,3 +172,16 @@ def test_bad_changes_and_cursors_are_refused(env):
     assert client.get("/resources?cursor=%%%").status_code == 422
     assert client.post("/resources/nope/translation-requests", json={"languages": ["ar"]},
                        headers=STAFF_HEADERS).status_code == 404
+
+
+def test_another_api_process_sees_new_changed_and_deleted_resources(env):
+    settings, client = env
+    other = create_app(settings).test_client()  # its own search index, as in a second gunicorn worker
+    assert other.get("/resources?q=zanzibar").get_json()["items"] == []
+    created = client.post("/resources", json=body(title="Zanzibar outreach"), headers=STAFF_HEADERS).get_json()
+    assert [r["id"] for r in other.get("/resources?q=zanzibar").get_json()["items"]] == [created["id"]]
+    client.patch(f"/resources/{created['id']}", json={"title": "Pemba outreach"}, headers=STAFF_HEADERS)
+    assert other.get("/resources?q=zanzibar").get_json()["items"] == []
+    assert len(other.get("/resources?q=pemba").get_json()["items"]) == 1
+    client.delete(f"/resources/{created['id']}", headers=STAFF_HEADERS)
+    assert other.get("/resources?q=pemba").get_json()["items"] == []
