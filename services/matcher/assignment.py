@@ -49,13 +49,14 @@ MAX_ALLOCATIONS = 4096  # ways to share out one sharer's connections tried in a 
 @dataclass
 class Assignment:
     edges: list[Edge]
-    bound: float | None = None  # the LP relaxation's total: no plan can score more
+    load_step: float = 0.5
+    bound: float | None = None  # the LP relaxation's objective: no plan can do better
     proven: bool = False  # the plan is optimal (it meets the bound, or CP-SAT proved it)
     methods: dict = field(default_factory=dict)  # how many parts each method settled
 
     @property
     def total(self) -> float:
-        return round(sum(e.score for e in self.edges), 4)
+        return objective(self.edges, self.load_step)
 
 
 @dataclass
@@ -89,7 +90,7 @@ def _connections_needed(edges: list[Edge]) -> int:
 class _Graph:
     """One part's edges as arrays, so that each flow is built with a few numpy calls."""
 
-    def __init__(self, edges: list[Edge], free: dict[str, int]):
+    def __init__(self, edges: list[Edge], free: dict[str, int], load_step: float):
         self.edges = edges
         self.learners = sorted({e.learner_key for e in edges})
         self.buckets = sorted({e.bucket for e in edges})
@@ -102,46 +103,46 @@ class _Graph:
         self.edge_cost = np.array([-int(round(e.score * SCALE)) for e in edges], dtype=np.int64)
         person_of_bucket = {e.bucket: e.person for e in edges}
         self.bucket_person = np.array([person_index[person_of_bucket[b]] for b in self.buckets], dtype=np.int32)
-        self.seats = np.array([max(0, free.get(p, 0)) * MAX_LEARNERS for p in self.people], dtype=np.int64)
+        self.connections = np.array([max(0, free.get(p, 0)) for p in self.people], dtype=np.int64)
+        self.step_cost = int(round(load_step * SCALE))
         self.bucket_index, self.person_index = bucket_index, person_index
 
     def solve(self, fixed: dict[str, dict[tuple[str, str], int]]) -> tuple[list[Edge], float]:
         """One min-cost flow: the best edges with 3 seats per free connection (per fixed bucket for
-        fixed sharers). Returns the chosen edges and their total score."""
+        fixed sharers), the k-th three seats of a sharer costing k load steps each. Returns the
+        chosen edges and their objective."""
         n_learners, n_buckets, n_people = len(self.learners), len(self.buckets), len(self.people)
         source, sink, first_learner = 0, 1, 2
         first_bucket = first_learner + n_learners
         first_person = first_bucket + n_buckets
-        fixed_seats = np.full(n_buckets, -1, dtype=np.int64)  # -1: the bucket's sharer is not fixed
-        is_fixed = np.zeros(n_people, dtype=bool)
+        seats = self.connections[self.bucket_person] * MAX_LEARNERS  # per bucket: all of its sharer's seats
+        connections = self.connections.copy()
         for person, buckets in fixed.items():
-            is_fixed[self.person_index[person]] = True
-        fixed_seats[is_fixed[self.bucket_person]] = 0
-        for buckets in fixed.values():
+            index = self.person_index[person]
+            seats[self.bucket_person == index] = 0
+            connections[index] = sum(buckets.values())
             for bucket, count in buckets.items():
-                fixed_seats[self.bucket_index[bucket]] = count * MAX_LEARNERS
-        usable = fixed_seats[self.edge_bucket] != 0
+                seats[self.bucket_index[bucket]] = count * MAX_LEARNERS
+        used = np.flatnonzero(seats[self.edge_bucket] > 0)
         flow = min_cost_flow.SimpleMinCostFlow()
         learners = np.arange(n_learners, dtype=np.int32) + first_learner
         ones, zeros = np.ones(n_learners, dtype=np.int64), np.zeros(n_learners, dtype=np.int64)
         flow.add_arcs_with_capacity_and_unit_cost(np.full(n_learners, source), learners, ones, zeros)
         flow.add_arcs_with_capacity_and_unit_cost(learners, np.full(n_learners, sink), ones, zeros)
-        used = np.flatnonzero(usable)
         edge_arcs = flow.add_arcs_with_capacity_and_unit_cost(
             self.edge_learner[used] + first_learner, self.edge_bucket[used] + first_bucket,
             np.ones(used.size, dtype=np.int64), self.edge_cost[used])
-        buckets = np.arange(n_buckets, dtype=np.int32)
-        open_buckets = buckets[fixed_seats < 0]
+        open_buckets = np.flatnonzero(seats > 0).astype(np.int32)
         flow.add_arcs_with_capacity_and_unit_cost(open_buckets + first_bucket,
                                                   self.bucket_person[open_buckets] + first_person,
-                                                  self.seats[self.bucket_person[open_buckets]],
-                                                  np.zeros(open_buckets.size, dtype=np.int64))
-        held = buckets[fixed_seats > 0]
-        flow.add_arcs_with_capacity_and_unit_cost(held + first_bucket, np.full(held.size, sink), fixed_seats[held],
-                                                  np.zeros(held.size, dtype=np.int64))
-        people = np.flatnonzero(~is_fixed).astype(np.int32)
+                                                  seats[open_buckets], np.zeros(open_buckets.size, dtype=np.int64))
+        # A sharer's seats in blocks of three, block k costing k steps a learner: convex, so the
+        # flow fills the cheap blocks first and the load spreads when scores are close.
+        people = np.repeat(np.arange(n_people, dtype=np.int32), connections)
+        block = np.concatenate([np.arange(n, dtype=np.int64) for n in connections]) if n_people else people
         flow.add_arcs_with_capacity_and_unit_cost(people + first_person, np.full(people.size, sink),
-                                                  self.seats[people], np.zeros(people.size, dtype=np.int64))
+                                                  np.full(people.size, MAX_LEARNERS, dtype=np.int64),
+                                                  block * self.step_cost)
         supplies = np.zeros(first_person + n_people, dtype=np.int64)
         supplies[source], supplies[sink] = n_learners, -n_learners
         flow.set_nodes_supplies(np.arange(supplies.size, dtype=np.int32), supplies)
@@ -230,9 +231,9 @@ def parts(edges: list[Edge]) -> list[list[Edge]]:
     return [sorted(grouped[label], key=lambda e: (e.learner_key, e.bucket)) for label in sorted(grouped)]
 
 
-def _repaired_flow(edges: list[Edge], free: dict[str, int]) -> tuple[list[Edge], float, bool]:
+def _repaired_flow(edges: list[Edge], free: dict[str, int], load_step: float) -> tuple[list[Edge], float, bool]:
     """Steps 1-2 on one part: (chosen edges, LP bound, whether the first flow was already feasible)."""
-    graph = _Graph(edges, free)
+    graph = _Graph(edges, free, load_step)
     fixed: dict[str, dict[tuple[str, str], int]] = {}
     elsewhere: dict[str, list] = {}
     options: dict[str, dict[str, dict[tuple[str, str], float]]] = defaultdict(lambda: defaultdict(dict))
@@ -271,12 +272,14 @@ def _repaired_flow(edges: list[Edge], free: dict[str, int]) -> tuple[list[Edge],
                 else:
                     fallback[key] = now_with.score
             fixed[person] = _fix_connections(keys, options[person], free.get(person, 0), fallback)
-    return _fill(chosen, edges, free), bound, False
+    return _fill(chosen, edges, free, load_step), bound, False
 
 
-def _exact(edges: list[Edge], free: dict[str, int], hint: list[Edge], budget: float) -> tuple[list[Edge], bool]:
+def _exact(edges: list[Edge], free: dict[str, int], load_step: float, hint: list[Edge],
+           budget: float) -> tuple[list[Edge], bool]:
     """CP-SAT on one part: x(edge) in {0, 1}, n(bucket) connections; each learner at most once,
-    3 n(bucket) seats per bucket, sum of n per sharer within its free connections."""
+    3 n(bucket) seats per bucket, sum of n per sharer within its free connections; the objective
+    is `objective` below (t(sharer, k) >= its learners - 3k is the k-th load step)."""
     model = cp_model.CpModel()
     variables = [model.new_bool_var(f"e{i}") for i in range(len(edges))]
     by_learner: dict[str, list] = defaultdict(list)
@@ -296,7 +299,17 @@ def _exact(edges: list[Edge], free: dict[str, int], hint: list[Edge], budget: fl
         model.add(sum(theirs) <= max(0, free.get(person, 0)))
     for _, theirs in sorted(by_learner.items()):
         model.add_at_most_one(theirs)
-    model.maximize(sum(int(round(edge.score * SCALE)) * var for var, edge in zip(variables, edges)))
+    learners_of: dict[str, list] = defaultdict(list)
+    for var, edge in zip(variables, edges):
+        learners_of[edge.person].append(var)
+    steps = []
+    for person, theirs in sorted(learners_of.items()):
+        for k in range(1, max(0, free.get(person, 0))):
+            step = model.new_int_var(0, MAX_LEARNERS * max(0, free.get(person, 0)), f"t{len(steps)}")
+            model.add(step >= sum(theirs) - MAX_LEARNERS * k)
+            steps.append(step)
+    model.maximize(sum(int(round(edge.score * SCALE)) * var for var, edge in zip(variables, edges))
+                   - int(round(load_step * SCALE)) * sum(steps))
     hinted = {id(edge) for edge in hint}
     for var, edge in zip(variables, edges):
         model.add_hint(var, id(edge) in hinted)
@@ -309,36 +322,44 @@ def _exact(edges: list[Edge], free: dict[str, int], hint: list[Edge], budget: fl
     return [edge for var, edge in zip(variables, edges) if solver.value(var)], status == cp_model.OPTIMAL
 
 
-def optimal(learners: list[dict], edges: list[Edge], free: dict[str, int], exact_edges: int = 1500) -> Assignment:
-    """The plan of steps 1-4 above, part by part."""
+def optimal(learners: list[dict], edges: list[Edge], free: dict[str, int], load_step: float = 0.5,
+            exact_edges: int = 1500) -> Assignment:
+    """The plan of steps 1-4 above, part by part, maximising `objective`."""
     chosen: list[Edge] = []
     bound, proven = 0.0, True
     methods: dict[str, int] = defaultdict(int)
     for part in parts(edges):
-        plan, part_bound, feasible = _repaired_flow(part, free)
+        plan, part_bound, feasible = _repaired_flow(part, free, load_step)
         bound += part_bound
         method, part_proven = ("flow", True) if feasible else ("flow+repair", False)
         if not feasible and len(part) <= exact_edges:
-            exact_plan, part_proven = _exact(part, free, plan, EXACT_BUDGET)
-            if _total(exact_plan) > _total(plan):
+            exact_plan, part_proven = _exact(part, free, load_step, plan, EXACT_BUDGET)
+            if objective(exact_plan, load_step) > objective(plan, load_step):
                 plan, method = exact_plan, "cp-sat"
             elif part_proven:
                 method = "cp-sat"
-        baseline = greedy(learners, part, free).edges
-        if _total(baseline) > _total(plan) + 1e-9:
+        baseline = greedy(learners, part, free, load_step).edges
+        if objective(baseline, load_step) > objective(plan, load_step) + 1e-9:
             plan, method, part_proven = baseline, "greedy", False
         methods[method] += 1
         proven = proven and part_proven
         chosen.extend(plan)
-    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), round(bound, 4), proven,
+    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), load_step, round(bound, 4), proven,
                       dict(methods))
 
 
-def _total(edges: list[Edge]) -> float:
-    return round(sum(e.score for e in edges), 4)
+def objective(edges: list[Edge], load_step: float) -> float:
+    """What a round maximises: the chosen edges' scores, less one load step for each learner a
+    sharer takes beyond its first three, two beyond its first six, and so on (the round's own
+    share of the score's load term: the fourth learner of a sharer counts 0.5 less by default)."""
+    taken: dict[str, int] = defaultdict(int)
+    for edge in edges:
+        taken[edge.person] += 1
+    steps = sum(max(0, n - MAX_LEARNERS * k) for n in taken.values() for k in range(1, -(-n // MAX_LEARNERS)))
+    return round(sum(e.score for e in edges) - load_step * steps, 4)
 
 
-def _fill(chosen: list[Edge], edges: list[Edge], free: dict[str, int]) -> list[Edge]:
+def _fill(chosen: list[Edge], edges: list[Edge], free: dict[str, int], load_step: float) -> list[Edge]:
     """Seat learners left without a sharer where there is still room: a free seat in a connection,
     or a sharer's unused connection (best edge first)."""
     seats: dict[tuple[str, str], int] = defaultdict(int)
@@ -349,7 +370,7 @@ def _fill(chosen: list[Edge], edges: list[Edge], free: dict[str, int]) -> list[E
     for bucket, count in list(seats.items()):
         seats[bucket] = -count % MAX_LEARNERS
         used[bucket_person[bucket]] += -(-count // MAX_LEARNERS)
-    return _greedy_into(chosen, edges, free, seats, used)
+    return _greedy_into(chosen, edges, free, seats, used, load_step)
 
 
 def _trim(chosen: list[Edge], over: dict[str, list[Edge]], free: dict[str, int]) -> list[Edge]:
@@ -373,13 +394,16 @@ def _trim(chosen: list[Edge], over: dict[str, list[Edge]], free: dict[str, int])
 
 
 def _greedy_into(chosen: list[Edge], edges: list[Edge], free: dict[str, int],
-                 seats: dict[tuple[str, str], int], used: dict[str, int]) -> list[Edge]:
+                 seats: dict[tuple[str, str], int], used: dict[str, int], load_step: float) -> list[Edge]:
     """Add edges best first: into a connection with a free seat, or a new connection while the
-    sharer has one free."""
+    sharer has one free, when the edge is still worth something after its load step."""
     chosen = list(chosen)
     taken = {edge.learner_key for edge in chosen}
+    learners_of: dict[str, int] = defaultdict(int)
+    for edge in chosen:
+        learners_of[edge.person] += 1
     for edge in sorted(edges, key=lambda e: (-e.score, e.learner_key, e.bucket)):
-        if edge.learner_key in taken or edge.score <= 0:
+        if edge.learner_key in taken or edge.score - load_step * (learners_of[edge.person] // MAX_LEARNERS) <= 0:
             continue
         if seats[edge.bucket] == 0:
             if used[edge.person] >= free.get(edge.person, 0):
@@ -387,15 +411,16 @@ def _greedy_into(chosen: list[Edge], edges: list[Edge], free: dict[str, int],
             used[edge.person] += 1
             seats[edge.bucket] = MAX_LEARNERS
         seats[edge.bucket] -= 1
+        learners_of[edge.person] += 1
         taken.add(edge.learner_key)
         chosen.append(edge)
     return chosen
 
 
-def greedy(learners: list[dict], edges: list[Edge], free: dict[str, int]) -> Assignment:
+def greedy(learners: list[dict], edges: list[Edge], free: dict[str, int], load_step: float = 0.5) -> Assignment:
     """Baseline: best remaining edge first, into an open connection with a seat or a new one."""
-    chosen = _greedy_into([], edges, free, defaultdict(int), defaultdict(int))
-    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), methods={"greedy": 1})
+    chosen = _greedy_into([], edges, free, defaultdict(int), defaultdict(int), load_step)
+    return Assignment(sorted(chosen, key=lambda e: (e.bucket, e.learner_key)), load_step, methods={"greedy": 1})
 
 
 def group(chosen: list[Edge]) -> list[dict]:
@@ -420,10 +445,11 @@ def plan_round(learners: list[dict], sharers: list[dict], *, blocked: set[str], 
                                 region_share=region_share, config=config, on=on, now=now)
     free = {person: capacities.get(person, config.sharer_capacity) - loads.get(person, 0)
             for person in {s["participant_id"] for s in sharers}}
+    load_step = 0.5 * config.weights["load"]
     if solver is None:
-        assignment = optimal(learners, edges, free, exact_edges=config.exact_edges)
+        assignment = optimal(learners, edges, free, load_step, exact_edges=config.exact_edges)
     else:
-        assignment = solver(learners, edges, free)
+        assignment = solver(learners, edges, free, load_step)
     explain(assignment.edges, loads=loads, region_share=region_share, config=config, on=on, now=now)
     result = RoundResult(connections=group(assignment.edges), total_score=assignment.total, bound=assignment.bound,
                          proven=assignment.proven, methods=assignment.methods)

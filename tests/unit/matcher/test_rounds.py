@@ -4,7 +4,7 @@ from itertools import product
 
 from hypothesis import given, settings, strategies as st
 
-from services.matcher.assignment import feasible_edges, greedy, optimal, plan_round
+from services.matcher.assignment import feasible_edges, greedy, objective, optimal, plan_round
 from services.matcher.config import MatcherConfig
 from services.matcher.rules import MAX_LEARNERS, group_is_valid, pair_key, violation
 from tests.unit.matcher.people import DAY, NOW, person, sharer
@@ -57,6 +57,19 @@ def test_unmatched_learners_say_why():
     assert {u["learner"]["participant_id"]: u["reason"] for u in result.unmatched} == {
         "topic": "no_sharer_for_topic", "lang": "no_common_language", "group": "same_group",
         "declined": "declined_before", "met": "already_connected", "far": "no_time_overlap"}
+
+
+def test_a_round_spreads_learners_over_sharers_when_scores_are_close():
+    learners = [person(f"l{i}", region="mena") for i in range(6)]
+    sharers = [sharer("near", region="mena"), sharer("far", region="ssa")]  # "near" is 0.2 better for everyone
+    weights = {**MatcherConfig().weights, "region": 0.4}
+    spread = plan(learners, sharers, MatcherConfig(weights=weights))
+    assert sorted((c["sharer"]["participant_id"], len(c["learners"])) for c in spread.connections) == [
+        ("far", 3), ("near", 3)]
+    lumped = plan(learners, sharers, MatcherConfig(weights={**weights, "load": 0}))
+    assert sorted((c["sharer"]["participant_id"], len(c["learners"])) for c in lumped.connections) == [
+        ("near", 3), ("near", 3)]
+    assert spread.proven and lumped.proven
 
 
 def test_nobody_is_forced_into_a_match_they_cannot_take():
@@ -135,7 +148,7 @@ def _brute_force(edges, free):
             person_id = next(e.person for e in chosen if e.bucket == bucket)
             needed[person_id] = needed.get(person_id, 0) + -(-size // MAX_LEARNERS)
         if all(count <= free[p] for p, count in needed.items()):
-            best = max(best, sum(edge.score for edge in chosen))
+            best = max(best, objective(chosen, 0.5))
     return best
 
 
