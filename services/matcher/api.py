@@ -6,7 +6,7 @@ import html
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.auth import TokenError, current_actor, require_self_or_staff, require_staff, verify_participant_token
 from shared.web import accepts
@@ -140,7 +140,7 @@ class Respond(MethodView):
         action = "Accept" if query["response"] == "accept" else "Decline"
         page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{action} this connection</title></head>"
                 f"<body><h1>{action} this Let's Connect connection?</h1>"
-                f"<form method='post' action='/matches/{html.escape(match_id)}/respond'>"
+                "<form method='post' action='respond'>"  # relative: works behind a path prefix too
                 f"<input type='hidden' name='participant' value='{html.escape(query['participant'])}'>"
                 f"<input type='hidden' name='response' value='{html.escape(query['response'])}'>"
                 f"<input type='hidden' name='token' value='{html.escape(query['token'])}'>"
@@ -150,32 +150,53 @@ class Respond(MethodView):
 
     @accepts("application/x-www-form-urlencoded", "multipart/form-data")
     def post(self, match_id):
-        """Accept or decline, with your own token (bearer, or the form's token field)."""
-        from marshmallow import ValidationError
-
-        payload = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+        """Accept or decline, with your own token: JSON with a bearer token, or the confirmation
+        page's form (token in a field; the answer is then a page, not JSON)."""
+        form = not request.is_json
+        payload = request.form.to_dict() if form else request.get_json(silent=True)
         try:
             body = RespondIn().load(payload or {})
         except ValidationError as exc:
-            abort(422, errors={"json": exc.messages})
+            return _refuse(form, 422, "Some fields are missing or wrong.", errors={"json": exc.messages})
         if body["token"] and current_actor() is None:
             try:
                 claims = verify_participant_token(current_app.config["LC_SETTINGS"], body["token"])
             except TokenError as exc:
-                abort(401, message=f"invalid token: {exc}")
+                return _refuse(form, 401, f"This link is not valid ({exc}).")
             if claims.participant_id != body["participant"]:
-                abort(403, message="this token belongs to another participant")
+                return _refuse(form, 403, "This link belongs to someone else.")
         else:
             actor = current_actor()
             if actor is None:
-                abort(401, message="a bearer token is required")
+                return _refuse(form, 401, "A bearer token is required.")
             if actor.staff or actor.participant_id != body["participant"]:
-                abort(403, message="answer with your own participant token")
+                return _refuse(form, 403, "Answer with your own participant token.")
         try:
             match = _matcher().respond(match_id, body["participant"], body["response"], body["reason"])
         except MatchError as error:
-            _fail(error)
+            return _refuse(form, error.status, str(error).capitalize() + ".")
+        if form:
+            if body["response"] == "decline":
+                text = "You declined. Thank you for telling us; we will not propose this pair again."
+            elif match["status"] == "confirmed":
+                text = "You accepted, and so has everyone: an introduction email is on its way."
+            else:
+                text = "You accepted. We will introduce you as soon as everyone has answered."
+            return _page("Thank you", text, 200)
         return match_out(match)
+
+
+def _page(title: str, text: str, status: int) -> Response:
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>")
+    return Response(page, status=status, mimetype="text/html")
+
+
+def _refuse(form: bool, status: int, text: str, **extra):
+    """A page for someone who followed the email link, the usual JSON error otherwise."""
+    if form:
+        return _page("That did not work", text, status)
+    abort(status, message=text, **extra)
 
 
 @blp.route("/matches/<match_id>/outcome")

@@ -108,9 +108,13 @@ def test_everyone_accepts_then_the_outcome_completes_the_connection(env):
     first = client.post(f"{url}/respond", headers=auth(token(settings, "learner-d")),
                         json={"participant": "learner-d", "response": "accept"})
     assert first.get_json()["status"] == "proposed"
+    forged = client.post(f"{url}/respond", data={"participant": "sharer-d", "response": "accept",
+                                                 "token": token(settings, "learner-d")})
+    assert forged.status_code == 403 and forged.mimetype == "text/html"
     form = client.post(f"{url}/respond", data={"participant": "sharer-d", "response": "accept",
                                                "token": token(settings, "sharer-d")})
-    assert form.status_code == 200 and form.get_json()["status"] == "confirmed"
+    assert form.status_code == 200 and b"so has everyone" in form.data
+    assert client.get(url, headers=STAFF_HEADERS).get_json()["status"] == "confirmed"
     done = client.post(f"{url}/outcome", headers=auth(token(settings, "learner-d")),
                        json={"participant": "learner-d", "summary": "We compared governance documents."})
     assert done.get_json()["status"] == "completed" and done.get_json()["summary"].startswith("We compared")
