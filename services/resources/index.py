@@ -6,19 +6,20 @@ process therefore keeps the searchable fields of every resource in memory (an in
 token -> ids, plus topics, language, kind, clinic and the publication order) and asks the
 database only for the page it returns (`_id: {$in: [...]}`, served by the _id index).
 
-Before each search the index reads what changed since its watermark (`updated_at`, indexed),
-re-reading an overlap of `OVERLAP` so that a transaction that committed late with an earlier
-timestamp is not missed. Deleted resources are dropped when the page fetch does not find them
+Before each search the index reads the resources whose `updated_at` (indexed) is at or after
+the start of its previous refresh minus `OVERLAP`: a transaction commits within that time of
+the timestamp it wrote, so one that committed after the previous refresh is not missed, while
+a bulk load long past is not read again. Deleted resources are dropped when the page fetch does not find them
 (and at once in the process that deleted them).
 """
 from __future__ import annotations
 
 import heapq
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
-OVERLAP = timedelta(seconds=30)
+OVERLAP = timedelta(seconds=5)
 FIELDS = {"tokens": 1, "topics": 1, "language": 1, "kind": 1, "clinic_id": 1, "published_at": 1, "updated_at": 1}
 
 
@@ -27,7 +28,8 @@ class SearchIndex:
         self._entries: dict[str, tuple] = {}  # id -> (order key, tokens, topics, language, kind, clinic)
         self._postings: dict[str, set[str]] = {}
         self._lock = threading.RLock()
-        self.watermark: str | None = None
+        self.watermark: str | None = None  # the newest updated_at seen (informative)
+        self.refreshed_at: datetime | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -55,16 +57,18 @@ class SearchIndex:
                     if not ids:
                         del self._postings[token]
 
-    def refresh(self, load: Callable[[dict], Iterable[dict]]) -> None:
+    def refresh(self, load: Callable[[dict], Iterable[dict]], now: datetime | None = None) -> None:
         """load(filter) returns the documents (FIELDS) matching a MongoDB filter."""
+        started = now or datetime.now(timezone.utc)
         with self._lock:
-            if self.watermark is None:
+            if self.refreshed_at is None:
                 query: dict = {}
             else:
-                since = datetime.fromisoformat(self.watermark.replace("Z", "+00:00")) - OVERLAP
+                since = self.refreshed_at - OVERLAP
                 query = {"updated_at": {"$gte": since.isoformat(timespec="milliseconds").replace("+00:00", "Z")}}
             for doc in load(query):
                 self.put(doc)
+            self.refreshed_at = started
 
     def search(self, words: list[str], *, topic: str | None = None, language: str | None = None,
                kind: str | None = None, clinic: str | None = None, before: tuple[str, str] | None = None,
