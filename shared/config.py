@@ -16,14 +16,23 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def _int(name: str, default: int) -> int:
+def _parsed(name: str, default, kind, what: str):
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+        raise SystemExit(f"{name} must be {what}, got {raw!r}") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer setting; a malformed value stops the process with a message naming it."""
+    return _parsed(name, default, int, "a whole number")
+
+
+def env_float(name: str, default: float) -> float:
+    return _parsed(name, default, float, "a number")
 
 
 def _list(name: str, default: str = "") -> tuple[str, ...]:
@@ -72,7 +81,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> "Settings":
-        ports = {name: _int(f"LC_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
+        ports = {name: env_int(f"LC_{name.upper()}_PORT", port) for name, port in DEFAULT_PORTS.items()}
         secret_keys = _keys(_env("LC_SECRET_KEYS", ""))
         if not secret_keys:
             secret_keys = {_env("LC_SECRET_KEY_ID", "k1"): _env("LC_SECRET_KEY", "dev-only-insecure-secret")}
@@ -87,25 +96,25 @@ class Settings:
             mongo_uri=_env("LC_MONGO_URI", cls.mongo_uri),
             db_prefix=_env("LC_DB_PREFIX", cls.db_prefix),
             topic_prefix=_env("LC_TOPIC_PREFIX", cls.topic_prefix),
-            partitions=_int("LC_TOPIC_PARTITIONS", cls.partitions),
+            partitions=env_int("LC_TOPIC_PARTITIONS", cls.partitions),
             smtp_url=_env("LC_SMTP_URL", cls.smtp_url),
             mail_from=_env("LC_MAIL_FROM", cls.mail_from),
             public_base_url=_env("LC_PUBLIC_BASE_URL", cls.public_base_url),
             secret_keys=secret_keys,
-            token_ttl_days=_int("LC_TOKEN_TTL_DAYS", cls.token_ttl_days),
+            token_ttl_days=env_int("LC_TOKEN_TTL_DAYS", cls.token_ttl_days),
             revoked_tokens=_list("LC_REVOKED_TOKENS"),
             staff_tokens=_list("LC_STAFF_TOKENS", "dev-staff-token"),
-            max_body_bytes=_int("LC_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_body_bytes=env_int("LC_MAX_BODY_BYTES", cls.max_body_bytes),
             ports=ports,
             host=_env("LC_HOST", cls.host),
             data_dir=_env("LC_DATA_DIR", cls.data_dir),
-            consumer_session_timeout_ms=_int("LC_CONSUMER_SESSION_TIMEOUT_MS", cls.consumer_session_timeout_ms),
-            consumer_fetch_wait_ms=_int("LC_CONSUMER_FETCH_WAIT_MS", cls.consumer_fetch_wait_ms),
-            retry_attempts=_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
-            retry_backoff_ms=_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
-            outbox_poll_ms=_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
+            consumer_session_timeout_ms=env_int("LC_CONSUMER_SESSION_TIMEOUT_MS", cls.consumer_session_timeout_ms),
+            consumer_fetch_wait_ms=env_int("LC_CONSUMER_FETCH_WAIT_MS", cls.consumer_fetch_wait_ms),
+            retry_attempts=env_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
+            retry_backoff_ms=env_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
+            outbox_poll_ms=env_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
             translators=translators,
-            worker_metrics_port=_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
+            worker_metrics_port=env_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
         )
 
     def database_name(self, service: str) -> str:

@@ -5,6 +5,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from shared.config import env_float, env_int
+
 DEFAULT_WEIGHTS = {"language": 1.0, "overlap": 1.0, "waiting": 1.0, "load": 1.0, "rare_sharer": 1.0,
                    "region": 1.0}
 
@@ -25,22 +27,21 @@ class MatcherConfig:
 
     @classmethod
     def from_env(cls) -> "MatcherConfig":
-        def number(name, default, kind=int):
-            raw = os.environ.get(name)
-            return kind(raw) if raw not in (None, "") else default
-
         weights = dict(DEFAULT_WEIGHTS)
-        weights.update(json.loads(os.environ.get("LC_MATCHER_WEIGHTS", "{}") or "{}"))
+        try:
+            weights.update(json.loads(os.environ.get("LC_MATCHER_WEIGHTS", "{}") or "{}"))
+        except (ValueError, TypeError) as exc:
+            raise SystemExit(f"LC_MATCHER_WEIGHTS must be a JSON object of weights: {exc}") from exc
         return cls(
-            day_start_hour=number("LC_MATCHER_DAY_START_HOUR", cls.day_start_hour),
-            day_end_hour=number("LC_MATCHER_DAY_END_HOUR", cls.day_end_hour),
-            min_overlap_minutes=number("LC_MATCHER_MIN_OVERLAP_MINUTES", cls.min_overlap_minutes),
-            sharer_capacity=number("LC_MATCHER_SHARER_CAPACITY", cls.sharer_capacity),
-            cooldown_days=number("LC_MATCHER_COOLDOWN_DAYS", cls.cooldown_days),
-            response_days=number("LC_MATCHER_RESPONSE_DAYS", cls.response_days),
-            expiry_check_seconds=number("LC_MATCHER_EXPIRY_CHECK_SECONDS", cls.expiry_check_seconds),
-            proposal_threshold=number("LC_MATCHER_PROPOSAL_THRESHOLD", cls.proposal_threshold, float),
-            candidates_per_learner=number("LC_MATCHER_CANDIDATES_PER_LEARNER", cls.candidates_per_learner),
-            exact_edges=number("LC_MATCHER_EXACT_EDGES", cls.exact_edges),
+            day_start_hour=env_int("LC_MATCHER_DAY_START_HOUR", cls.day_start_hour),
+            day_end_hour=env_int("LC_MATCHER_DAY_END_HOUR", cls.day_end_hour),
+            min_overlap_minutes=env_int("LC_MATCHER_MIN_OVERLAP_MINUTES", cls.min_overlap_minutes),
+            sharer_capacity=env_int("LC_MATCHER_SHARER_CAPACITY", cls.sharer_capacity),
+            cooldown_days=env_int("LC_MATCHER_COOLDOWN_DAYS", cls.cooldown_days),
+            response_days=env_int("LC_MATCHER_RESPONSE_DAYS", cls.response_days),
+            expiry_check_seconds=env_int("LC_MATCHER_EXPIRY_CHECK_SECONDS", cls.expiry_check_seconds),
+            proposal_threshold=env_float("LC_MATCHER_PROPOSAL_THRESHOLD", cls.proposal_threshold),
+            candidates_per_learner=env_int("LC_MATCHER_CANDIDATES_PER_LEARNER", cls.candidates_per_learner),
+            exact_edges=env_int("LC_MATCHER_EXACT_EDGES", cls.exact_edges),
             weights=weights,
         )

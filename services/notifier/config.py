@@ -7,15 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+from shared.config import env_float
 
 
 @dataclass(frozen=True)
@@ -37,17 +29,17 @@ class NotifierConfig:
     def from_env(cls) -> "NotifierConfig":
         dirs = tuple(d for d in os.environ.get("LC_NOTIFIER_TEMPLATE_DIRS", "").split(os.pathsep) if d)
         return cls(
-            max_attempts=int(_number("LC_NOTIFIER_MAX_ATTEMPTS", cls.max_attempts)),
-            retry_base_seconds=_number("LC_NOTIFIER_RETRY_BASE_SECONDS", cls.retry_base_seconds),
-            retry_max_seconds=_number("LC_NOTIFIER_RETRY_MAX_SECONDS", cls.retry_max_seconds),
-            smtp_timeout_seconds=_number("LC_NOTIFIER_SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
-            park_seconds=_number("LC_NOTIFIER_PARK_SECONDS", cls.park_seconds),
-            digest_period_seconds=_number("LC_NOTIFIER_DIGEST_PERIOD_SECONDS", cls.digest_period_seconds),
-            digest_check_seconds=_number("LC_NOTIFIER_DIGEST_CHECK_SECONDS", cls.digest_check_seconds),
-            send_batch=int(_number("LC_NOTIFIER_SEND_BATCH", cls.send_batch)),
-            claim_seconds=_number("LC_NOTIFIER_CLAIM_SECONDS", cls.claim_seconds),
-            scan_seconds=_number("LC_NOTIFIER_SCAN_SECONDS", cls.scan_seconds),
-            switch_interval_ms=_number("LC_NOTIFIER_SWITCH_INTERVAL_MS", cls.switch_interval_ms),
+            max_attempts=int(env_float("LC_NOTIFIER_MAX_ATTEMPTS", cls.max_attempts)),
+            retry_base_seconds=env_float("LC_NOTIFIER_RETRY_BASE_SECONDS", cls.retry_base_seconds),
+            retry_max_seconds=env_float("LC_NOTIFIER_RETRY_MAX_SECONDS", cls.retry_max_seconds),
+            smtp_timeout_seconds=env_float("LC_NOTIFIER_SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
+            park_seconds=env_float("LC_NOTIFIER_PARK_SECONDS", cls.park_seconds),
+            digest_period_seconds=env_float("LC_NOTIFIER_DIGEST_PERIOD_SECONDS", cls.digest_period_seconds),
+            digest_check_seconds=env_float("LC_NOTIFIER_DIGEST_CHECK_SECONDS", cls.digest_check_seconds),
+            send_batch=int(env_float("LC_NOTIFIER_SEND_BATCH", cls.send_batch)),
+            claim_seconds=env_float("LC_NOTIFIER_CLAIM_SECONDS", cls.claim_seconds),
+            scan_seconds=env_float("LC_NOTIFIER_SCAN_SECONDS", cls.scan_seconds),
+            switch_interval_ms=env_float("LC_NOTIFIER_SWITCH_INTERVAL_MS", cls.switch_interval_ms),
             template_dirs=dirs,
         )
 
