@@ -6,8 +6,8 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.mongo import in_transaction
 
@@ -17,7 +17,7 @@ from services.matcher.rules import pair_key
 from services.matcher.store import Store
 
 OPEN = ("proposed", "confirmed")
-ROUND_BATCH = 50  # proposals written per transaction in a round
+ROUND_BATCH = 200  # proposals written per transaction in a round
 ROUND_LEASE = timedelta(minutes=30)  # a round lock older than this was left by a process that died
 
 
@@ -112,68 +112,133 @@ class Matcher:
         return {"participant": participant_id, "capacity": doc["capacity"], "open": doc.get("open", 0)}
 
     # ------------------------------------------------------------------ context
-    def _context(self, session=None):
+    def _context(self, learner: dict | None = None, sharers: list[dict] | None = None):
+        """What the rules and the score need beyond the two people: declined and connected pairs,
+        sharers' open connections and capacities, each region's share of sharers. For one learner
+        (incremental mode) only their own pairs and the candidate sharers' loads are read."""
         now = self.clock()
-        blocked = {doc["_id"] for doc in self.store.blocks.find({}, session=session)
+        mine = {"people": learner["participant_id"]} if learner else {}
+        blocked = {doc["_id"] for doc in self.store.blocks.find(mine)
                    if doc.get("until") is None or _aware(doc["until"]) > now}
-        connected = {(doc["pair"], doc["topic"]) for doc in self.store.connected.find(
-            {"until": {"$gt": now}}, session=session)}
-        loads = {doc["_id"]: doc.get("open", 0) for doc in self.store.loads.find({}, session=session)}
-        capacities = {doc["_id"]: doc["capacity"] for doc in self.store.loads.find(
-            {"capacity": {"$exists": True}}, session=session)}
-        sharers = list(self.store.candidates.find({"direction": "share", "active": True}, session=session))
-        regions: dict[str, int] = {}
-        for sharer in sharers:
-            regions[sharer["region"]] = regions.get(sharer["region"], 0) + 1
-        total = sum(regions.values()) or 1
-        region_share = {region: count / total for region, count in regions.items()}
-        return blocked, connected, loads, capacities, region_share
+        connected = {(doc["pair"], doc["topic"]) for doc in self.store.connected.find({**mine, "until": {"$gt": now}})}
+        which = {"_id": {"$in": sorted({s["participant_id"] for s in sharers})}} if sharers is not None else {}
+        docs = list(self.store.loads.find(which))
+        loads = {doc["_id"]: doc.get("open", 0) for doc in docs}
+        capacities = {doc["_id"]: doc["capacity"] for doc in docs if "capacity" in doc}
+        return blocked, connected, loads, capacities, self._region_share(fresh=learner is None)
+
+    def _region_share(self, fresh: bool) -> dict[str, float]:
+        """Each region's share of the active sharers; incremental proposals reuse it for a minute."""
+        now = self.clock()
+        cached = getattr(self, "_regions", None)
+        if fresh or cached is None or now - cached[0] > timedelta(seconds=60):
+            counts: dict[str, int] = {}
+            for doc in self.store.candidates.find({"direction": "share", "active": True}, {"region": 1}):
+                counts[doc["region"]] = counts.get(doc["region"], 0) + 1
+            total = sum(counts.values()) or 1
+            self._regions = (now, {region: count / total for region, count in counts.items()})
+        return self._regions[1]
 
     def reference_day(self) -> date:
         return (self.clock() + timedelta(days=7)).date()
 
     def _has_open_match(self, learner: dict, session=None) -> bool:
-        return self.store.matches.find_one({"topic": learner["topic"], "status": {"$in": list(OPEN)},
-                                            "participants": {"$elemMatch": {"id": learner["participant_id"],
-                                                                            "role": "learner"}}},
-                                           {"_id": 1}, session=session) is not None
+        return self.store.claims.find_one({"_id": self._claim_key(learner)}, {"_id": 1}, session=session) is not None
 
     # ------------------------------------------------------------------ proposals
-    def _ensure_load(self, person: str) -> None:
-        """A sharer's load document exists before any transaction reserves from it."""
+    def _ensure_loads(self, people: list[str]) -> None:
+        """Sharers' load documents exist before any transaction reserves from them."""
+        if not people:
+            return
         try:
-            self.store.loads.update_one({"_id": person}, {"$setOnInsert": {"open": 0}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # another worker created it at the same moment
+            self.store.loads.bulk_write([UpdateOne({"_id": person}, {"$setOnInsert": {"open": 0}}, upsert=True)
+                                         for person in sorted(set(people))], ordered=False)
+        except BulkWriteError as error:  # another worker created some at the same moment
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
 
-    def _reserve(self, session, person: str) -> bool:
-        """Take one of the sharer's connections, unless they are all taken (a conditional update:
-        two workers racing for the last one cannot both succeed)."""
-        current = self.store.loads.find_one({"_id": person}, session=session) or {}
-        limit = current.get("capacity", self.config.sharer_capacity)
-        return self.store.loads.find_one_and_update(
-            {"_id": person, "open": {"$lt": limit}}, {"$inc": {"open": 1}}, session=session,
-            return_document=ReturnDocument.AFTER) is not None
+    def _create_many(self, session, connections: list[dict], round_id: str | None) -> list[dict | None]:
+        """Proposals and their events, in one transaction, for the connections whose sharer still
+        has a free connection; a learner with an open proposal on the topic (made meanwhile by
+        another worker or the incremental mode) is left out. Returns a match or None per connection.
 
-    def _create(self, session, sharer: dict, edges: list[Edge], language: str, round_id: str | None) -> dict | None:
-        """A proposal and its event, if the sharer still has a free connection; else None."""
-        if not self._reserve(session, sharer["participant_id"]):
-            return None
+        Two guards make concurrent writers safe: the sharer's `open` count is raised only if it is
+        still the value read (a conditional update; a concurrent change fails it or conflicts the
+        transaction, which is retried), and each learner interest holds one claim document while
+        its proposal is open (upserted: of two racing transactions, one conflicts and retries)."""
         now = self.clock()
+        people = sorted({c["sharer"]["participant_id"] for c in connections})
+        loads = {doc["_id"]: doc for doc in self.store.loads.find({"_id": {"$in": people}}, session=session)}
+        wanted: dict[str, int] = {}
+        for connection in connections:
+            wanted[connection["sharer"]["participant_id"]] = wanted.get(connection["sharer"]["participant_id"], 0) + 1
+        granted: dict[str, int] = {person: 0 for person in people}
+        raises = []
+        for person in people:
+            doc = loads.get(person)
+            if doc is None:
+                continue
+            count = min(wanted[person], doc.get("capacity", self.config.sharer_capacity) - doc.get("open", 0))
+            if count > 0:
+                granted[person] = count
+                raises.append(UpdateOne({"_id": person, "open": doc.get("open", 0)}, {"$inc": {"open": count}}))
+        if raises:
+            done = self.store.loads.bulk_write(raises, ordered=True, session=session)
+            if done.matched_count != len(raises):  # someone's count moved: see whose raise went through
+                after = {doc["_id"]: doc.get("open", 0) for doc in self.store.loads.find(
+                    {"_id": {"$in": people}}, session=session)}
+                for person in people:
+                    if granted[person] and after.get(person) != loads[person].get("open", 0) + granted[person]:
+                        granted[person] = 0
+        taken = []
+        for connection in connections:
+            person = connection["sharer"]["participant_id"]
+            if granted[person] > 0:
+                granted[person] -= 1
+                taken.append((connection, uuid.uuid4().hex))
+        claims = [(match_id, edge) for connection, match_id in taken for edge in connection["learners"]]
+        claimed = set()
+        if claims:
+            result = self.store.claims.bulk_write(
+                [UpdateOne({"_id": self._claim_key(edge.learner)}, {"$setOnInsert": {"match_id": match_id}},
+                           upsert=True) for match_id, edge in claims], ordered=True, session=session)
+            claimed = {id(claims[index][1]) for index in result.upserted_ids}
+        made: dict[int, dict] = {}
+        for connection, match_id in taken:
+            learners = [edge for edge in connection["learners"] if id(edge) in claimed]
+            if learners:
+                made[id(connection)] = self._match_doc(match_id, connection["sharer"], learners, connection["language"],
+                                                      round_id, now)
+            # else everyone was proposed to meanwhile: the connection is given back below
+        returned = {}
+        for connection, _ in taken:
+            if id(connection) not in made:
+                person = connection["sharer"]["participant_id"]
+                returned[person] = returned.get(person, 0) + 1
+        for person, count in sorted(returned.items()):
+            self.store.loads.update_one({"_id": person}, {"$inc": {"open": -count}}, session=session)
+        matches = list(made.values())
+        if matches:
+            self.store.matches.insert_many(matches, ordered=True, session=session)
+            self.store.outbox.add_many(session, [("match-proposed", self.event_data(m)) for m in matches])
+        return [made.get(id(connection)) for connection in connections]
+
+    @staticmethod
+    def _claim_key(learner: dict) -> str:
+        return f"{learner['participant_id']}:{learner['topic']}"
+
+    def _match_doc(self, match_id: str, sharer: dict, edges: list[Edge], language: str, round_id: str | None,
+                   now: datetime) -> dict:
         members = [{"id": sharer["participant_id"], "role": "sharer", "response": None,
                     "share_contact": bool(sharer.get("share_contact"))}]
         members += [{"id": e.learner["participant_id"], "role": "learner", "response": None,
                      "share_contact": bool(e.learner.get("share_contact"))} for e in edges]
-        reasons = list(dict.fromkeys(r for e in edges for r in e.reasons))
-        codes = list(dict.fromkeys(c for e in edges for c in e.codes))
-        match = {"_id": uuid.uuid4().hex, "topic": sharer["topic"], "language": language, "participants": members,
-                 "status": "proposed", "reasons": reasons, "reason_codes": codes,
-                 "score": round(sum(e.score for e in edges), 4), "round_id": round_id,
-                 "created_at": now, "expires_at": now + timedelta(days=self.config.response_days),
-                 "waited_seconds": [self._waited(e.learner, now) for e in edges]}
-        self.store.matches.insert_one(match, session=session)
-        self.store.outbox.add(session, "match-proposed", self.event_data(match))
-        return match
+        return {"_id": match_id, "topic": sharer["topic"], "language": language, "participants": members,
+                "status": "proposed", "reasons": list(dict.fromkeys(r for e in edges for r in e.reasons)),
+                "reason_codes": list(dict.fromkeys(c for e in edges for c in e.codes)),
+                "score": round(sum(e.score for e in edges), 4), "round_id": round_id,
+                "created_at": now, "expires_at": now + timedelta(days=self.config.response_days),
+                "waited_seconds": [self._waited(e.learner, now) for e in edges]}
 
     def _waited(self, learner: dict, now: datetime) -> float:
         if not learner.get("registered_at"):
@@ -187,14 +252,14 @@ class Matcher:
                 "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
                 "round_id": match.get("round_id"), "expires_at": iso(match["expires_at"]), **extra}
 
-    def propose_for_learner(self, learner_id: str, context: tuple | None = None) -> dict | None:
+    def propose_for_learner(self, learner_id: str) -> dict | None:
         """Incremental mode: the best feasible 1:1 proposal for one learn interest, if its score
         reaches the threshold and the sharer has a free connection."""
         learner = self.store.candidates.find_one({"_id": learner_id, "active": True})
         if not learner or learner["direction"] != "learn" or self._has_open_match(learner):
             return None
-        blocked, connected, loads, capacities, region_share = context or self._context()
         sharers = list(self.store.candidates.find({"topic": learner["topic"], "direction": "share", "active": True}))
+        blocked, connected, loads, capacities, region_share = self._context(learner, sharers)
         edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
                                   region_share=region_share, config=self.config, on=self.reference_day(),
                                   now=self.clock())
@@ -205,11 +270,11 @@ class Matcher:
                 break
             if loads.get(person, 0) >= capacities.get(person, self.config.sharer_capacity):
                 continue
-            self._ensure_load(person)
+            self._ensure_loads([person])
             explain([edge], loads=loads, region_share=region_share, config=self.config, on=self.reference_day(),
                     now=self.clock())
-            match = in_transaction(self.store.db, lambda s, e=edge: None if self._has_open_match(learner, s)
-                                   else self._create(s, e.sharer, [e], e.language, None))
+            connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
+            [match] = in_transaction(self.store.db, lambda s, c=connection: self._create_many(s, [c], None))
             if match is not None:
                 return match
         return None
@@ -226,12 +291,11 @@ class Matcher:
                                                                                "topic": 1})
             if (learner["participant_id"], learner["topic"]) not in busy]
         waiting.sort(key=lambda learner: (learner.get("registered_at") or "", learner["_id"]))
-        context, made = self._context(), []
+        made = []
         for learner in waiting[:tries]:
-            match = self.propose_for_learner(learner["_id"], context)
+            match = self.propose_for_learner(learner["_id"])
             if match:
                 made.append(match)
-                context = self._context()  # loads changed
         return made
 
     def repropose(self, data: dict) -> list[dict]:
@@ -275,19 +339,18 @@ class Matcher:
             proposals, unmatched = [], [{"participant": u["learner"]["participant_id"],
                                          "topic": u["learner"]["topic"], "reason": u["reason"]}
                                         for u in plan.unmatched]
-            for person in sorted({c["sharer"]["participant_id"] for c in plan.connections}):
-                self._ensure_load(person)
+            self._ensure_loads([c["sharer"]["participant_id"] for c in plan.connections])
             for start in range(0, len(plan.connections), ROUND_BATCH):
                 batch = plan.connections[start:start + ROUND_BATCH]
-                made, taken = in_transaction(self.store.db, lambda s, b=batch: self._create_batch(s, b, round_id))
+                made = in_transaction(self.store.db, lambda s, b=batch: self._create_many(s, b, round_id))
                 for connection, match in zip(batch, made):
                     if match is not None:
                         proposals.append(match["_id"])
                         continue
-                    # an incremental proposal took the sharer's last connection, or these learners, meanwhile
+                    # the sharer's last connection was taken meanwhile (or every learner was)
                     unmatched += [{"participant": e.learner["participant_id"], "topic": e.learner["topic"],
                                    "reason": "capacity"} for e in connection["learners"]
-                                  if (e.learner["participant_id"], e.learner["topic"]) not in taken]
+                                  if not self._has_open_match(e.learner)]
             summary = {"status": "completed", "finished_at": self.clock(), "proposals": proposals,
                        "unmatched": unmatched, "learners": len(learners), "total_score": plan.total_score,
                        "bound": plan.bound, "proven_optimal": plan.proven, "methods": plan.methods}
@@ -299,28 +362,9 @@ class Matcher:
         finally:
             self.store.locks.delete_one({"_id": "round", "round_id": round_id})
 
-    def _open_learner_topics(self, learner_ids: list[str] | None = None, session=None) -> set[tuple[str, str]]:
-        """(learner, topic) of every open proposal or connection (of these learners)."""
-        query = {"status": {"$in": list(OPEN)}}
-        if learner_ids is not None:
-            query["participants.id"] = {"$in": learner_ids}
-        busy = set()
-        for match in self.store.matches.find(query, {"topic": 1, "participants": 1}, session=session):
-            busy.update((m["id"], match["topic"]) for m in match["participants"] if m["role"] == "learner")
-        return busy
-
-    def _create_batch(self, session, connections: list[dict], round_id: str) -> tuple[list, set]:
-        """A round's proposals, some per transaction; learners proposed to meanwhile (by the
-        incremental mode) are left out, and a connection left without learners is not made."""
-        busy = self._open_learner_topics(
-            sorted({e.learner["participant_id"] for c in connections for e in c["learners"]}), session)
-        made = []
-        for connection in connections:
-            learners = [e for e in connection["learners"] if (e.learner["participant_id"], e.learner["topic"])
-                        not in busy]
-            made.append(self._create(session, connection["sharer"], learners, connection["language"], round_id)
-                        if learners else None)
-        return made, busy
+    def _open_learner_topics(self) -> set[tuple[str, str]]:
+        """(learner, topic) of every open proposal or connection: their claims."""
+        return {tuple(doc["_id"].rsplit(":", 1)) for doc in self.store.claims.find({}, {"_id": 1})}
 
     # ------------------------------------------------------------------ responses
     def get(self, match_id: str) -> dict:
@@ -352,7 +396,8 @@ class Matcher:
                           if participant_id == sharer else [sharer])
                 for other in others:
                     self.store.blocks.update_one({"_id": pair_key(participant_id, other)},
-                                                 {"$set": {"at": self.clock()}}, upsert=True, session=session)
+                                                 {"$set": {"at": self.clock(), "people": [participant_id, other]},
+                                                  "$unset": {"until": ""}}, upsert=True, session=session)
                 return self.store.matches.find_one({"_id": match_id}, session=session)
             update = {"participants": match["participants"], "responded_at": self.clock()}
             if all(m["response"] == "accept" for m in match["participants"]):
@@ -371,14 +416,16 @@ class Matcher:
             "close_reason": reason}}, session=session)
         sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
         self.store.loads.update_one({"_id": sharer, "open": {"$gt": 0}}, {"$inc": {"open": -1}}, session=session)
+        self.store.claims.delete_many({"match_id": match["_id"]}, session=session)
         if status == "expired":  # not proposed to each other again until the cooldown has passed
             until = self.clock() + timedelta(days=self.config.cooldown_days)
             for member in match["participants"]:
                 pair = pair_key(member["id"], sharer)
                 existing = self.store.blocks.find_one({"_id": pair}, session=session)
                 if member["id"] != sharer and (existing is None or existing.get("until") is not None):
-                    self.store.blocks.update_one({"_id": pair}, {"$set": {"until": until}}, upsert=True,
-                                                 session=session)
+                    self.store.blocks.update_one({"_id": pair}, {"$set": {"until": until,
+                                                                          "people": [member["id"], sharer]}},
+                                                 upsert=True, session=session)
         if emit:
             cause = "expired" if status == "expired" else "responded"
             self.store.outbox.add(session, "match-declined", self.event_data(
@@ -411,11 +458,13 @@ class Matcher:
             self.store.matches.update_one({"_id": match_id}, {"$set": update}, session=session)
             sharer = next(m["id"] for m in match["participants"] if m["role"] == "sharer")
             self.store.loads.update_one({"_id": sharer, "open": {"$gt": 0}}, {"$inc": {"open": -1}}, session=session)
+            self.store.claims.delete_many({"match_id": match_id}, session=session)
             until = now + timedelta(days=self.config.cooldown_days)
             for member in match["participants"]:
                 if member["id"] != sharer:
                     self.store.connected.update_one({"_id": f"{pair_key(member['id'], sharer)}:{match['topic']}"},
                                                     {"$set": {"pair": pair_key(member["id"], sharer),
+                                                              "people": [member["id"], sharer],
                                                               "topic": match["topic"], "until": until}},
                                                     upsert=True, session=session)
             match.update(update)

@@ -13,6 +13,7 @@ class Store:
         self.candidates = db["candidates"]  # one per interest: the owner's attributes copied in
         self.people = db["people"]  # revision and withdrawal per participant
         self.matches = db["matches"]
+        self.claims = db["claims"]  # one per learner interest with an open proposal or connection
         self.loads = db["loads"]  # a sharer's open connections (the atomic reservation)
         self.blocks = db["blocks"]  # pairs that declined each other
         self.connected = db["connected"]  # pair + topic already connected (cooldown)
@@ -25,4 +26,7 @@ class Store:
         self.candidates.create_index("participant_id")
         self.matches.create_index("participants.id")
         self.matches.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
+        self.claims.create_index("match_id")
+        self.blocks.create_index("people")
+        self.connected.create_index("people")
         self.outbox.ensure_indexes()

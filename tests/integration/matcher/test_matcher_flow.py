@@ -260,14 +260,15 @@ def test_racing_reservations_never_exceed_capacity(servers):
     config = MatcherConfig(sharer_capacity=3)
     first, second = (create_app(settings, config).config["LC_MATCHER"] for _ in range(2))
     their_sharer = {**skill("raced", "advocacy", "share"), "_id": "raced:advocacy:share"}
-    first._ensure_load("raced")
+    first._ensure_loads(["raced"])
     start = threading.Barrier(12)
 
     def propose(matcher, i):
         learner = skill(f"racer-{i}", "advocacy", "learn")
         edge = Edge(learner, their_sharer, 5.0, "ar")
         start.wait()
-        return in_transaction(matcher.store.db, lambda s: matcher._create(s, their_sharer, [edge], "ar", None))
+        connection = {"sharer": their_sharer, "learners": [edge], "language": "ar"}
+        return in_transaction(matcher.store.db, lambda s: matcher._create_many(s, [connection], None))[0]
 
     with ThreadPoolExecutor(12) as pool:
         made = list(pool.map(lambda i: propose(first if i % 2 else second, i), range(12)))
