@@ -92,6 +92,20 @@ class Matcher:
                 "$elemMatch": {"id": data["participant_id"], "role": role}}}, session=session):
             self._close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
 
+    def apply_participant_state(self, session, data: dict) -> None:
+        """participant-registered / -updated: only when tokens issued before a reissue stop working
+        (the rest reaches the matcher with each interest)."""
+        person = self.store.people.find_one({"_id": data["participant_id"]}, session=session) or {}
+        if person.get("withdrawn") or data["revision"] < person.get("state_revision", 0):
+            return
+        self.store.people.update_one({"_id": data["participant_id"]}, {"$set": {
+            "state_revision": data["revision"], "tokens_valid_after": data.get("tokens_valid_after")}},
+            upsert=True, session=session)
+
+    def tokens_valid_after(self, participant_id: str) -> str | None:
+        person = self.store.people.find_one({"_id": participant_id}, {"tokens_valid_after": 1}) or {}
+        return person.get("tokens_valid_after")
+
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         pid = data["participant_id"]
         self.store.people.update_one({"_id": pid}, {"$set": {"withdrawn": True, "revision": data["revision"]}},

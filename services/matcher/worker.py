@@ -33,6 +33,9 @@ def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=
     def on_participant_withdrawn(envelope):
         inbox.apply_once(envelope, lambda session: matcher.apply_participant_withdrawn(session, envelope["data"]))
 
+    def on_participant_state(envelope):
+        inbox.apply_once(envelope, lambda session: matcher.apply_participant_state(session, envelope["data"]))
+
     def on_match_declined(envelope):
         # Our own event: a proposal closed without a connection (declined, expired, someone left);
         # the others get their next best proposal now rather than at the next round.
@@ -42,6 +45,8 @@ def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=
         "skill-registered": on_skill_registered,
         "skill-withdrawn": on_skill_withdrawn,
         "participant-withdrawn": on_participant_withdrawn,
+        "participant-registered": on_participant_state,
+        "participant-updated": on_participant_state,
         "match-declined": on_match_declined,
     }, jobs=[PeriodicJob("expire-proposals", matcher.config.expiry_check_seconds, matcher.expire)])
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.auth import issue_participant_token
 from shared.bus import Publisher, read_topic
 from shared.mongo import database, in_transaction
 from services.matcher.candidates import Edge
@@ -275,3 +277,25 @@ def test_racing_reservations_never_exceed_capacity(servers):
     assert sum(match is not None for match in made) == 3
     assert first.store.loads.find_one({"_id": "raced"})["open"] == 3
     assert first.store.matches.count_documents({"participants.id": "raced"}) == 3
+
+
+def test_a_reissued_token_retires_the_old_one(env):
+    settings, client, publisher, _, _ = env
+    [match] = matches_of(client, "learner-a")
+    old = issue_participant_token(settings, "learner-a", now=time.time() - 3600)
+    assert client.get("/matches?participant=learner-a", headers=auth(old)).status_code == 200
+    reissued_at = datetime.fromtimestamp(time.time() - 60, timezone.utc).isoformat()
+    publish(publisher, "participant-updated", {
+        "participant_id": "learner-a", "revision": 2, "username": "learner-a", "name": "Learner A",
+        "email": "learner-a@example.org", "languages": ["ar", "en"], "timezone": "Africa/Cairo", "region": "mena",
+        "group": {"name": "Group of learner-a", "type": "user_group"}, "role": "volunteer", "purpose": "organising",
+        "interests": [{"topic": "budget-development", "direction": "learn"}],
+        "consent": {"public_profile": False, "share_contact": True, "recording": False},
+        "registered_at": "2026-11-01T10:00:00Z", "tokens_valid_after": reissued_at})
+    eventually(lambda: client.get("/matches?participant=learner-a", headers=auth(old)).status_code == 401)
+    assert client.post(f"/matches/{match['id']}/respond", headers=auth(old),
+                       json={"participant": "learner-a", "response": "decline"}).status_code == 401
+    assert client.post(f"/matches/{match['id']}/respond", data={"participant": "learner-a", "response": "decline",
+                                                               "token": old}).status_code == 401
+    assert client.get(f"/matches/{match['id']}", headers=auth(old)).status_code == 401
+    assert client.get("/matches?participant=learner-a", headers=auth(token(settings, "learner-a"))).status_code == 200
