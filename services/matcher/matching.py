@@ -289,8 +289,8 @@ class Matcher:
                     now=self.clock())
             connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
             [match] = in_transaction(self.store.db, lambda s, c=connection: self._create_many(s, [c], None))
-            if match is not None:
-                return match
+            if match is not None or self._has_open_match(learner):
+                return match  # proposed, or someone else proposed to this learner meanwhile
         return None
 
     def propose_for_sharer(self, sharer_id: str, tries: int = 50) -> list[dict]:
