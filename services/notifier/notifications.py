@@ -30,7 +30,7 @@ from services.notifier.config import NotifierConfig
 from services.notifier.digest import digest_due
 from services.notifier.language import choose_language
 from services.notifier.messages import Recipient, message_parts
-from services.notifier.planning import Planned, plan
+from services.notifier.planning import MATCH_TEMPLATES, Planned, awaited_contacts, plan
 from services.notifier.preferences import resource_mode, should_send
 from services.notifier.rendering import RenderError, TemplateCatalogue
 from services.notifier.store import OPEN_STATUSES, Store
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
                   "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed")
-MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
 SCRUB = {"message": "", "to": "", "envelope": "", "claim": "", "claimed_until": ""}
 
 
@@ -189,14 +188,15 @@ class Notifier:
         self.store.digests.delete_one({"_id": pid}, session=session)
 
     def _release_parked(self, session: ClientSession, contact: dict) -> None:
-        parked = list(self.store.deliveries.find({"participant_id": contact["_id"], "status": "parked"},
+        """Messages that waited for this person's contact (as recipient, or as someone named in them)."""
+        parked = list(self.store.deliveries.find({"awaiting": contact["_id"], "status": "parked"},
                                                  session=session))
         if not parked:
             return
-        work = [(doc["envelope"], [Planned(doc["template"], contact["_id"])]) for doc in parked]
+        work = [(doc["envelope"], [Planned(doc["template"], doc["participant_id"])]) for doc in parked]
         lookups = self._lookups(session, work)
         for doc in parked:
-            planned = Planned(doc["template"], contact["_id"])
+            planned = Planned(doc["template"], doc["participant_id"])
             try:
                 ready = self._delivery(session, doc["envelope"], planned, lookups, notification_id=doc["_id"])
             except PermanentError as exc:  # the event was fine; its message is not: record, do not park
@@ -204,10 +204,15 @@ class Notifier:
                 continue
             if ready is None:
                 continue
+            if ready["status"] == "parked":  # still waiting for someone else
+                self.store.deliveries.update_one({"_id": doc["_id"], "status": "parked"},
+                                                 {"$set": {"awaiting": ready["awaiting"]}}, session=session)
+                continue
             for kept in ("_id", "seq", "created_at", "log", "attempts"):
                 ready.pop(kept)
             self.store.deliveries.update_one({"_id": doc["_id"], "status": "parked"},
-                                             {"$set": ready, "$unset": {"envelope": "", "parked_until": ""}},
+                                             {"$set": ready, "$unset": {"envelope": "", "parked_until": "",
+                                                                        "awaiting": ""}},
                                              session=session)
             if ready["status"] == "queued":
                 self._stage([{**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)}])
@@ -302,13 +307,14 @@ class Notifier:
             "category": planned.category, "participant_id": planned.participant_id, "channel": "email",
             "attempts": 0, "log": [], "created_at": now, "updated_at": now,
         }
+        awaiting = awaited_contacts(envelope, planned, lookups["contacts"])
+        if awaiting:
+            return {**doc, "status": "parked", "language": None, "first_language": None, "awaiting": awaiting,
+                    "envelope": {k: envelope[k] for k in ("id", "type", "time", "data")},
+                    "parked_until": now + timedelta(seconds=self.config.park_seconds)}
         contact = None
         if planned.participant_id:
-            contact = lookups["contacts"].get(planned.participant_id)
-            if contact is None:
-                return {**doc, "status": "parked", "language": None, "first_language": None,
-                        "envelope": {k: envelope[k] for k in ("id", "type", "time", "data")},
-                        "parked_until": now + timedelta(seconds=self.config.park_seconds)}
+            contact = lookups["contacts"][planned.participant_id]
             if contact.get("withdrawn"):
                 return None
             if not should_send(planned.category, lookups["preferences"].get(planned.participant_id)):
@@ -388,7 +394,8 @@ class Notifier:
                 held = self.store.deliveries.find_one({"_id": doc["_id"], "status": "parked"}, {"_id": 1},
                                                       session=session)
                 if held:
-                    self._fail(session, doc, f"no contact for participant {doc['participant_id']} arrived within "
+                    missing = ", ".join(doc.get("awaiting") or [doc["participant_id"]])
+                    self._fail(session, doc, f"no contact for participant {missing} arrived within "
                                              f"{self.config.park_seconds:g} s", permanent=True, status="expired")
 
         in_transaction(self.db, work)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from services.notifier.preferences import category_of
 
@@ -34,6 +35,20 @@ def registration_template(status: str, reason: str) -> str:
 
 def _members(data: dict) -> list[str]:
     return [member["participant_id"] for member in data["participants"]]
+
+
+# messages that name the other people of a connection, so need their contacts too
+MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
+
+
+def awaited_contacts(envelope: dict, planned: Planned, contacts: Mapping[str, dict]) -> list[str]:
+    """The participants whose contact must arrive before this message can be written: its recipient
+    and, for a connection's messages, everyone it names (events of different topics can overtake
+    the registrations they refer to)."""
+    needed = [planned.participant_id] if planned.participant_id else []
+    if planned.template in MATCH_TEMPLATES:
+        needed += [member["participant_id"] for member in envelope["data"].get("participants", [])]
+    return [pid for pid in dict.fromkeys(needed) if pid not in contacts]
 
 
 def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | None = None) -> list[Planned]:

@@ -30,6 +30,7 @@ class Store:
         self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         self.deliveries.create_index([("status", ASCENDING), ("claimed_until", ASCENDING)])
         self.deliveries.create_index([("event_id", ASCENDING)])
+        self.deliveries.create_index([("awaiting", ASCENDING)], sparse=True)
         self.contacts.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])
         self.digest_items.create_index([("participant_id", ASCENDING), ("created_at", ASCENDING)])

@@ -93,6 +93,20 @@ def test_introduction_shares_addresses_only_where_both_consented(servers, stack)
     assert f"{open_one}@example.org" not in parts(other)["text"]
 
 
+def test_an_introduction_waits_for_a_partner_whose_registration_arrives_late(servers, stack):
+    _, events, client, _ = stack
+    early, late = new_id(), new_id()
+    events.publish("participant-registered", participant(early, name="Early"))
+    eventually(lambda: mail_to(servers.maildir, f"{early}@example.org"))  # the welcome: early is known
+    events.publish("match-confirmed", match(new_id("m"), early, late))
+    eventually(lambda: [d for d in log_of(client, early)
+                        if d["template"] == "match_introduction" and d["status"] == "parked"])
+    events.publish("participant-registered", participant(late, name="Latecomer"))
+    intro = eventually(lambda: [m for m in mail_to(servers.maildir, f"{early}@example.org")
+                                if m["X-LetsConnect-Template"] == "match_introduction"])[0]
+    assert "Latecomer" in parts(intro)["text"]
+
+
 def test_clinic_confirmation_and_cancellation_carry_a_calendar(servers, stack):
     _, events, _, _ = stack
     pid, clinic = new_id(), new_id("c")

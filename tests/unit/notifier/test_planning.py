@@ -1,6 +1,6 @@
 import pytest
 
-from services.notifier.planning import Planned, plan, registration_template
+from services.notifier.planning import Planned, awaited_contacts, plan, registration_template
 from tests.unit.notifier.samples import EVENTS
 
 
@@ -21,6 +21,22 @@ def test_a_match_tells_every_member():
     event_type, data = EVENTS["match_proposal"]
     assert plan(event_type, data) == [Planned("match_proposal", "p1"), Planned("match_proposal", "p2")]
     assert [p.template for p in plan("match-confirmed", data)] == ["match_introduction"] * 2
+
+
+def test_a_connection_message_waits_for_every_named_contact():
+    event_type, data = EVENTS["match_introduction"]
+    envelope = {"type": event_type, "data": data}
+    to_p1 = Planned("match_introduction", "p1")
+    assert awaited_contacts(envelope, to_p1, {}) == ["p1", "p2"]
+    assert awaited_contacts(envelope, to_p1, {"p1": {}}) == ["p2"]  # the partner's registration is late
+    assert awaited_contacts(envelope, to_p1, {"p1": {}, "p2": {"withdrawn": True}}) == []
+
+
+def test_other_messages_wait_only_for_their_recipient():
+    event_type, data = EVENTS["clinic_confirmed"]
+    envelope = {"type": event_type, "data": data}
+    assert awaited_contacts(envelope, Planned("clinic_confirmed", "p1"), {}) == ["p1"]
+    assert awaited_contacts(envelope, Planned("translation_request", address="t@example.org"), {}) == []
 
 
 def test_a_decline_tells_the_others_and_an_expiry_tells_everyone():
