@@ -1,12 +1,16 @@
 """Shared setup for the benchmarks: embedded servers on free ports, settings in a fresh namespace."""
 from __future__ import annotations
 
+import http.client
+import json
 import shlex
 import sys
 import tempfile
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -71,6 +75,36 @@ def gunicorn_api(service: str, settings, workers: int = 2, threads: int = 8):
     finally:
         process.terminate()
         process.wait(20)
+
+
+class KeepAliveClient:
+    """One keep-alive HTTP connection per client thread, on http.client: the load generator shares
+    the machine's two cores with the servers it measures, and requests costs several times more
+    CPU per call."""
+
+    def __init__(self, base_url: str, timeout: float = 30):
+        parts = urlsplit(base_url)
+        self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port,
+                                                                              timeout=self.timeout)
+        return connection
+
+    def post_json(self, path: str, body) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode("utf-8")
+        connection = self._connection()
+        try:
+            connection.request("POST", path, payload, {"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self._local.connection = None
+            connection.close()
+            raise
 
 
 def percentile(values: list[float], share: float) -> float:

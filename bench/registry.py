@@ -10,8 +10,7 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-from _stack import bench_settings, command_line, embedded_servers, gunicorn_api, percentile, raw_insert_rate
+from _stack import KeepAliveClient, bench_settings, command_line, embedded_servers, gunicorn_api, percentile, raw_insert_rate
 
 from letsconnect.population import population
 
@@ -27,14 +26,12 @@ def main() -> None:
         settings = bench_settings(servers)
         raw = raw_insert_rate(settings)
         with gunicorn_api("registry", settings, workers=args.api_workers) as url:
-            local = __import__("threading").local()
+            client = KeepAliveClient(url)
 
             def register(body):
-                session = getattr(local, "session", None) or requests.Session()
-                local.session = session
                 started = time.perf_counter()
-                response = session.post(url + "/participants", json=body, timeout=30)
-                return time.perf_counter() - started, response.status_code
+                status, _ = client.post_json("/participants", body)
+                return time.perf_counter() - started, status
 
             started = time.perf_counter()
             with ThreadPoolExecutor(args.clients) as pool:

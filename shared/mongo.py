@@ -7,6 +7,8 @@ from typing import Callable, TypeVar
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
+from pymongo.results import ClientBulkWriteResult
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -37,6 +39,33 @@ def in_transaction(db: Database, work: Callable[[ClientSession], T]) -> T:
     with db.client.start_session() as session:
         return session.with_transaction(
             work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"))
+
+
+def write_atomically(db: Database, operations: list,
+                     check: Callable[[ClientBulkWriteResult], None] | None = None) -> ClientBulkWriteResult:
+    """All `operations` (client-level InsertOne/ReplaceOne/... with namespaces, across collections)
+    in one transaction and one round trip, where in_transaction costs one per statement plus the
+    commit. A duplicate key raises DuplicateKeyError; `check` may raise to abort after seeing the
+    counts; transient conflicts are retried."""
+
+    def work(session: ClientSession) -> ClientBulkWriteResult:
+        try:
+            result = db.client.bulk_write(operations, ordered=True, session=session)
+        except ClientBulkWriteException as exc:
+            duplicate = next((e for e in exc.write_errors or [] if e.get("code") == 11000), None)
+            if duplicate is not None:
+                raise DuplicateKeyError(duplicate.get("errmsg", "duplicate key"), 11000, duplicate) from exc
+            if exc.error is not None:
+                raise exc.error from exc  # keeps its labels: with_transaction retries transient ones
+            raise
+        if check is not None:
+            check(result)
+        return result
+
+    # Without causal consistency the first statement carries no readConcern, which a transaction
+    # that only writes does not need and SecantusDB's bulkWrite refuses.
+    with db.client.start_session(causal_consistency=False) as session:
+        return session.with_transaction(work, write_concern=WriteConcern("majority"))
 
 
 def ping(db: Database) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from bson import ObjectId
-from pymongo import ASCENDING
+from pymongo import ASCENDING, InsertOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -36,31 +36,37 @@ class Outbox:
     def ensure_indexes(self) -> None:
         self.collection.create_index([("seq", ASCENDING)])
 
-    def _row(self, event_type: str, data: dict) -> dict:
-        key_field = EVENT_TYPES[event_type].key_field
-        envelope = make_event(event_type, subject=data[key_field], data=data, source=self.source)
-        return {"_id": envelope["id"], "seq": ObjectId(), "type": event_type, "key": envelope["subject"],
-                "envelope": envelope, "created_at": datetime.now(timezone.utc)}
+    def _row(self, events: list[tuple[str, dict]]) -> dict:
+        """One row per write, holding its events in order: one insert and one index entry however
+        many events a change emits."""
+        envelopes = [make_event(event_type, subject=data[EVENT_TYPES[event_type].key_field], data=data,
+                                source=self.source) for event_type, data in events]
+        return {"_id": envelopes[0]["id"], "seq": ObjectId(), "events": envelopes,
+                "created_at": datetime.now(timezone.utc)}
 
     def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
         """Validate and stage one event inside the caller's transaction; returns the envelope."""
-        row = self._row(event_type, data)
-        self.collection.insert_one(row, session=session)
-        return row["envelope"]
+        return self.add_many(session, [(event_type, data)])[0]
 
     def add_many(self, session: ClientSession | None, events: list[tuple[str, dict]]) -> list[dict]:
-        """Stage several events in one round trip (in order) inside the caller's transaction."""
-        rows = [self._row(event_type, data) for event_type, data in events]
-        if rows:
-            self.collection.insert_many(rows, ordered=True, session=session)
-        return [row["envelope"] for row in rows]
+        """Stage several events (published in this order) inside the caller's transaction."""
+        if not events:
+            return []
+        row = self._row(events)
+        self.collection.insert_one(row, session=session)
+        return row["events"]
+
+    def insert_operation(self, events: list[tuple[str, dict]]) -> InsertOne:
+        """The same staging as one operation of a client-level bulk write (see mongo.write_atomically)."""
+        return InsertOne(self._row(events), namespace=self.collection.full_name)
 
     def backlog(self) -> int:
+        """Writes whose events are not yet published."""
         return self.collection.count_documents({})
 
 
 class OutboxRelay:
-    """Publishes pending outbox rows in `seq` order, then deletes them."""
+    """Publishes pending outbox rows in `seq` order (each row's events in order), then deletes them."""
 
     LEASE_SECONDS = 10
 
@@ -100,7 +106,7 @@ class OutboxRelay:
         rows = list(self.outbox.collection.find({}).sort("seq", ASCENDING).limit(self.batch))
         if not rows:
             return 0
-        futures = [self.publisher.send(row["envelope"]) for row in rows]
+        futures = [self.publisher.send(envelope) for row in rows for envelope in row["events"]]
         self.publisher.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
@@ -109,8 +115,8 @@ class OutboxRelay:
         # Published rows are deleted rather than marked: cheaper for the database, and the broker
         # keeps the published history.
         self.outbox.collection.delete_many({"_id": {"$in": [row["_id"] for row in rows]}})
-        for row in rows:
-            metrics.EVENTS_PUBLISHED.labels(self.outbox.source, row["type"]).inc()
+        for envelope in (envelope for row in rows for envelope in row["events"]):
+            metrics.EVENTS_PUBLISHED.labels(self.outbox.source, envelope["type"]).inc()
         return len(rows)
 
     def run(self, stop: threading.Event) -> None:

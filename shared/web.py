@@ -8,7 +8,8 @@ import uuid
 from typing import Callable, Iterable
 
 from flask import Flask, g, jsonify, request
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
 from pymongo.database import Database
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +19,14 @@ from shared.mongo import ping
 
 log = logging.getLogger(__name__)
 JSON_TYPES = ("application/json",)
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint, with argument schemas built once: given a class, webargs would
+    build a schema (deep-copying every field) on each request."""
+
+    def arguments(self, schema, *args, **kwargs):
+        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
 def accepts(*mimetypes: str):

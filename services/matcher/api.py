@@ -5,11 +5,11 @@ import html
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.auth import TokenError, current_actor, require_self_or_staff, require_staff, verify_participant_token
-from shared.web import accepts
+from shared.web import Blueprint, accepts
 
 from services.matcher.matching import Matcher, MatchError
 

@@ -7,10 +7,10 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from shared.auth import TokenError, current_actor, require_staff, verify_participant_token
-from shared.web import accepts
+from shared.web import Blueprint, accepts
 
 from services.notifier.preferences import ALWAYS_SENT, normalised, with_unsubscribed
 from services.notifier.schemas import (

@@ -6,12 +6,12 @@ import json
 
 from flask import current_app, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import require_self_or_staff, require_staff
-from shared.web import accepts
+from shared.web import Blueprint, accepts
 
 from services.registry.imports import ImportFileError, read_rows, row_to_body
 from services.registry.participants import (

@@ -6,12 +6,13 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import issue_participant_token
 from shared.config import Settings
 from shared.events import utcnow_iso
-from shared.mongo import in_transaction
+from shared.mongo import write_atomically
 
 from services.registry import eligibility
 from services.registry.skills import participant_state, skill_changes, skill_registered, skill_withdrawn
@@ -94,12 +95,12 @@ class Registry:
             raise UnknownTopics({"interests": errors})
 
 
-    def _emit_changes(self, session, before: dict, after: dict, first: bool) -> None:
+    def _events_staged(self, before: dict, after: dict, first: bool) -> InsertOne:
         announce, withdraw = skill_changes(before, after)
         events = [("participant-registered" if first else "participant-updated", participant_state(after))]
         events += [("skill-registered", skill_registered(after, i)) for i in announce]
         events += [("skill-withdrawn", skill_withdrawn(after, i)) for i in withdraw]
-        self.store.outbox.add_many(session, events)
+        return self.store.outbox.insert_operation(events)
 
     def register(self, body: dict, source: str = "api") -> tuple[dict, str, eligibility.Verdict]:
         verdict = eligibility.check(body["group"], body["role"], body["purpose"])
@@ -118,12 +119,9 @@ class Registry:
             "tokens_valid_after": None, "source": source,
         }
 
-        def work(session):
-            self.store.participants.insert_one(profile, session=session)
-            self._emit_changes(session, {}, profile, first=True)
-
         try:
-            in_transaction(self.store.db, work)
+            write_atomically(self.store.db, [InsertOne(profile, namespace=self.store.participants.full_name),
+                                             self._events_staged({}, profile, first=True)])
         except DuplicateKeyError as exc:
             raise UsernameTaken(username) from exc
         return profile, issue_participant_token(self.settings, profile["_id"]), verdict
@@ -159,14 +157,14 @@ class Registry:
         return after
 
     def _save(self, before: dict, after: dict) -> None:
-        def work(session):
-            result = self.store.participants.replace_one({"_id": before["_id"], "revision": before["revision"]},
-                                                         after, session=session)
+        def unchanged_since_read(result) -> None:
             if result.matched_count != 1:
                 raise RegistryError("profile changed concurrently; try again")
-            self._emit_changes(session, before, after, first=False)
 
-        in_transaction(self.store.db, work)
+        replace = ReplaceOne({"_id": before["_id"], "revision": before["revision"]}, after,
+                             namespace=self.store.participants.full_name)
+        write_atomically(self.store.db, [replace, self._events_staged(before, after, first=False)],
+                         check=unchanged_since_read)
 
     def reissue_token(self, participant_id: str) -> tuple[str, str]:
         """A new token; every older one stops working everywhere (other services learn the cut-off)."""
@@ -183,13 +181,12 @@ class Registry:
         now = utcnow_iso()
         revision = profile["revision"] + 1
 
-        def work(session):
-            self.store.participants.delete_one({"_id": participant_id}, session=session)
-            self.store.withdrawn.insert_one({"_id": participant_id, "revision": revision, "withdrawn_at": now},
-                                            session=session)
-            self.store.counters.update_one({"_id": "withdrawn"}, {"$inc": {"count": 1}}, upsert=True,
-                                           session=session)
-            self.store.outbox.add(session, "participant-withdrawn",
-                                  {"participant_id": participant_id, "revision": revision, "withdrawn_at": now})
-
-        in_transaction(self.store.db, work)
+        store = self.store
+        write_atomically(store.db, [
+            DeleteOne({"_id": participant_id}, namespace=store.participants.full_name),
+            InsertOne({"_id": participant_id, "revision": revision, "withdrawn_at": now},
+                      namespace=store.withdrawn.full_name),
+            UpdateOne({"_id": "withdrawn"}, {"$inc": {"count": 1}}, upsert=True, namespace=store.counters.full_name),
+            store.outbox.insert_operation([("participant-withdrawn", {"participant_id": participant_id,
+                                                                      "revision": revision, "withdrawn_at": now})]),
+        ])

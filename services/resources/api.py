@@ -5,9 +5,10 @@ import base64
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from shared.auth import current_actor
+from shared.web import Blueprint
 
 from services.resources.index import FIELDS, SearchIndex
 from services.resources.library import Library, NotFound

@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from shared.auth import TokenError, require_self_or_staff, require_staff, verify_participant_token
+from shared.web import Blueprint
 
 from services.scheduler import calendar
 from services.scheduler.planning import slot_problems

@@ -5,11 +5,13 @@ import json
 import uuid
 
 import pytest
+from pymongo import InsertOne
+from pymongo.errors import DuplicateKeyError
 
 from shared.bus import Publisher, read_topic
 from shared.events import dlq_of, make_event
 from shared.inbox import Inbox
-from shared.mongo import database, in_transaction
+from shared.mongo import database, in_transaction, write_atomically
 from shared.outbox import Outbox, OutboxRelay
 from shared.worker import Worker
 from tests.support import eventually, running
@@ -82,6 +84,33 @@ def test_aborted_transaction_writes_neither_state_nor_event(settings):
         in_transaction(db, work)
     assert db.participants.count_documents({}) == 0
     assert outbox.backlog() == 0
+
+
+def test_one_round_trip_write_stores_state_and_its_events_together_or_neither(settings):
+    db = database(settings, "registry")
+    outbox = Outbox(db, "registry")
+    pid = uuid.uuid4().hex
+
+    def register(check=None):
+        staged = outbox.insert_operation([("participant-updated", participant(pid, revision)) for revision in (1, 2, 3)])
+        return write_atomically(db, [InsertOne({"_id": pid}, namespace=db.participants.full_name), staged], check=check)
+
+    def refuse(result):
+        raise RuntimeError("the caller saw something it did not like")
+
+    with pytest.raises(RuntimeError):
+        register(check=refuse)
+    assert db.participants.count_documents({}) == 0 and outbox.backlog() == 0
+    register()
+    with pytest.raises(DuplicateKeyError):
+        register()
+    assert db.participants.count_documents({}) == 1 and outbox.backlog() == 1
+
+    publisher = Publisher(settings, "relay")
+    assert OutboxRelay(outbox, publisher).run_once() == 1
+    publisher.close()
+    records = read_topic(settings, settings.topic_name("participant-updated"), expected=3)
+    assert [json.loads(record.value)["data"]["revision"] for record in records] == [1, 2, 3]
 
 
 def test_relay_killed_between_write_and_publish_delivers_once_after_restart(settings):
