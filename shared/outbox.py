@@ -34,14 +34,14 @@ class Outbox:
         self.collection = db[COLLECTION]
 
     def ensure_indexes(self) -> None:
-        self.collection.create_index([("seq", ASCENDING)])
+        """Rows are read in `_id` order (ObjectIds, increasing), so no index beyond `_id`'s is needed."""
 
     def _row(self, events: list[tuple[str, dict]]) -> dict:
         """One row per write, holding its events in order: one insert and one index entry however
         many events a change emits."""
         envelopes = [make_event(event_type, subject=data[EVENT_TYPES[event_type].key_field], data=data,
                                 source=self.source) for event_type, data in events]
-        return {"_id": envelopes[0]["id"], "seq": ObjectId(), "events": envelopes,
+        return {"_id": ObjectId(), "events": envelopes,
                 "created_at": datetime.now(timezone.utc)}
 
     def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
@@ -66,7 +66,7 @@ class Outbox:
 
 
 class OutboxRelay:
-    """Publishes pending outbox rows in `seq` order (each row's events in order), then deletes them."""
+    """Publishes pending outbox rows in `_id` order (each row's events in order), then deletes them."""
 
     LEASE_SECONDS = 10
 
@@ -103,7 +103,7 @@ class OutboxRelay:
     def run_once(self) -> int:
         if not self._hold_lease():
             return 0
-        rows = list(self.outbox.collection.find({}).sort("seq", ASCENDING).limit(self.batch))
+        rows = list(self.outbox.collection.find({}).sort("_id", ASCENDING).limit(self.batch))
         if not rows:
             return 0
         futures = [self.publisher.send(envelope) for row in rows for envelope in row["events"]]
