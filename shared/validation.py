@@ -10,7 +10,6 @@ from zoneinfo import available_timezones
 from babel import Locale, UnknownLocaleError
 from marshmallow import ValidationError
 
-from shared.taxonomy import is_base_topic
 
 _LANG_SHAPE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -54,11 +53,6 @@ def language_code(value: str) -> None:
 def time_zone(value: str) -> None:
     if not is_time_zone(value):
         raise ValidationError(f"unknown time zone {value!r} (use an IANA name such as Africa/Cairo)")
-
-
-def base_topic(value: str) -> None:
-    if not is_base_topic(value):
-        raise ValidationError(f"unknown topic code {value!r} (see GET /taxonomy on the registry)")
 
 
 def safe_url(value: str) -> None:

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from shared.auth import current_actor
+from shared.topics import abort_unless_known
 from shared.web import Blueprint
 
 from services.resources.index import FIELDS, SearchIndex
@@ -64,6 +65,7 @@ class Resources(MethodView):
         actor = current_actor()
         if actor is None:
             abort(401, message="a bearer token is required (staff or your participant token)")
+        abort_unless_known(_library().store.known_topics, data["topics"])
         return resource_out(_library().publish(data, None if actor.staff else actor.participant_id)), 201
 
     @blp.arguments(SearchQuery, location="query")
@@ -106,6 +108,7 @@ class Resource(MethodView):
     def patch(self, changes, resource_id):
         resource = _resource_or_404(resource_id)
         _owner_or_staff(resource)
+        abort_unless_known(_library().store.known_topics, changes.get("topics", []))
         merged = {**resource, **changes}
         if merged["kind"] == "recording" and not merged.get("consent"):
             abort(422, errors={"json": {"consent": ["a recording is published only when everyone consented"]}})

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.events.resources import KINDS
-from shared.validation import base_topic, language_code, no_control_characters, safe_url, single_line
+from shared.validation import language_code, no_control_characters, safe_url, single_line
 
 LICENCES = ("CC-BY-SA-4.0", "CC-BY-4.0", "CC0-1.0", "CC-BY-SA-3.0", "CC-BY-3.0", "CC-BY-NC-SA-4.0",
             "GFDL-1.3-or-later", "MIT", "Apache-2.0", "GPL-3.0-or-later", "public-domain")
@@ -16,7 +16,9 @@ class ResourceIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     url = fields.String(required=True, validate=[validate.Length(max=2000), safe_url])
     language = fields.String(required=True, validate=language_code)
-    topics = fields.List(fields.String(validate=base_topic), required=True, validate=validate.Length(min=1, max=10))
+    topics = fields.List(fields.String(validate=validate.Length(min=1, max=80)), required=True,
+                         validate=validate.Length(min=1, max=10),
+                         metadata={"description": "codes of GET /taxonomy on the registry"})
     clinic = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     authors = fields.List(fields.String(validate=[validate.Length(min=1, max=200), single_line]),
                           load_default=list, validate=validate.Length(max=30))

@@ -5,6 +5,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.database import Database
 
 from shared.outbox import Outbox
+from shared.topics import KnownTopics
 
 
 class Store:
@@ -13,6 +14,7 @@ class Store:
         self.resources = db["resources"]
         self.requests = db["translation_requests"]
         self.outbox = Outbox(db, "resources")
+        self.known_topics = KnownTopics(db["topics"])  # base taxonomy + codes seen in skill-registered
 
     def ensure_indexes(self) -> None:
         self.resources.create_index("tokens")

@@ -38,6 +38,7 @@ def build_worker(settings: Settings) -> Worker:
     return Worker(SERVICE, settings, store.db, handlers={
         "session-completed": IdempotentHandler(inbox, on_session_completed),
         "participant-withdrawn": IdempotentHandler(inbox, on_participant_withdrawn),
+        "skill-registered": IdempotentHandler(inbox, writes=store.known_topics.writes),  # staff-added topics
     })
 
 

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from shared.auth import TokenError, require_self_or_staff, require_staff, verify_participant_token
+from shared.topics import abort_unless_known
 from shared.web import Blueprint
 
 from services.scheduler import calendar
@@ -61,10 +62,7 @@ def clinic_out(clinic: dict, counts: dict | None = None) -> dict:
 
 
 def _check_topics(topics: list[str], field: str = "topics") -> None:
-    unknown = [code for code in topics if not _store().known_topic(code)]
-    if unknown:
-        abort(422, message="unknown topic codes", errors={"json": {field: [
-            f"unknown topic code {code!r} (see GET /taxonomy on the registry)" for code in unknown]}})
+    abort_unless_known(_store().known_topics, topics, field)
 
 
 @blp.route("/clinics")

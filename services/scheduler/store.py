@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.mongo import in_transaction
 from shared.outbox import Outbox
-from shared.taxonomy import is_base_topic
+from shared.topics import KnownTopics
 
 from services.scheduler import SERVICE
 from services.scheduler.planning import due_lead, invitation_reason, program_stats
@@ -58,7 +58,7 @@ class Store:
         self.slots = db["slots"]
         self.registrations = db["registrations"]
         self.people = db["people"]
-        self.topics = db["topics"]
+        self.known_topics = KnownTopics(db["topics"])
         self.invitations = db["invitations"]
         self.reminders = db["reminders"]
         self.feedback = db["feedback"]
@@ -82,9 +82,6 @@ class Store:
         if clinic is None:
             raise NotFound("no such clinic")
         return clinic
-
-    def known_topic(self, code: str) -> bool:
-        return is_base_topic(code) or self.topics.find_one({"_id": code}, {"_id": 1}) is not None
 
     def person(self, participant_id: str) -> dict | None:
         person = self.people.find_one({"_id": participant_id})
@@ -434,8 +431,7 @@ class Store:
         self._invite_person(session, person)
 
     def apply_skill(self, session: ClientSession, data: dict) -> None:
-        self.topics.update_one({"_id": data["topic"]}, {"$setOnInsert": {"seen_at": self.now()}}, upsert=True,
-                               session=session)
+        self.known_topics.learn(session, data["topic"])
         held = self._fresh(session, data["participant_id"], data["revision"])
         if held is None:
             return

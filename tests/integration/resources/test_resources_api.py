@@ -116,6 +116,21 @@ def test_completed_session_publishes_its_recording_only_with_consent(env):
     assert client.get("/resources?clinic=clinic-no").get_json()["items"] == []
 
 
+def test_a_topic_staff_added_in_the_registry_is_accepted_once_someone_registers_it(env):
+    settings, client = env
+    refused = client.post("/resources", json=body(topics=["wikidata-outreach"]), headers=STAFF_HEADERS)
+    assert refused.status_code == 422 and "wikidata-outreach" in refused.get_json()["errors"]["json"]["topics"][0]
+    skill = {"participant_id": "p-wikidata", "revision": 1, "topic": "wikidata-outreach", "direction": "learn",
+             "languages": ["en"], "timezone": "Europe/Berlin", "region": "nwe",
+             "group": {"name": "Wikimedia Deutschland", "type": "chapter"}}
+    publisher = Publisher(settings, "test")
+    publisher.publish(make_event("skill-registered", "p-wikidata", skill, "registry"))
+    publisher.close()
+    accepted = eventually(lambda: (lambda r: r if r.status_code == 201 else None)(
+        client.post("/resources", json=body(topics=["wikidata-outreach"]), headers=STAFF_HEADERS)))
+    assert accepted.get_json()["topics"] == ["wikidata-outreach"]
+
+
 def test_withdrawn_authors_are_unlinked_but_attribution_stays(env):
     settings, client = env
     token = issue_participant_token(settings, "leaver")
