@@ -31,12 +31,19 @@ class PermanentError(Exception):
     """Raised by a handler for an event that can never succeed: parked at once, no retries."""
 
 
+def missing_topics(settings: Settings, names: Iterable[str], existing: Iterable[str]) -> list[NewTopic]:
+    """The topics to create, with the configured partitions and retention (existing ones are left
+    as they are: change their retention with kafka-configs)."""
+    have = set(existing)
+    retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000)}
+    return [NewTopic(settings.topic_name(n), settings.partitions, 1, topic_configs=retention) for n in names
+            if settings.topic_name(n) not in have]
+
+
 def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> None:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="letsconnect-admin")
     try:
-        existing = set(admin.list_topics())
-        wanted = [NewTopic(settings.topic_name(n), settings.partitions, 1) for n in names
-                  if settings.topic_name(n) not in existing]
+        wanted = missing_topics(settings, names, admin.list_topics())
         if wanted:
             try:
                 admin.create_topics(wanted)

@@ -60,6 +60,9 @@ class Settings:
     db_prefix: str = "letsconnect_"
     topic_prefix: str = ""
     partitions: int = 6
+    # Topics are transport, not the source of truth, and participant events carry contact data:
+    # keep them long enough to outlast a worker outage, not forever (erasure covers the databases).
+    topic_retention_hours: int = 168
     smtp_url: str = "smtp://127.0.0.1:2525"
     mail_from: str = "Let's Connect <letsconnect@wikimedia.example>"
     public_base_url: str = "http://127.0.0.1"
@@ -97,6 +100,7 @@ class Settings:
             db_prefix=_env("LC_DB_PREFIX", cls.db_prefix),
             topic_prefix=_env("LC_TOPIC_PREFIX", cls.topic_prefix),
             partitions=env_int("LC_TOPIC_PARTITIONS", cls.partitions),
+            topic_retention_hours=env_int("LC_TOPIC_RETENTION_HOURS", cls.topic_retention_hours),
             smtp_url=_env("LC_SMTP_URL", cls.smtp_url),
             mail_from=_env("LC_MAIL_FROM", cls.mail_from),
             public_base_url=_env("LC_PUBLIC_BASE_URL", cls.public_base_url),

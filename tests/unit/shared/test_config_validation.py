@@ -21,6 +21,17 @@ def test_settings_come_from_lc_variables(monkeypatch):
     assert settings.translators == {"ar": ("x@example.org", "y@example.org"), "fr": ("z@example.org",)}
 
 
+def test_new_topics_get_the_configured_retention_and_existing_ones_are_left_alone(monkeypatch):
+    from shared.bus import missing_topics
+
+    monkeypatch.setenv("LC_TOPIC_PREFIX", "prod-")
+    monkeypatch.setenv("LC_TOPIC_RETENTION_HOURS", "72")
+    settings = Settings.from_env()
+    [created] = missing_topics(settings, ["participant-registered", "match-proposed"], ["prod-match-proposed"])
+    assert created.name == "prod-participant-registered"
+    assert created.topic_configs == {"retention.ms": str(72 * 3600 * 1000)}
+
+
 def test_a_bad_number_stops_with_a_message(monkeypatch):
     monkeypatch.setenv("LC_TOPIC_PARTITIONS", "six")
     with pytest.raises(SystemExit, match="LC_TOPIC_PARTITIONS"):
