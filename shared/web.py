@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 import uuid
 from typing import Callable, Iterable
@@ -11,6 +12,7 @@ from flask import Flask, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics
@@ -57,8 +59,36 @@ def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return False
 
 
+def _prepare_when_reachable(service: str, prepare: Callable[[], None], done: threading.Event) -> None:
+    """Create the indexes now, or, while MongoDB is unreachable, keep trying in the background so
+    the API starts anyway (it answers 503 and /readyz says so until the database is back)."""
+    try:
+        prepare()
+        done.set()
+        return
+    except ConnectionFailure as exc:
+        log.warning("%s: MongoDB unreachable at start (%s); indexes will be created when it is back", service, exc)
+
+    def retry() -> None:
+        delay = 1.0
+        while not done.is_set():
+            try:
+                prepare()
+                done.set()
+                log.info("%s: indexes created", service)
+            except ConnectionFailure:
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    threading.Thread(target=retry, name=f"{service}-prepare", daemon=True).start()
+
+
 def create_service_app(service: str, settings: Settings, db: Database, blueprints: Iterable[Blueprint],
-                       stats: Callable[[], dict] | None = None, description: str = "") -> Flask:
+                       stats: Callable[[], dict] | None = None, description: str = "",
+                       prepare: Callable[[], None] | None = None) -> Flask:
+    """`prepare` creates the service's indexes (retried in the background while MongoDB is down)."""
+    prepared = threading.Event()
+    _prepare_when_reachable(service, prepare or (lambda: None), prepared)
     app = Flask(service)
     app.config.update(
         LC_SETTINGS=settings, LC_DB=db, LC_SERVICE=service,
@@ -117,6 +147,15 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
             body["errors"] = data["messages"]
         return jsonify(body), exc.code
 
+    @app.errorhandler(ConnectionFailure)
+    def _database_unreachable(exc: ConnectionFailure):
+        log.warning("%s: MongoDB unreachable on %s %s: %s", service, request.method, request.path, exc)
+        response = jsonify(code=503, status="Service Unavailable",
+                           message="the database is unreachable; nothing was changed, try again shortly",
+                           request_id=g.get("request_id"))
+        response.headers["Retry-After"] = "5"
+        return response, 503
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         log.exception("%s: unhandled error on %s %s", service, request.method, request.path)
@@ -136,6 +175,7 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         except Exception as exc:  # any driver failure means not ready
             checks["mongo"] = f"unreachable: {type(exc).__name__}"
         checks["kafka"] = "ok" if kafka_reachable(settings.kafka_bootstrap) else "unreachable"
+        checks["indexes"] = "ok" if prepared.is_set() else "pending"
         ready = all(v == "ok" for v in checks.values())
         return {"status": "ready" if ready else "not ready", "service": service, "checks": checks}, (
             200 if ready else 503)

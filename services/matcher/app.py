@@ -20,8 +20,7 @@ DESCRIPTION = ("Proposes 1:1 and cluster connections (one sharer, up to three le
 def create_app(settings: Settings | None = None, config: MatcherConfig | None = None, clock=None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
-    store.ensure_indexes()
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: matcher_stats(store),
-                             description=DESCRIPTION)
+                             description=DESCRIPTION, prepare=store.ensure_indexes)
     app.config["LC_MATCHER"] = Matcher(store, config or MatcherConfig.from_env(), clock)
     return app

@@ -20,9 +20,12 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     db = database(settings, SERVICE)
     store = Store(db)
-    store.ensure_indexes()
-    Outbox(db, SERVICE).ensure_indexes()
+
+    def prepare() -> None:
+        store.ensure_indexes()
+        Outbox(db, SERVICE).ensure_indexes()
+
     app = create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: notifier_stats(store),
-                             description=DESCRIPTION)
+                             description=DESCRIPTION, prepare=prepare)
     app.config["LC_NOTIFIER_STORE"] = store
     return app

@@ -18,8 +18,7 @@ DESCRIPTION = ("The skills directory of Let's Connect: registration against the 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
-    store.ensure_indexes()
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: registry_stats(store),
-                             description=DESCRIPTION)
+                             description=DESCRIPTION, prepare=store.ensure_indexes)
     app.config["LC_REGISTRY"] = Registry(store, settings)
     return app

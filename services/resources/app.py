@@ -19,9 +19,8 @@ DESCRIPTION = ("The program's resource space: recordings, decks, guidelines, doc
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
-    store.ensure_indexes()
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: resources_stats(store),
-                             description=DESCRIPTION)
+                             description=DESCRIPTION, prepare=store.ensure_indexes)
     app.config["LC_LIBRARY"] = Library(store)
     app.config["LC_SEARCH_INDEX"] = SearchIndex()
     return app

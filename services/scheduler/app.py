@@ -13,10 +13,10 @@ from services.scheduler.store import Store
 def create_app(settings: Settings | None = None, clock=None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE), clock)
-    store.ensure_indexes()
     app = create_service_app(
         SERVICE, settings, store.db, blueprints=[blp], stats=store.stats,
         description="Live learning clinics (monthly and quarterly) with seats, waitlists, invitations, "
-                    "reminders, calendars and feedback, and a calendar of the movement's other learning spaces.")
+                    "reminders, calendars and feedback, and a calendar of the movement's other learning spaces.",
+        prepare=store.ensure_indexes)
     app.config["LC_STORE"] = store
     return app

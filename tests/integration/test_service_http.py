@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 
 import pytest
 from flask.views import MethodView
@@ -28,13 +29,41 @@ def test_every_service_is_healthy_ready_and_measured(apps, service):
     assert client.get("/healthz").get_json() == {"status": "ok", "service": service}
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.get_json()
-    assert ready.get_json()["checks"] == {"mongo": "ok", "kafka": "ok"}
+    assert ready.get_json()["checks"] == {"mongo": "ok", "kafka": "ok", "indexes": "ok"}
     client.get("/healthz")
     body = client.get("/metrics").get_data(as_text=True)
     assert "lc_http_requests_total" in body and f'service="{service}"' in body
     assert "lc_outbox_backlog" in body
     assert client.get("/stats").get_json()["service"] == service
     assert client.get("/openapi.json").get_json()["info"]["title"] == f"Let's Connect {service}"
+
+
+def test_an_api_started_before_its_database_answers_503_then_serves_once_it_is_up(servers, tmp_path):
+    from letsconnect.population import population
+    from letsconnect.servers import _venv_bin, free_port, wait_for_port
+    from tests.support import eventually, namespaced_settings
+
+    port = free_port()
+    settings = namespaced_settings(servers).with_overrides(
+        mongo_uri=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    client = importlib.import_module("services.registry.app").create_app(settings).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["indexes"] == "pending"
+    body = population(1, seed=5, ineligible_share=0.0)[0].body
+    refused = client.post("/participants", json=body)
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert "database is unreachable" in refused.get_json()["message"]
+
+    mongo = subprocess.Popen([_venv_bin("secantusd-py"), "--host", "127.0.0.1", "--port", str(port),
+                              "--storage-path", str(tmp_path / "mongo"), "--log-level", "WARNING"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, 60, mongo, "SecantusDB")
+        eventually(lambda: client.get("/readyz").status_code == 200, timeout=60, message="never became ready")
+        assert client.post("/participants", json=body).status_code == 201
+    finally:
+        mongo.terminate()
+        mongo.wait(20)
 
 
 class Thing(Schema):
