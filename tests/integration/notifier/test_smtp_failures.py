@@ -87,6 +87,7 @@ def test_a_relay_that_fails_twice_then_accepts_delivers_one_message(servers, sin
         assert len(mail_to(maildir, f"{pid}@example.org")) == 1
 
         events.publish("participant-registered", participant(other))
+        eventually(lambda: log_of(client, other))  # both known: the message is rendered at once, not parked
         completed = events.publish("connection-completed", {**match(new_id("m"), pid, other), "summary": "useful",
                                                             "completed_at": "2026-11-24T12:00:00Z"}, source="matcher")
         parked = eventually(lambda: [json.loads(r.value) for r in read_topic(
