@@ -1,20 +1,23 @@
 """MongoDB access: one client per URI per process, one database per service, transactions."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from typing import Callable, TypeVar
 
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
-from pymongo.results import ClientBulkWriteResult
+from pymongo.errors import ClientBulkWriteException, ConnectionFailure, DuplicateKeyError
 from pymongo.read_concern import ReadConcern
+from pymongo.results import ClientBulkWriteResult
 from pymongo.write_concern import WriteConcern
 
 from shared.config import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
 
@@ -66,6 +69,20 @@ def write_atomically(db: Database, operations: list,
     # that only writes does not need and SecantusDB's bulkWrite refuses.
     with db.client.start_session(causal_consistency=False) as session:
         return session.with_transaction(work, write_concern=WriteConcern("majority"))
+
+
+def until_reachable(action: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep,
+                    max_delay: float = 30.0) -> T:
+    """`action()`, tried again with growing pauses for as long as MongoDB is unreachable (a process
+    started before its database waits for it instead of failing)."""
+    delay = 1.0
+    while True:
+        try:
+            return action()
+        except ConnectionFailure as exc:
+            log.warning("%s: MongoDB unreachable (%s); trying again in %.0f s", what, exc, delay)
+            sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 def ping(db: Database) -> None:

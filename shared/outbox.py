@@ -41,8 +41,7 @@ class Outbox:
         many events a change emits."""
         envelopes = [make_event(event_type, subject=data[EVENT_TYPES[event_type].key_field], data=data,
                                 source=self.source) for event_type, data in events]
-        return {"_id": ObjectId(), "events": envelopes,
-                "created_at": datetime.now(timezone.utc)}
+        return {"_id": ObjectId(), "events": envelopes, "created_at": datetime.now(timezone.utc)}
 
     def add(self, session: ClientSession | None, event_type: str, data: dict) -> dict:
         """Validate and stage one event inside the caller's transaction; returns the envelope."""

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared import metrics
 from shared.config import Settings
-from shared.mongo import ping
+from shared.mongo import ping, until_reachable
 
 log = logging.getLogger(__name__)
 JSON_TYPES = ("application/json",)
@@ -60,27 +60,18 @@ def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
 
 
 def _prepare_when_reachable(service: str, prepare: Callable[[], None], done: threading.Event) -> None:
-    """Create the indexes now, or, while MongoDB is unreachable, keep trying in the background so
-    the API starts anyway (it answers 503 and /readyz says so until the database is back)."""
-    try:
+    """Create the indexes now or, while MongoDB is unreachable, in the background, so the API
+    starts anyway (it answers 503 and /readyz says so until the database is back)."""
+    def prepared() -> None:
         prepare()
         done.set()
-        return
+
+    try:
+        prepared()
     except ConnectionFailure as exc:
         log.warning("%s: MongoDB unreachable at start (%s); indexes will be created when it is back", service, exc)
-
-    def retry() -> None:
-        delay = 1.0
-        while not done.is_set():
-            try:
-                prepare()
-                done.set()
-                log.info("%s: indexes created", service)
-            except ConnectionFailure:
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    threading.Thread(target=retry, name=f"{service}-prepare", daemon=True).start()
+        threading.Thread(target=until_reachable, args=(prepared, f"{service} indexes"),
+                         name=f"{service}-prepare", daemon=True).start()
 
 
 def create_service_app(service: str, settings: Settings, db: Database, blueprints: Iterable[Blueprint],

@@ -8,16 +8,15 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 from prometheus_client import start_http_server
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure
 
 from shared.bus import ConsumerRunner, Handler, Publisher
 from shared.config import Settings
+from shared.mongo import until_reachable
 from shared.outbox import Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -85,23 +84,10 @@ class Worker:
         self.stop()
 
 
-def build_when_reachable(build: Callable[[Settings], Worker], settings: Settings,
-                         sleep: Callable[[float], None] = time.sleep, max_delay: float = 30.0) -> Worker:
-    """Build the worker (which creates its indexes), waiting out a MongoDB that is not up yet."""
-    delay = 1.0
-    while True:
-        try:
-            return build(settings)
-        except ConnectionFailure as exc:
-            log.warning("MongoDB unreachable (%s); trying again in %.0f s", exc, delay)
-            sleep(delay)
-            delay = min(delay * 2, max_delay)
-
-
 def serve(build: Callable[[Settings], Worker]) -> None:
     """Entry point of `python -m services.<name>.worker`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port)
-    build_when_reachable(build, settings).run_forever()
+    until_reachable(lambda: build(settings), "worker start").run_forever()
