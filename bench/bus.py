@@ -2,7 +2,7 @@
 
 Prints, from one run: the raw kafka-python produce rate, the raw single-document insert rate of
 the database, and the end-to-end rate of events written through the outbox (state + event in one
-transaction, one round trip: shared.mongo.write_atomically) and applied by a consumer through
+transaction, one bulkWrite and the commit: shared.mongo.write_atomically) and applied by a consumer through
 the inbox, with its ratio to the raw insert rate.
 Target: end-to-end >= 25% of the raw insert rate, every event applied exactly once.
 
@@ -81,7 +81,7 @@ def end_to_end(settings, count: int, writers: int) -> tuple[float, int, int]:
     ids = [uuid.uuid4().hex for _ in range(count)]
 
     def write(chunk):
-        for pid in chunk:  # as the registry writes: state and event in one transaction, one round trip
+        for pid in chunk:  # as the registry writes: state and event in one bulkWrite, then the commit
             write_atomically(producer_db, [
                 UpdateOne({"_id": pid}, {"$set": {"withdrawn": True}}, upsert=True,
                           namespace=producer_db.participants.full_name),

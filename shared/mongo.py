@@ -47,8 +47,8 @@ def in_transaction(db: Database, work: Callable[[ClientSession], T]) -> T:
 def write_atomically(db: Database, operations: list,
                      check: Callable[[ClientBulkWriteResult], None] | None = None) -> ClientBulkWriteResult:
     """All `operations` (client-level InsertOne/ReplaceOne/... with namespaces, across collections)
-    in one transaction and one round trip, where in_transaction costs one per statement plus the
-    commit. A duplicate key raises DuplicateKeyError; `check` may raise to abort after seeing the
+    in one transaction: one round trip for every write plus the commit, where in_transaction costs
+    one per statement plus the commit. A duplicate key raises DuplicateKeyError; `check` may raise to abort after seeing the
     counts; transient conflicts are retried."""
 
     def work(session: ClientSession) -> ClientBulkWriteResult:
