@@ -72,7 +72,6 @@ def run_workers(settings_json: str) -> None:
 def end_to_end(settings, count: int, writers: int) -> tuple[float, int, int]:
     producer_db = database(settings, "registry")
     outbox = Outbox(producer_db, "registry")
-    outbox.ensure_indexes()
     consumer_db = database(settings, "matcher")
     child = subprocess.Popen([sys.executable, __file__, "--worker-process", json.dumps(asdict(settings))],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -33,12 +33,10 @@ class Outbox:
         self.source = source
         self.collection = db[COLLECTION]
 
-    def ensure_indexes(self) -> None:
-        """Rows are read in `_id` order (ObjectIds, increasing), so no index beyond `_id`'s is needed."""
-
     def _row(self, events: list[tuple[str, dict]]) -> dict:
         """One row per write, holding its events in order: one insert and one index entry however
-        many events a change emits."""
+        many events a change emits. Rows are read in `_id` order (increasing ObjectIds), so the
+        outbox needs no index of its own."""
         envelopes = [make_event(event_type, subject=data[EVENT_TYPES[event_type].key_field], data=data,
                                 source=self.source) for event_type, data in events]
         return {"_id": ObjectId(), "events": envelopes, "created_at": datetime.now(timezone.utc)}

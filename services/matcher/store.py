@@ -29,4 +29,3 @@ class Store:
         self.claims.create_index("match_id")
         self.blocks.create_index("people")
         self.connected.create_index("people")
-        self.outbox.ensure_indexes()

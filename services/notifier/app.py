@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
-from shared.outbox import Outbox
 from shared.web import create_service_app
 
 from services.notifier import SERVICE
@@ -20,12 +19,7 @@ def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     db = database(settings, SERVICE)
     store = Store(db)
-
-    def prepare() -> None:
-        store.ensure_indexes()
-        Outbox(db, SERVICE).ensure_indexes()
-
     app = create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: notifier_stats(store),
-                             description=DESCRIPTION, prepare=prepare)
+                             description=DESCRIPTION, prepare=store.ensure_indexes)
     app.config["LC_NOTIFIER_STORE"] = store
     return app

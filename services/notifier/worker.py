@@ -24,7 +24,6 @@ def build_worker(settings: Settings, config: NotifierConfig | None = None) -> Wo
     db = database(settings, SERVICE)
     notifier = Notifier(settings, config, db)
     notifier.store.ensure_indexes()
-    notifier.outbox.ensure_indexes()
     worker = Worker(SERVICE, settings, db, handlers=notifier.handlers())
     sender = Sender(settings, config, db, wake=notifier.wake, stop=worker.stop_event, handoff=notifier.handoff,
                     owner=notifier.owner)

@@ -21,4 +21,3 @@ class Store:
         self.participants.create_index([("directory_key", ASCENDING)])
         self.participants.create_index("interests.topic")
         self.topics.create_index("code", unique=True)
-        self.outbox.ensure_indexes()

@@ -23,4 +23,3 @@ class Store:
         self.resources.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])
         self.requests.create_index([("resource_id", ASCENDING), ("status", ASCENDING)])
-        self.outbox.ensure_indexes()

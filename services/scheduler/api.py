@@ -1,7 +1,7 @@
 """HTTP routes of the scheduler (thin: the rules are in seats, planning and suggest; writes in store)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
@@ -18,7 +18,7 @@ from services.scheduler.schemas import (
     CalendarQuery, ClinicIn, ClinicPatch, ClinicQuery, CompletionIn, FeedbackIn, FeedQuery, RegistrationIn,
     SpaceIn, SpaceQuery, SuggestQuery,
 )
-from services.scheduler.seats import ACTIVE, CONFIRMED, RegistrationRefused
+from services.scheduler.seats import CONFIRMED, RegistrationRefused
 from services.scheduler.store import NotFound, Store, iso
 from services.scheduler.suggest import suggest_slots
 

@@ -65,7 +65,6 @@ class Store:
         self.spaces = db["spaces"]
 
     def ensure_indexes(self) -> None:
-        self.outbox.ensure_indexes()
         self.registrations.create_index([("slot_id", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
         self.registrations.create_index([("participant_id", ASCENDING)])
         self.clinics.create_index([("first_start", ASCENDING)])
