@@ -2,8 +2,8 @@
 
 Prints, from one run: the raw kafka-python produce rate, the raw single-document insert rate of
 the database, and the end-to-end rate of events written through the outbox (state + event in one
-transaction, one bulkWrite and the commit: shared.mongo.write_atomically) and applied by a consumer through
-the inbox, with its ratio to the raw insert rate.
+transaction: one bulkWrite and the commit, shared.mongo.write_atomically) and applied by a
+consumer through the inbox, with its ratio to the raw insert rate.
 Target: end-to-end >= 25% of the raw insert rate, every event applied exactly once.
 
     .venv/bin/python bench/bus.py [--events 3000] [--writers 1] [--poll-ms 50]

@@ -10,7 +10,8 @@ import argparse
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _stack import KeepAliveClient, bench_settings, command_line, embedded_servers, gunicorn_api, percentile, raw_insert_rate
+from _stack import (KeepAliveClient, bench_settings, command_line, embedded_servers, gunicorn_api, percentile,
+                    raw_insert_rate)
 
 from letsconnect.population import population
 

@@ -30,7 +30,7 @@ from services.notifier.config import NotifierConfig
 from services.notifier.digest import digest_due
 from services.notifier.language import choose_language
 from services.notifier.messages import Recipient, message_parts
-from services.notifier.planning import MATCH_TEMPLATES, Planned, awaited_contacts, plan
+from services.notifier.planning import Planned, awaited_contacts, named_people, plan
 from services.notifier.preferences import resource_mode, should_send
 from services.notifier.rendering import RenderError, TemplateCatalogue
 from services.notifier.store import OPEN_STATUSES, Store
@@ -276,10 +276,7 @@ class Notifier:
         clinics: set[str] = set()
         for envelope, planned_list in work:
             for planned in planned_list:
-                if planned.participant_id:
-                    people.add(planned.participant_id)
-                if planned.template in MATCH_TEMPLATES:
-                    people.update(m["participant_id"] for m in envelope["data"].get("participants", []))
+                people.update(named_people(envelope, planned))
                 if planned.template == "feedback_request":
                     clinics.add(envelope["data"]["clinic_id"])
         contacts = {c["_id"]: c for c in self.store.contacts.find({"_id": {"$in": list(people)}}, session=session)} \

@@ -41,14 +41,19 @@ def _members(data: dict) -> list[str]:
 MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
 
 
-def awaited_contacts(envelope: dict, planned: Planned, contacts: Mapping[str, dict]) -> list[str]:
-    """The participants whose contact must arrive before this message can be written: its recipient
-    and, for a connection's messages, everyone it names (events of different topics can overtake
-    the registrations they refer to)."""
+def named_people(envelope: dict, planned: Planned) -> list[str]:
+    """The participants whose contact this message needs: its recipient and, for a connection's
+    messages, everyone it names."""
     needed = [planned.participant_id] if planned.participant_id else []
     if planned.template in MATCH_TEMPLATES:
         needed += [member["participant_id"] for member in envelope["data"].get("participants", [])]
-    return [pid for pid in dict.fromkeys(needed) if pid not in contacts]
+    return list(dict.fromkeys(needed))
+
+
+def awaited_contacts(envelope: dict, planned: Planned, contacts: Mapping[str, dict]) -> list[str]:
+    """Those of them whose contact has not arrived yet: the message waits for them (events of
+    different topics can overtake the registrations they refer to)."""
+    return [pid for pid in named_people(envelope, planned) if pid not in contacts]
 
 
 def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | None = None) -> list[Planned]:

@@ -61,10 +61,6 @@ def clinic_out(clinic: dict, counts: dict | None = None) -> dict:
             "has_meeting_link": bool(clinic.get("meeting_url"))}
 
 
-def _check_topics(topics: list[str], field: str = "topics") -> None:
-    abort_unless_known(_store().known_topics, topics, field)
-
-
 @blp.route("/clinics")
 class Clinics(MethodView):
     @blp.arguments(ClinicIn)
@@ -72,7 +68,7 @@ class Clinics(MethodView):
     def post(self, data):
         """Schedule a clinic (staff); invitations go out with it."""
         require_staff()
-        _check_topics(data["topics"])
+        abort_unless_known(_store().known_topics, data["topics"])
         problems = slot_problems(data["slots"], _store().now())
         if problems:
             abort(422, message="bad slots", errors={"json": {"slots": {str(i): m for i, m in problems.items()}}})
@@ -101,7 +97,7 @@ class SuggestSlots(MethodView):
     @blp.arguments(SuggestQuery, location="query")
     def get(self, query):
         """The two start times (UTC) that suit the most people wanting to learn the topic, with counts."""
-        _check_topics([query["topic"]], "topic")
+        abort_unless_known(_store().known_topics, [query["topic"]], "topic")
         day = query["date"] or (_store().now() + timedelta(days=14)).date()
         people = {p["_id"]: p["timezone"] for p in _store().people.find(
             {"learn": query["topic"], "withdrawn": {"$ne": True}}, {"timezone": 1})}
@@ -334,7 +330,7 @@ class Spaces(MethodView):
     def post(self, data):
         """Add a community of practice, periodic meeting, chat group or mentoring program (staff)."""
         require_staff()
-        _check_topics(data["topics"])
+        abort_unless_known(_store().known_topics, data["topics"])
         return space_out(_store().add_space(data)), 201
 
     @blp.arguments(SpaceQuery, location="query")
