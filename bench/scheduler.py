@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 from _stack import bench_settings, command_line, embedded_servers, gunicorn_api, percentile
 
-from shared.auth import issue_participant_token
+from shared.tokens import issue_participant_token
 from shared.mongo import database
 
 

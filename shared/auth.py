@@ -1,103 +1,20 @@
-"""Staff bearer tokens and participant tokens any service can verify without a call.
+"""The routes' guards: who may call this, checked the same way in every service.
 
-A participant token is `lc1.<payload>.<signature>`: the payload (base64url JSON) carries the
-participant id, issue time, expiry, key id and a token id; the signature is HMAC-SHA256 with the
-key named by the key id. Keys rotate through LC_SECRET_KEYS (the first signs, all verify); a
-single token is revoked by listing its id in LC_REVOKED_TOKENS, and all of a person's older
-tokens by the `tokens_valid_after` time the registry carries in its events.
+Verification itself is pure and lives in shared.tokens; here it meets Flask: the bearer token of
+the request, the service's read model of token subjects (reissues, erasures, removed staff: the
+`token_status` lookup given to shared.web.create_service_app), and 401/403/410 answers.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
-import time
-from dataclasses import dataclass
-from datetime import datetime
-
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_smorest import abort
 
 from shared.config import Settings
+from shared.tokens import (
+    Principal, StatusLookup, SubjectErased, TokenError, authenticate,
+)
 
-PREFIX = "lc1"
-
-
-class TokenError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Claims:
-    participant_id: str
-    issued_at: int
-    expires_at: int
-    key_id: str
-    token_id: str
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _sign(secret: str, message: str) -> str:
-    return _b64(hmac.new(secret.encode("utf-8"), message.encode("ascii"), hashlib.sha256).digest())
-
-
-def issue_participant_token(settings: Settings, participant_id: str, now: float | None = None) -> str:
-    key_id, secret = next(iter(settings.secret_keys.items()))
-    issued = int(now if now is not None else time.time())
-    payload = {"sub": participant_id, "iat": issued, "exp": issued + settings.token_ttl_days * 86400,
-               "kid": key_id, "jti": secrets.token_urlsafe(9)}
-    body = f"{PREFIX}.{_b64(json.dumps(payload, separators=(',', ':')).encode('utf-8'))}"
-    return f"{body}.{_sign(secret, body)}"
-
-
-def verify_participant_token(settings: Settings, token: str, now: float | None = None,
-                             valid_after: str | datetime | None = None) -> Claims:
-    parts = token.split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise TokenError("not a participant token")
-    try:
-        payload = json.loads(_unb64(parts[1]))
-        claims = Claims(str(payload["sub"]), int(payload["iat"]), int(payload["exp"]), str(payload["kid"]),
-                        str(payload["jti"]))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise TokenError("malformed token") from exc
-    secret = settings.secret_keys.get(claims.key_id)
-    if secret is None:
-        raise TokenError("token signed with a retired key")
-    if not hmac.compare_digest(_sign(secret, f"{parts[0]}.{parts[1]}"), parts[2]):
-        raise TokenError("bad signature")
-    current = now if now is not None else time.time()
-    if claims.expires_at < current:
-        raise TokenError("token expired")
-    if claims.issued_at > current + 300:
-        raise TokenError("token issued in the future")
-    if claims.token_id in settings.revoked_tokens:
-        raise TokenError("token revoked")
-    if valid_after is not None:
-        if isinstance(valid_after, str):
-            valid_after = datetime.fromisoformat(valid_after.replace("Z", "+00:00"))
-        if claims.issued_at < int(valid_after.timestamp()):
-            raise TokenError("token replaced by a newer one")
-    return claims
-
-
-def is_staff_token(settings: Settings, token: str) -> bool:
-    return any(hmac.compare_digest(token.encode(), staff.encode()) for staff in settings.staff_tokens)
-
-
-@dataclass(frozen=True)
-class Actor:
-    staff: bool
-    participant_id: str | None = None
+ANY_STAFF = None  # staff_roles=ANY_STAFF: every staff role may
 
 
 def _settings() -> Settings:
@@ -112,42 +29,86 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
-def current_actor(valid_after=None) -> Actor | None:
-    """The caller, or None without credentials; aborts 401 for a token that does not verify."""
-    token = bearer_token()
-    if token is None:
-        return None
-    settings = _settings()
-    if is_staff_token(settings, token):
-        return Actor(staff=True)
+def verified(token: str) -> Principal:
+    """The bearer of `token`, checked like every other (for a token that arrives in a link's query
+    string or a form rather than the Authorization header); 401 or 410 otherwise."""
+    status: StatusLookup | None = current_app.config.get("LC_TOKEN_STATUS")
     try:
-        claims = verify_participant_token(settings, token, valid_after=valid_after)
+        return authenticate(_settings(), token, status=status)
+    except SubjectErased as exc:
+        abort(410, message=str(exc))
     except TokenError as exc:
         abort(401, message=f"invalid token: {exc}")
-    return Actor(staff=False, participant_id=claims.participant_id)
 
 
-def require_staff() -> Actor:
-    actor = current_actor()
-    if actor is None:
+def principal() -> Principal | None:
+    """The verified bearer of this request, or None without credentials; 401 for a token that does
+    not verify, 410 for the token of an erased participant or a removed staff account."""
+    if "lc_principal" not in g:
+        token = bearer_token()
+        g.lc_principal = verified(token) if token is not None else None
+    return g.lc_principal
+
+
+def require_staff(*roles: str) -> Principal:
+    """A staff member (named account or machine token) with one of `roles`; any role when none is
+    named. Coordinators pass every check."""
+    found = principal()
+    if found is None:
         abort(401, message="a staff bearer token is required")
-    if not actor.staff:
+    if not found.is_staff:
         abort(403, message="this action is for program staff")
-    return actor
+    if roles and not found.has_role(*roles):
+        abort(403, message=f"this action needs one of the roles: {', '.join(roles)}")
+    return found
 
 
-def require_self_or_staff(participant_id: str, valid_after=None) -> Actor:
-    """Staff, or the participant themself with their own token."""
-    actor = current_actor(valid_after=valid_after)
-    if actor is None:
-        abort(401, message="a bearer token is required (your participant token or a staff token)")
-    if not actor.staff and actor.participant_id != participant_id:
-        abort(403, message="this token belongs to another participant")
-    return actor
+def _caller(token: str | None) -> Principal | None:
+    """The Authorization header's bearer, else the token a link carried (query string or form)."""
+    if token and bearer_token() is None:
+        return verified(token)
+    return principal()
 
 
-def require_participant() -> Actor:
-    actor = current_actor()
-    if actor is None:
-        abort(401, message="a bearer token is required")
-    return actor
+def require_signed_in() -> Principal:
+    """A participant with their own session token, or staff; a link's token is not enough."""
+    found = principal()
+    if found is None:
+        abort(401, message="a bearer token is required (your own token or a staff token)")
+    if found.kind == "link":
+        abort(403, message="this link does not allow that action")
+    return found
+
+
+def require_participant(participant_id: str, *, scope: str | None = None, resource: str | None = None,
+                        staff_roles: tuple[str, ...] | None = ANY_STAFF, token: str | None = None) -> Principal:
+    """The participant themself (session token), or the holder of a link for exactly `scope` on
+    `resource` issued to that participant, or staff with one of `staff_roles` (() refuses staff).
+    `token`: one that came with a link, used when the request has no Authorization header."""
+    found = _caller(token)
+    if found is None:
+        abort(401, message="a bearer token is required (your own token, a link's token, or a staff token)")
+    if found.is_participant(participant_id):
+        return found
+    if scope is not None and found.holds_link(scope, resource or participant_id, participant_id):
+        return found
+    if found.is_staff and staff_roles != () and (staff_roles is ANY_STAFF or found.has_role(*staff_roles)):
+        return found
+    if found.kind == "link":
+        abort(403, message="this link does not allow that action")
+    if found.is_staff:
+        abort(403, message="this action needs another staff role")
+    abort(403, message="this token belongs to another participant")
+
+
+def acting_participant(*, scope: str | None = None, resource: str | None = None, token: str | None = None) -> str:
+    """The participant a session token or a matching link token speaks for (no staff): for routes
+    where the person is not named in the path, such as POST /connections."""
+    found = _caller(token)
+    if found is None:
+        abort(401, message="a bearer token is required (your own token or a link's token)")
+    if found.kind == "participant":
+        return found.subject
+    if scope is not None and found.holds_link(scope, resource or ""):
+        return found.subject
+    abort(403, message="this action is for the participant themself")

@@ -69,7 +69,10 @@ class Settings:
     secret_keys: dict[str, str] = field(default_factory=lambda: {"k1": "dev-only-insecure-secret"})
     token_ttl_days: int = 365
     revoked_tokens: tuple[str, ...] = ()
+    # Machine clients' bearer tokens, `token` or `token:role` (no role: coordinator).
     staff_tokens: tuple[str, ...] = ("dev-staff-token",)
+    staff_token_ttl_hours: int = 12
+    portal_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 1_000_000
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     host: str = "127.0.0.1"
@@ -108,6 +111,8 @@ class Settings:
             token_ttl_days=env_int("LC_TOKEN_TTL_DAYS", cls.token_ttl_days),
             revoked_tokens=_list("LC_REVOKED_TOKENS"),
             staff_tokens=_list("LC_STAFF_TOKENS", "dev-staff-token"),
+            staff_token_ttl_hours=env_int("LC_STAFF_TOKEN_TTL_HOURS", cls.staff_token_ttl_hours),
+            portal_url=_env("LC_PORTAL_URL", cls.portal_url).rstrip("/"),
             max_body_bytes=env_int("LC_MAX_BODY_BYTES", cls.max_body_bytes),
             ports=ports,
             host=_env("LC_HOST", cls.host),
@@ -120,6 +125,19 @@ class Settings:
             translators=translators,
             worker_metrics_port=env_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
         )
+
+    def machine_tokens(self) -> dict[str, str]:
+        """LC_STAFF_TOKENS as {token: role}; an entry without a known role is a coordinator's."""
+        from shared.tokens import STAFF_ROLES
+
+        tokens = {}
+        for entry in self.staff_tokens:
+            secret, _, role = entry.rpartition(":")
+            if role in STAFF_ROLES and secret:
+                tokens[secret] = role
+            else:
+                tokens[entry] = "coordinator"
+        return tokens
 
     def database_name(self, service: str) -> str:
         return f"{self.db_prefix}{service}"

@@ -73,24 +73,36 @@ WriteOps = list  # [(collection name, pymongo write model such as UpdateOne)]
 
 
 class IdempotentHandler:
-    """A consumer handler whose whole effect is database writes, applied once per event id.
+    """The one way a consumer applies an event: its effect and the applied event id in one
+    transaction, so a redelivered event changes nothing. The runner hands a whole poll over in
+    one transaction (apply_batch) and falls back to one event at a time (with retries and the
+    .dlq) when that fails.
 
-    Give either `effect(session, envelope)` (any writes, made with the session) or
-    `writes(envelope) -> [(collection, UpdateOne/InsertOne/DeleteOne ...)]`, which lets a batch
-    go to the database as one bulk write per collection. The runner hands a poll's events over
-    in one transaction and falls back to one at a time (with retries and the .dlq) on failure.
+    Give exactly one effect:
+    - `effect(session, envelope)`: any writes, made with the session;
+    - `writes(envelope) -> [(collection, UpdateOne/InsertOne/DeleteOne ...)]`: a batch then goes
+      to the database as one bulk write per collection;
+    - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups).
+    Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
+    afresh), `committed()` once the transaction committed with fresh events, and
+    `follow_up(envelope)` after the commit for every event, redelivered ones too (work that runs
+    in transactions of its own and is idempotent by itself, such as proposing connections).
     """
 
     def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, dict], None] | None = None, *,
-                 writes: Callable[[dict], WriteOps] | None = None):
-        if (effect is None) == (writes is None):
-            raise ValueError("give exactly one of effect or writes")
+                 writes: Callable[[dict], WriteOps] | None = None,
+                 batch: Callable[[ClientSession, list[dict]], None] | None = None,
+                 begin: Callable[[], None] | None = None, committed: Callable[[], None] | None = None,
+                 follow_up: Callable[[dict], None] | None = None):
+        if sum(given is not None for given in (effect, writes, batch)) != 1:
+            raise ValueError("give exactly one of effect, writes or batch")
         self.inbox = inbox
-        self.effect = effect or self._bulk
+        self.effect = effect
         self.writes = writes
-
-    def _bulk(self, session: ClientSession, envelope: dict) -> None:
-        self._write(session, self.writes(envelope))
+        self.batch = batch
+        self.begin = begin or (lambda: None)
+        self.committed = committed or (lambda: None)
+        self.follow_up = follow_up
 
     def _write(self, session: ClientSession, operations: WriteOps) -> None:
         by_collection: dict[str, list] = {}
@@ -99,18 +111,42 @@ class IdempotentHandler:
         for collection, ops in by_collection.items():
             self.inbox.db[collection].bulk_write(ops, ordered=True, session=session)
 
+    def _apply_fresh(self, session: ClientSession, fresh: list[dict]) -> None:
+        if self.batch is not None:
+            if fresh:
+                self.batch(session, fresh)
+        elif self.writes is not None:
+            self._write(session, [op for envelope in fresh for op in self.writes(envelope)])
+        else:
+            for envelope in fresh:
+                self.effect(session, envelope)
+
     def __call__(self, envelope: dict) -> None:
-        self.inbox.apply_once(envelope, lambda session: self.effect(session, envelope))
+        def work(session: ClientSession) -> None:
+            self.begin()
+            self._apply_fresh(session, [envelope])
+
+        if self.inbox.apply_once(envelope, work):
+            self.committed()
+        if self.follow_up is not None:
+            self.follow_up(envelope)
 
     def apply_batch(self, envelopes: list[dict]) -> int:
-        if self.writes is None:
-            return self.inbox.apply_batch(envelopes, self.effect)
-        collected: WriteOps = []
+        collected: list[dict] = []
 
-        def flush(session: ClientSession) -> None:
-            operations = list(collected)
-            collected.clear()  # a retried transaction starts collecting afresh
-            self._write(session, operations)
+        def collect(session: ClientSession, envelope: dict) -> None:
+            collected.append(envelope)
 
-        return self.inbox.apply_batch(envelopes, lambda session, envelope: collected.extend(self.writes(envelope)),
-                                      finish=flush)
+        def finish(session: ClientSession) -> None:
+            fresh = list(collected)
+            collected.clear()  # a retried transaction collects afresh
+            self.begin()
+            self._apply_fresh(session, fresh)
+
+        applied = self.inbox.apply_batch(envelopes, collect, finish=finish)
+        if applied:
+            self.committed()
+        if self.follow_up is not None:
+            for envelope in envelopes:
+                self.follow_up(envelope)
+        return applied

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Callable, Iterable
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from pymongo.database import Database
@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from shared import metrics
 from shared.config import Settings
 from shared.mongo import ping, until_reachable
+from shared.tokens import StatusLookup
 
 log = logging.getLogger(__name__)
 JSON_TYPES = ("application/json",)
@@ -29,6 +30,11 @@ class Blueprint(SmorestBlueprint):
 
     def arguments(self, schema, *args, **kwargs):
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+
+
+def service_layer():
+    """The running service's use cases (services/<name>/service.py), as create_service_app was given them."""
+    return current_app.config["LC_SERVICE_LAYER"]
 
 
 def accepts(*mimetypes: str):
@@ -76,13 +82,16 @@ def _prepare_when_reachable(service: str, prepare: Callable[[], None], done: thr
 
 def create_service_app(service: str, settings: Settings, db: Database, blueprints: Iterable[Blueprint],
                        stats: Callable[[], dict] | None = None, description: str = "",
-                       prepare: Callable[[], None] | None = None) -> Flask:
-    """`prepare` creates the service's indexes (retried in the background while MongoDB is down)."""
+                       prepare: Callable[[], None] | None = None, token_status: StatusLookup | None = None,
+                       use_cases=None) -> Flask:
+    """`prepare` creates the service's indexes (retried in the background while MongoDB is down);
+    `token_status(kind, subject)` is what the service knows of token subjects (shared.auth);
+    `use_cases` is the service layer (services/<name>/service.py) the routes call: `service_layer()`."""
     prepared = threading.Event()
     _prepare_when_reachable(service, prepare or (lambda: None), prepared)
     app = Flask(service)
     app.config.update(
-        LC_SETTINGS=settings, LC_DB=db, LC_SERVICE=service,
+        LC_SETTINGS=settings, LC_DB=db, LC_SERVICE=service, LC_TOKEN_STATUS=token_status, LC_SERVICE_LAYER=use_cases,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=f"Let's Connect {service}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",

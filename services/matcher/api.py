@@ -8,7 +8,9 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.auth import TokenError, current_actor, require_self_or_staff, require_staff, verify_participant_token
+from werkzeug.exceptions import HTTPException
+
+from shared.auth import principal, require_participant, require_staff
 from shared.web import Blueprint, accepts
 
 from services.matcher.matching import Matcher, MatchError
@@ -55,24 +57,14 @@ def _fail(error: MatchError):
     abort(error.status, message=str(error))
 
 
-def _valid_after(participant_id: str):
-    """Tokens issued before the registry last reissued this participant's token no longer work."""
-    return _matcher().tokens_valid_after(participant_id)
-
-
-def _actor_for(participant_id: str):
-    """The caller, with a participant token checked against `participant_id`'s reissues."""
-    return current_actor(valid_after=_valid_after(participant_id))
-
-
 def _member_or_staff(match: dict) -> None:
-    actor = current_actor()
-    if actor is None:
+    found = principal()
+    if found is None:
         abort(401, message="a bearer token is required")
-    if not actor.staff:
-        _actor_for(actor.participant_id)  # 401 for a token that was reissued since
-        if all(m["id"] != actor.participant_id for m in match["participants"]):
-            abort(403, message="this match is not yours")
+    if found.is_staff:
+        return
+    if found.kind != "participant" or all(m["id"] != found.subject for m in match["participants"]):
+        abort(403, message="this match is not yours")
 
 
 @blp.route("/rounds")
@@ -127,7 +119,7 @@ class Matches(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, query):
         """A participant's matches (the participant or staff)."""
-        require_self_or_staff(query["participant"], valid_after=_valid_after(query["participant"]))
+        require_participant(query["participant"])
         docs = _matcher().store.matches.find({"participants.id": query["participant"]}).sort("created_at", -1)
         return {"items": [match_out(d) for d in docs], "next": None}
 
@@ -170,20 +162,12 @@ class Respond(MethodView):
             body = RespondIn().load(payload or {})
         except ValidationError as exc:
             return _refuse(form, 422, "Some fields are missing or wrong.", errors={"json": exc.messages})
-        if body["token"] and current_actor() is None:
-            try:
-                claims = verify_participant_token(current_app.config["LC_SETTINGS"], body["token"],
-                                                  valid_after=_valid_after(body["participant"]))
-            except TokenError as exc:
-                return _refuse(form, 401, f"This link is not valid ({exc}).")
-            if claims.participant_id != body["participant"]:
-                return _refuse(form, 403, "This link belongs to someone else.")
-        else:
-            actor = _actor_for(body["participant"])
-            if actor is None:
-                return _refuse(form, 401, "A bearer token is required.")
-            if actor.staff or actor.participant_id != body["participant"]:
-                return _refuse(form, 403, "Answer with your own participant token.")
+        try:  # the participant themself, or the link of this proposal's email: never staff
+            require_participant(body["participant"], scope="match.respond", resource=match_id, staff_roles=(),
+                                token=body["token"])
+        except HTTPException as refused:
+            message = (getattr(refused, "data", None) or {}).get("message") or refused.description
+            return _refuse(form, refused.code, f"This link or token does not allow that ({message}).")
         try:
             match = _matcher().respond(match_id, body["participant"], body["response"], body["reason"])
         except MatchError as error:
@@ -218,11 +202,7 @@ class Outcome(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, match_id):
         """The short summary the program asks for after a connection (a member of it)."""
-        actor = _actor_for(body["participant"])
-        if actor is None:
-            abort(401, message="a bearer token is required")
-        if not actor.staff and actor.participant_id != body["participant"]:
-            abort(403, message="report with your own participant token")
+        require_participant(body["participant"], scope="match.outcome", resource=match_id)
         try:
             match = _matcher().outcome(match_id, body["participant"], body["summary"])
         except MatchError as error:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
+from shared.token_subjects import TokenSubjects
 from shared.web import create_service_app
 
 from services.matcher import SERVICE
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None, config: MatcherConfig | None = 
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: matcher_stats(store),
-                             description=DESCRIPTION, prepare=store.ensure_indexes)
+                             description=DESCRIPTION, prepare=store.ensure_indexes,
+                             token_status=TokenSubjects(store.db).lookup)
     app.config["LC_MATCHER"] = Matcher(store, config or MatcherConfig.from_env(), clock)
     return app

@@ -99,12 +99,8 @@ class Matcher:
         if person.get("withdrawn") or data["revision"] < person.get("state_revision", 0):
             return
         self.store.people.update_one({"_id": data["participant_id"]}, {"$set": {
-            "state_revision": data["revision"], "tokens_valid_after": data.get("tokens_valid_after")}},
+            "state_revision": data["revision"]}},
             upsert=True, session=session)
-
-    def tokens_valid_after(self, participant_id: str) -> str | None:
-        person = self.store.people.find_one({"_id": participant_id}, {"tokens_valid_after": 1}) or {}
-        return person.get("tokens_valid_after")
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         pid = data["participant_id"]

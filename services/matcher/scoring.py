@@ -12,19 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from functools import lru_cache
 
-from babel import Locale
+from shared.languages import language_name
 
 from shared.taxonomy import topic_label
 
 from services.matcher.rules import common_languages, overlap
-
-
-@lru_cache(maxsize=1024)
-def language_name(code: str) -> str:
-    try:
-        return Locale.parse(code, sep="-").get_display_name("en") or code
-    except (ValueError, LookupError):
-        return code
 
 
 @lru_cache(maxsize=65536)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from shared.config import Settings
 from shared.inbox import Inbox
 from shared.mongo import database
+from shared.token_subjects import TokenSubjects
 from shared.worker import PeriodicJob, Worker, serve
 
 from services.matcher import SERVICE
@@ -17,6 +18,7 @@ def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=
     store.ensure_indexes()
     matcher = Matcher(store, config or MatcherConfig.from_env(), clock)
     inbox = Inbox(store.db, SERVICE)
+    subjects = TokenSubjects(store.db)
 
     def on_skill_registered(envelope):
         data = envelope["data"]
@@ -31,10 +33,16 @@ def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=
         inbox.apply_once(envelope, lambda session: matcher.apply_skill_withdrawn(session, envelope["data"]))
 
     def on_participant_withdrawn(envelope):
-        inbox.apply_once(envelope, lambda session: matcher.apply_participant_withdrawn(session, envelope["data"]))
+        def effect(session):
+            matcher.apply_participant_withdrawn(session, envelope["data"])
+            subjects.apply(session, envelope)
+        inbox.apply_once(envelope, effect)
 
     def on_participant_state(envelope):
-        inbox.apply_once(envelope, lambda session: matcher.apply_participant_state(session, envelope["data"]))
+        def effect(session):
+            matcher.apply_participant_state(session, envelope["data"])
+            subjects.apply(session, envelope)
+        inbox.apply_once(envelope, effect)
 
     def on_match_declined(envelope):
         # Our own event: a proposal closed without a connection (declined, expired, someone left);

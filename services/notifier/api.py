@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from shared.auth import TokenError, current_actor, require_staff, verify_participant_token
+from shared.auth import require_participant, require_staff
 from shared.web import Blueprint, accepts
 
 from services.notifier.preferences import ALWAYS_SENT, normalised, with_unsubscribed
@@ -73,22 +73,8 @@ class Notifications(MethodView):
 # ---------------------------------------------------------------- preferences
 
 def _authorise(pid: str, query_token: str | None = None) -> None:
-    """Staff, or the participant with their own token (header, or the ?token= of a mail link)."""
-    contact = _store().contacts.find_one({"_id": pid}, {"tokens_valid_after": 1}) or {}
-    valid_after = contact.get("tokens_valid_after")
-    if query_token and not request.headers.get("Authorization"):
-        try:
-            claims = verify_participant_token(current_app.config["LC_SETTINGS"], query_token, valid_after=valid_after)
-        except TokenError as exc:
-            abort(401, message=f"invalid token: {exc}")
-        if claims.participant_id != pid:
-            abort(403, message="this token belongs to another participant")
-        return
-    actor = current_actor(valid_after=valid_after)
-    if actor is None:
-        abort(401, message="a bearer token is required (your participant token or a staff token)")
-    if not actor.staff and actor.participant_id != pid:
-        abort(403, message="this token belongs to another participant")
+    """Staff, the participant themself, or a mail's preferences link (header, or its ?token=)."""
+    require_participant(pid, scope="preferences", token=query_token)
 
 
 def _preferences_view(pid: str, stored: dict | None) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared.config import Settings
 from shared.mongo import database
+from shared.token_subjects import TokenSubjects
 from shared.web import create_service_app
 
 from services.notifier import SERVICE
@@ -20,6 +21,7 @@ def create_app(settings: Settings | None = None):
     db = database(settings, SERVICE)
     store = Store(db)
     app = create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: notifier_stats(store),
-                             description=DESCRIPTION, prepare=store.ensure_indexes)
+                             description=DESCRIPTION, prepare=store.ensure_indexes,
+                             token_status=TokenSubjects(db).lookup)
     app.config["LC_NOTIFIER_STORE"] = store
     return app

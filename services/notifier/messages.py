@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from shared.auth import issue_participant_token
+from shared.tokens import issue_link_token
 from shared.config import Settings
 
 from services.notifier import ics
@@ -39,7 +39,8 @@ class MessageParts:
 
 
 class Links:
-    """Every link a message carries; participant links hold a fresh token of that participant."""
+    """Every link a message carries. A participant's link holds a token for exactly that link's
+    action on that thing (shared.tokens.SCOPES), never the person's session token."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -49,17 +50,19 @@ class Links:
         query = {k: v for k, v in query.items() if v is not None}
         return f"{base}?{urlencode(query)}" if query else base
 
-    def token(self, pid: str) -> str:
-        return issue_participant_token(self.settings, pid)
+    def token(self, pid: str, scope: str, resource: str) -> str:
+        return issue_link_token(self.settings, pid, scope, resource)
 
-    def respond(self, match_id: str, pid: str, response: str, token: str) -> str:
-        return self.url("matcher", f"/matches/{match_id}/respond", response=response, participant=pid, token=token)
+    def respond(self, match_id: str, pid: str, response: str) -> str:
+        return self.url("matcher", f"/matches/{match_id}/respond", response=response, participant=pid,
+                        token=self.token(pid, "match.respond", match_id))
 
-    def preferences(self, pid: str, token: str) -> str:
-        return self.url("notifier", f"/preferences/{pid}", token=token)
+    def preferences(self, pid: str) -> str:
+        return self.url("notifier", f"/preferences/{pid}", token=self.token(pid, "preferences", pid))
 
-    def unsubscribe(self, pid: str, category: str, token: str) -> str:
-        return self.url("notifier", f"/preferences/{pid}/unsubscribe", category=category, token=token)
+    def unsubscribe(self, pid: str, category: str) -> str:
+        return self.url("notifier", f"/preferences/{pid}/unsubscribe", category=category,
+                        token=self.token(pid, "preferences", pid))
 
 
 def _member(data: dict, pid: str) -> dict:
@@ -107,12 +110,10 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
     pid = recipient.participant_id
     context: dict = {"name": recipient.name or "", "timezone": recipient.timezone, "links": {}}
     unsubscribe_url = None
-    token = None
     if pid:
-        token = links.token(pid)
-        context["links"]["preferences"] = links.preferences(pid, token)
+        context["links"]["preferences"] = links.preferences(pid)
         if unsubscribable(category):
-            unsubscribe_url = links.unsubscribe(pid, category, token)
+            unsubscribe_url = links.unsubscribe(pid, category)
     context["links"]["unsubscribe"] = unsubscribe_url
     attachments: tuple[Attachment, ...] = ()
 
@@ -129,8 +130,8 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
             # before everyone accepts, a name is shown only if its owner made the profile public
             context["others"] = _others(data, pid, contacts, reveal=lambda m, c: {
                 "name": c.get("name") if _consents(c, "public_profile") else None})
-            context.update(accept_url=links.respond(match_id, pid, "accept", token),
-                           decline_url=links.respond(match_id, pid, "decline", token))
+            context.update(accept_url=links.respond(match_id, pid, "accept"),
+                           decline_url=links.respond(match_id, pid, "decline"))
         elif template == "match_introduction":
             me = contacts.get(pid) or {}
             i_share = _consents(me, "share_contact") and _member(data, pid).get("share_contact", True) is not False
@@ -141,7 +142,8 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
 
             context["others"] = _others(data, pid, contacts, reveal=reveal)
             context["all_contacts"] = all(other["email"] for other in context["others"])
-            context["outcome_url"] = links.url("matcher", f"/matches/{match_id}/outcome", participant=pid, token=token)
+            context["outcome_url"] = links.url("matcher", f"/matches/{match_id}/outcome", participant=pid,
+                                               token=links.token(pid, "match.outcome", match_id))
     elif template == "clinic_invitation":
         slots = [{"slot_id": s["slot_id"], "start": s["start"], "minutes": s["minutes"]} for s in data["slots"]]
         context.update(title=data["title"], kind=data["kind"], topics=list(data["topics"]), slots=slots,
@@ -169,7 +171,8 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
         context.update(title=data["title"], recording_url=recording,
                        resources=[_resource_view(r) for r in resources or [] if r.get("url") != recording],
                        feedback_url=links.url("scheduler", f"/clinics/{data['clinic_id']}/feedback",
-                                              participant=pid, token=token))
+                                              participant=pid,
+                                              token=links.token(pid, "clinic.feedback", data["clinic_id"])))
     elif template == "resource_new":
         context["resource"] = _resource_view(data)
     elif template == "resource_digest":

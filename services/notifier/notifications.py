@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import deque
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from typing import Iterable
 
 from bson import Binary, ObjectId
 from pymongo.client_session import ClientSession
@@ -20,15 +20,16 @@ from pymongo.database import Database
 from shared.bus import PermanentError
 from shared.config import Settings
 from shared.events import utcnow_iso
-from shared.inbox import Inbox
+from shared.inbox import IdempotentHandler, Inbox
 from shared.mongo import in_transaction
 from shared.outbox import Outbox
+from shared.token_subjects import TokenSubjects
 
 from services.notifier import SERVICE
 from services.notifier.compose import build_email, single_line, wire_bytes
 from services.notifier.config import NotifierConfig
 from services.notifier.digest import digest_due
-from services.notifier.language import choose_language
+from shared.languages import choose_language
 from services.notifier.messages import Recipient, message_parts
 from services.notifier.planning import Planned, awaited_contacts, named_people, plan
 from services.notifier.preferences import resource_mode, should_send
@@ -50,47 +51,6 @@ def delivery_key(event_id: str, recipient: str, template: str) -> str:
     return f"{event_id}|{recipient}|{template}"
 
 
-class BatchEffect:
-    """A consumer handler applied through the inbox, one poll's events in one transaction.
-
-    `begin` runs at the start of every transaction attempt (a retried transaction starts
-    afresh) and `after` once the transaction committed.
-    """
-
-    def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, list[dict]], None],
-                 begin: Callable[[], None] = lambda: None, after: Callable[[], None] = lambda: None):
-        self.inbox = inbox
-        self.effect = effect
-        self.begin = begin
-        self.after = after
-
-    def __call__(self, envelope: dict) -> None:
-        def work(session):
-            self.begin()
-            self.effect(session, [envelope])
-
-        if self.inbox.apply_once(envelope, work):
-            self.after()
-
-    def apply_batch(self, envelopes: list[dict]) -> int:
-        collected: list[dict] = []
-
-        def collect(session, envelope):
-            collected.append(envelope)
-
-        def finish(session):
-            fresh = list(collected)
-            collected.clear()  # a retried transaction collects afresh
-            self.begin()
-            if fresh:
-                self.effect(session, fresh)
-
-        applied = self.inbox.apply_batch(envelopes, collect, finish=finish)
-        if applied:
-            self.after()
-        return applied
-
-
 class Notifier:
     def __init__(self, settings: Settings, config: NotifierConfig, db: Database,
                  catalogue: TemplateCatalogue | None = None):
@@ -99,6 +59,7 @@ class Notifier:
         self.db = db
         self.store = Store(db)
         self.inbox = Inbox(db, SERVICE)
+        self.subjects = TokenSubjects(db)
         self.outbox = Outbox(db, SERVICE)
         self.catalogue = catalogue or TemplateCatalogue(config.template_dirs)
         self.wake = threading.Event()  # set when messages are queued: the sender starts at once
@@ -112,7 +73,7 @@ class Notifier:
 
     def handlers(self) -> dict:
         def handler(effect):
-            return BatchEffect(self.inbox, effect, begin=self._begin, after=self._hand_off)
+            return IdempotentHandler(self.inbox, batch=effect, begin=self._begin, committed=self._hand_off)
 
         handlers = {
             "participant-registered": handler(self._each(self.on_participant)),
@@ -153,6 +114,7 @@ class Notifier:
     def on_participant(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
         pid = data["participant_id"]
+        self.subjects.apply(session, envelope)
         held = self.store.contacts.find_one({"_id": pid}, session=session)
         if held and held.get("withdrawn"):
             return  # a late event of someone who withdrew: nothing to store, nobody to tell
@@ -174,6 +136,7 @@ class Notifier:
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
         pid = data["participant_id"]
+        self.subjects.apply(session, envelope)
         # a tombstone without anything personal, so a late registered/updated event is ignored
         self.store.contacts.replace_one({"_id": pid}, {"_id": pid, "withdrawn": True, "revision": data["revision"],
                                                        "withdrawn_at": data["withdrawn_at"]},

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError,
                     pass_context, select_autoescape)
 from markupsafe import Markup, escape
 
-from services.notifier.ics import as_utc
-from services.notifier.language import text_direction
+from shared.clock import as_utc
+from shared.languages import language_name, text_direction
 from shared.taxonomy import topic_label
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -70,14 +68,6 @@ def _langname(context, code: str | None) -> str:
     if not code:
         return ""
     return language_name(code, context.get("lang") or "en")
-
-
-@lru_cache(maxsize=4096)
-def language_name(code: str, reader: str) -> str:
-    try:
-        return Locale.parse(code, sep="-").get_display_name(Locale.parse(reader, sep="-")) or code
-    except (UnknownLocaleError, ValueError, TypeError):
-        return code
 
 
 def _paragraphs(text: str) -> Markup:

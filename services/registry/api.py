@@ -10,7 +10,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import require_self_or_staff, require_staff
+from shared.auth import require_participant, require_staff
 from shared.web import Blueprint, accepts
 
 from services.registry.imports import ImportFileError, read_rows, row_to_body
@@ -109,17 +109,16 @@ class Participant(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, participant_id):
         """The whole profile (the participant's own token, or staff)."""
-        profile = _profile_or_abort(participant_id)
-        require_self_or_staff(participant_id, valid_after=profile.get("tokens_valid_after"))
-        return public_profile(profile)
+        require_participant(participant_id)
+        return public_profile(_profile_or_abort(participant_id))
 
     @blp.arguments(patch_schema())
     @blp.response(200, ParticipantOut)
     @blp.doc(security=[{"bearer": []}])
     def patch(self, changes, participant_id):
         """Change any part of the profile; `interests` replaces the list. Bumps the revision."""
-        profile = _profile_or_abort(participant_id)
-        require_self_or_staff(participant_id, valid_after=profile.get("tokens_valid_after"))
+        require_participant(participant_id)
+        _profile_or_abort(participant_id)
         try:
             return public_profile(_registry().update(participant_id, changes))
         except RegistryError as error:
@@ -129,8 +128,8 @@ class Participant(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def delete(self, participant_id):
         """Withdraw: personal data is erased here and, through participant-withdrawn, everywhere."""
-        profile = _profile_or_abort(participant_id)
-        require_self_or_staff(participant_id, valid_after=profile.get("tokens_valid_after"))
+        require_participant(participant_id)
+        _profile_or_abort(participant_id)
         _registry().withdraw(participant_id)
 
 
@@ -140,8 +139,8 @@ class ParticipantToken(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, participant_id):
         """A new token; all older tokens of this participant stop working in every service."""
-        profile = _profile_or_abort(participant_id)
-        require_self_or_staff(participant_id, valid_after=profile.get("tokens_valid_after"))
+        require_participant(participant_id)
+        _profile_or_abort(participant_id)
         token, valid_after = _registry().reissue_token(participant_id)
         return {"token": token, "tokens_valid_after": valid_after}
 

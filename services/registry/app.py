@@ -18,7 +18,8 @@ DESCRIPTION = ("The skills directory of Let's Connect: registration against the 
 def create_app(settings: Settings | None = None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
+    registry = Registry(store, settings)
     app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: registry_stats(store),
-                             description=DESCRIPTION, prepare=store.ensure_indexes)
-    app.config["LC_REGISTRY"] = Registry(store, settings)
+                             description=DESCRIPTION, prepare=store.ensure_indexes, token_status=registry.token_status)
+    app.config["LC_REGISTRY"] = registry
     return app

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import issue_participant_token
+from shared.clock import iso
+from shared.tokens import PARTICIPANT, SubjectStatus, epoch, issue_participant_token
 from shared.config import Settings
 from shared.events import utcnow_iso
 from shared.mongo import write_atomically
@@ -169,11 +170,25 @@ class Registry:
     def reissue_token(self, participant_id: str) -> tuple[str, str]:
         """A new token; every older one stops working everywhere (other services learn the cut-off)."""
         before = self.get(participant_id)
-        valid_after = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        # The cut-off keeps microseconds, and the new token is issued at that very instant: a token
+        # issued earlier in the same second is refused, the new one is not.
+        now = round(time.time(), 6)
+        valid_after = iso(datetime.fromtimestamp(now, timezone.utc), "microseconds")
         after = {**before, "tokens_valid_after": valid_after, "revision": before["revision"] + 1,
                  "updated_at": utcnow_iso()}
         self._save(before, after)
-        return issue_participant_token(self.settings, participant_id), valid_after
+        return issue_participant_token(self.settings, participant_id, now=now), valid_after
+
+    def token_status(self, kind: str, subject: str) -> SubjectStatus | None:
+        """The registry is the source of truth: the profile's cut-off, or its erasure."""
+        if kind != PARTICIPANT:
+            return None
+        profile = self.store.participants.find_one({"_id": subject}, {"tokens_valid_after": 1})
+        if profile is not None:
+            return SubjectStatus(valid_after=epoch(profile.get("tokens_valid_after")))
+        if self.store.withdrawn.find_one({"_id": subject}, {"_id": 1}) is not None:
+            return SubjectStatus(erased=True)
+        return None
 
     def withdraw(self, participant_id: str) -> None:
         """Erase the person: the profile goes, a tombstone without personal data stays."""

@@ -7,7 +7,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from shared.auth import current_actor
+from shared.auth import require_signed_in
 from shared.topics import abort_unless_known
 from shared.web import Blueprint
 
@@ -38,10 +38,8 @@ def _resource_or_404(resource_id: str) -> dict:
 
 
 def _owner_or_staff(resource: dict) -> None:
-    actor = current_actor()
-    if actor is None:
-        abort(401, message="a bearer token is required")
-    if not actor.staff and actor.participant_id != resource.get("owner"):
+    actor = require_signed_in()
+    if not actor.is_staff and actor.subject != resource.get("owner"):
         abort(403, message="only the person who published it, or staff, can change it")
 
 
@@ -62,11 +60,9 @@ class Resources(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, data):
         """Publish a resource (staff, or a participant with their own token)."""
-        actor = current_actor()
-        if actor is None:
-            abort(401, message="a bearer token is required (staff or your participant token)")
+        actor = require_signed_in()
         abort_unless_known(_library().store.known_topics, data["topics"])
-        return resource_out(_library().publish(data, None if actor.staff else actor.participant_id)), 201
+        return resource_out(_library().publish(data, None if actor.is_staff else actor.subject)), 201
 
     @blp.arguments(SearchQuery, location="query")
     def get(self, query):
@@ -128,8 +124,7 @@ class Translations(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, translation, resource_id):
         """Add a translation (any participant or staff); it closes the open request for that language."""
-        if current_actor() is None:
-            abort(401, message="a bearer token is required")
+        require_signed_in()
         _resource_or_404(resource_id)
         return resource_out(_library().add_translation(resource_id, translation)), 201
 
@@ -140,8 +135,7 @@ class TranslationRequests(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, body, resource_id):
         """Ask translators: one request per language not yet translated or requested."""
-        if current_actor() is None:
-            abort(401, message="a bearer token is required")
+        require_signed_in()
         _resource_or_404(resource_id)
         created = _library().request_translations(resource_id, body["languages"])
         return {"requested": [r["language"] for r in created]}, 201

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from babel import Locale
+from shared.languages import language_name
 
 from shared.taxonomy import topic_label
 
@@ -22,13 +22,6 @@ def link(url: str, label: str) -> str:
     safe_url = url.replace(" ", "%20").replace("[", "%5B").replace("]", "%5D").replace("|", "%7C") \
         .replace("<", "%3C").replace(">", "%3E").replace("{", "%7B").replace("}", "%7D").replace("'", "%27")
     return f"[{safe_url} {escape(label)}]"
-
-
-def language_name(code: str) -> str:
-    try:
-        return Locale.parse(code, sep="-").get_display_name("en") or code
-    except (ValueError, LookupError):
-        return code
 
 
 def render(resources: list[dict]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from shared.config import Settings
 from shared.inbox import IdempotentHandler, Inbox
 from shared.mongo import database
+from shared.token_subjects import TokenSubjects
 from shared.worker import Worker, serve
 
 from services.resources import SERVICE
@@ -16,6 +17,7 @@ def build_worker(settings: Settings) -> Worker:
     store.ensure_indexes()
     library = Library(store)
     inbox = Inbox(store.db, SERVICE)
+    subjects = TokenSubjects(store.db)
 
     def on_session_completed(session, envelope):
         data = envelope["data"]
@@ -34,10 +36,14 @@ def build_worker(settings: Settings) -> Worker:
         # Attribution published under an open licence stays; the link to the person goes.
         store.resources.update_many({"owner": envelope["data"]["participant_id"]}, {"$set": {"owner": None}},
                                     session=session)
+        subjects.apply(session, envelope)
 
     return Worker(SERVICE, settings, store.db, handlers={
         "session-completed": IdempotentHandler(inbox, on_session_completed),
         "participant-withdrawn": IdempotentHandler(inbox, on_participant_withdrawn),
+        # only to refuse tokens issued before a reissue
+        "participant-registered": IdempotentHandler(inbox, writes=subjects.writes),
+        "participant-updated": IdempotentHandler(inbox, writes=subjects.writes),
         "skill-registered": IdempotentHandler(inbox, writes=store.known_topics.writes),  # staff-added topics
     })
 

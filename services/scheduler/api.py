@@ -8,7 +8,7 @@ from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
-from shared.auth import TokenError, require_self_or_staff, require_staff, verify_participant_token
+from shared.auth import require_participant, require_staff
 from shared.topics import abort_unless_known
 from shared.web import Blueprint
 
@@ -39,11 +39,6 @@ def _clinic_or_404(clinic_id: str) -> dict:
 
 def _refused(exc: RegistrationRefused):
     abort(exc.code, message=exc.message)
-
-
-def _valid_after(participant_id: str):
-    person = _store().people.find_one({"_id": participant_id}, {"tokens_valid_after": 1})
-    return (person or {}).get("tokens_valid_after")
 
 
 def clinic_out(clinic: dict, counts: dict | None = None) -> dict:
@@ -152,7 +147,7 @@ class Registrations(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, data, clinic_id):
         """Take a seat (participant with own token, or staff): confirmed while seats last, then the waitlist."""
-        require_self_or_staff(data["participant"], valid_after=_valid_after(data["participant"]))
+        require_participant(data["participant"], scope="clinic.register", resource=clinic_id)
         _clinic_or_404(clinic_id)
         if _store().people.find_one({"_id": data["participant"], "withdrawn": True}, {"_id": 1}):
             abort(409, message="this participant has withdrawn from the program")
@@ -177,7 +172,7 @@ class Registrations(MethodView):
 class RegistrationOne(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, clinic_id, participant_id):
-        require_self_or_staff(participant_id, valid_after=_valid_after(participant_id))
+        require_participant(participant_id, scope="clinic.register", resource=clinic_id)
         clinic = _clinic_or_404(clinic_id)
         registration = _store().registration(clinic_id, participant_id)
         if registration is None:
@@ -192,7 +187,7 @@ class RegistrationOne(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def delete(self, clinic_id, participant_id):
         """Give the seat back; the first on the waitlist gets it at once."""
-        require_self_or_staff(participant_id, valid_after=_valid_after(participant_id))
+        require_participant(participant_id, scope="clinic.register", resource=clinic_id)
         _clinic_or_404(clinic_id)
         try:
             result = _store().unregister(clinic_id, participant_id)
@@ -225,7 +220,7 @@ class Feedback(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def post(self, data, clinic_id):
         """Feedback from someone who attended, once -> feedback-submitted."""
-        require_self_or_staff(data["participant"], valid_after=_valid_after(data["participant"]))
+        require_participant(data["participant"], scope="clinic.feedback", resource=clinic_id)
         _clinic_or_404(clinic_id)
         try:
             record = _store().give_feedback(clinic_id, data)
@@ -297,13 +292,7 @@ class OwnCalendar(MethodView):
     def get(self, query, participant_id):
         """A participant's own feed of confirmed clinics, with the meeting links. Calendar apps cannot
         send headers, so the participant's token goes in the query string."""
-        settings = current_app.config["LC_SETTINGS"]
-        try:
-            claims = verify_participant_token(settings, query["token"], valid_after=_valid_after(participant_id))
-        except TokenError as exc:
-            abort(401, message=f"invalid token: {exc}")
-        if claims.participant_id != participant_id:
-            abort(403, message="this token belongs to another participant")
+        require_participant(participant_id, scope="calendar.feed", staff_roles=(), token=query["token"])
         now = _store().now()
         tz = _zone(query)
         mine = {r["clinic_id"]: r["slot_id"] for r in _store().registrations.find(

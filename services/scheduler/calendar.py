@@ -6,41 +6,19 @@ written only into a participant's own feed.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, vRecur
+from icalendar import Calendar, Event, vRecur
 
-PRODID = "-//Wikimedia Let's Connect//scheduler//EN"
+from shared import calendars
+from shared.calendars import slot_uid, timed_event
+
 ALARM_BEFORE = timedelta(hours=1)
 
 
-def slot_uid(clinic_id: str, slot_id: str) -> str:
-    """The notifier's UID for the same slot, so mail attachments and feeds update one entry."""
-    return f"clinic-{clinic_id}-slot-{slot_id}@letsconnect"
-
-
 def new_calendar(name: str) -> Calendar:
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", name)
-    return calendar
-
-
-def _when(value: datetime, tz: ZoneInfo | None) -> datetime:
-    value = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return value.astimezone(tz) if tz else value.astimezone(timezone.utc)
-
-
-def _alarm(title: str) -> Alarm:
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", f"Reminder: {title}")
-    alarm.add("trigger", -ALARM_BEFORE)
-    return alarm
+    return calendars.new_calendar("scheduler", name=name)
 
 
 def clinic_events(clinic: dict, stamp: datetime, *, tz: ZoneInfo | None = None, meeting_url: str | None = None,
@@ -49,12 +27,8 @@ def clinic_events(clinic: dict, stamp: datetime, *, tz: ZoneInfo | None = None, 
     for slot in clinic["slots"]:
         if slot_ids is not None and slot["slot_id"] not in slot_ids:
             continue
-        event = Event()
-        event.add("uid", slot_uid(clinic["_id"], slot["slot_id"]))
-        event.add("dtstamp", stamp.astimezone(timezone.utc))
-        event.add("dtstart", _when(slot["start"], tz))
-        event.add("dtend", _when(slot["start"] + timedelta(minutes=slot["minutes"]), tz))
-        event.add("summary", clinic["title"])
+        event = timed_event(slot_uid(clinic["_id"], slot["slot_id"]), title=clinic["title"], start=slot["start"],
+                            minutes=slot["minutes"], stamp=stamp, tz=tz)
         languages = ", ".join([clinic["language"], *clinic.get("interpretation", [])])
         description = (clinic.get("description") or "").strip()
         event.add("description", f"{description}\n\nLanguages: {languages}".strip())
@@ -65,18 +39,14 @@ def clinic_events(clinic: dict, stamp: datetime, *, tz: ZoneInfo | None = None, 
             event.add("url", f"{base_url}/clinics/{clinic['_id']}")
         if meeting_url:
             event.add("location", meeting_url)
-        event.add_component(_alarm(clinic["title"]))
+        event.add_component(calendars.reminder(clinic["title"], ALARM_BEFORE))
         events.append(event)
     return events
 
 
 def space_event(space: dict, stamp: datetime, tz: ZoneInfo | None = None) -> Event:
-    event = Event()
-    event.add("uid", f"space-{space['_id']}@letsconnect")
-    event.add("dtstamp", stamp.astimezone(timezone.utc))
-    event.add("dtstart", _when(space["start"], tz))
-    event.add("dtend", _when(space["start"] + timedelta(minutes=space["minutes"]), tz))
-    event.add("summary", space["title"])
+    event = timed_event(f"space-{space['_id']}@letsconnect", title=space["title"], start=space["start"],
+                        minutes=space["minutes"], stamp=stamp, tz=tz)
     event.add("description", (space.get("description") or "").strip())
     event.add("categories", list(space["topics"]))
     event.add("url", space["link"])
@@ -85,10 +55,4 @@ def space_event(space: dict, stamp: datetime, tz: ZoneInfo | None = None) -> Eve
     return event
 
 
-def render(calendar: Calendar, events: list[Event], tz: ZoneInfo | None = None) -> bytes:
-    for event in events:
-        calendar.add_component(event)
-    if tz is not None:
-        calendar.add("x-wr-timezone", str(tz.key))
-        calendar.add_missing_timezones()
-    return calendar.to_ical()
+render = calendars.finish

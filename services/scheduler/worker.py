@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 from shared.config import Settings
-from shared.inbox import Inbox
+from shared.inbox import IdempotentHandler, Inbox
 from shared.mongo import database
+from shared.token_subjects import TokenSubjects
 from shared.worker import PeriodicJob, Worker, serve
 
 from services.scheduler import SERVICE
@@ -17,9 +18,13 @@ def build_worker(settings: Settings, clock=None, reminder_every: float | None = 
     store = Store(database(settings, SERVICE), clock)
     store.ensure_indexes()
     inbox = Inbox(store.db, SERVICE)
+    subjects = TokenSubjects(store.db)
 
     def handler(apply):
-        return lambda envelope: inbox.apply_once(envelope, lambda session: apply(session, envelope["data"]))
+        def effect(session, envelope):
+            apply(session, envelope["data"])
+            subjects.apply(session, envelope)  # no-op for events that are not about token subjects
+        return IdempotentHandler(inbox, effect)
 
     every = reminder_every if reminder_every is not None else float(os.environ.get("LC_SCHEDULER_REMINDER_SECONDS", "60"))
     return Worker(SERVICE, settings, store.db, handlers={

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import uuid
 from functools import lru_cache
-from datetime import datetime, timezone
 
+from shared.clock import utcnow_iso
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 SPECVERSION = "1.0"
@@ -32,10 +32,6 @@ class EnvelopeSchema(Schema):
     dataversion = fields.Integer(required=True, strict=True)
     datacontenttype = fields.String(load_default="application/json")
     data = fields.Dict(required=True)
-
-
-def utcnow_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @lru_cache(maxsize=None)

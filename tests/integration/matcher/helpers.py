@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from shared.auth import issue_participant_token
+from shared.tokens import issue_participant_token
 from shared.bus import read_topic
 from shared.events import make_event
 from tests.support import STAFF_HEADERS

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.auth import issue_participant_token
+from shared.tokens import issue_participant_token
 from shared.bus import Publisher, read_topic
 from shared.mongo import database, in_transaction
 from services.matcher.candidates import Edge

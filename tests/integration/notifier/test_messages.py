@@ -10,7 +10,7 @@ import pytest
 from services.notifier.app import create_app
 from services.notifier.config import NotifierConfig
 from services.notifier.worker import build_worker
-from shared.auth import issue_participant_token, verify_participant_token
+from shared.tokens import issue_participant_token, verify_token
 from shared.bus import read_topic
 from tests.integration.notifier.helpers import (
     Events, mail_to, match, new_id, participant, parts, registration,
@@ -75,7 +75,8 @@ def test_match_proposal_goes_to_each_person_in_their_language_with_working_links
             assert f"{url.scheme}://{url.netloc}" == settings.service_url("matcher")
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             assert query["response"] == response and query["participant"] == pid
-            assert verify_participant_token(settings, query["token"]).participant_id == pid
+            link = verify_token(settings, query["token"])
+            assert link.holds_link("match.respond", match_id, pid) and not link.is_participant(pid)
 
 
 def test_introduction_shares_addresses_only_where_both_consented(servers, stack):

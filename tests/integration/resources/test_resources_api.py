@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from shared.auth import issue_participant_token
+from shared.tokens import issue_participant_token
 from shared.bus import Publisher, read_topic
 from shared.events import make_event
 from services.resources.app import create_app

@@ -4,7 +4,8 @@ import icalendar
 import pytest
 
 from services.notifier.compose import Attachment, build_email, message_id, single_line, wire_bytes
-from services.notifier.ics import clinic_calendar, sequence_from, slot_uid
+from services.notifier.ics import clinic_calendar, sequence_from
+from shared.calendars import slot_uid
 from services.notifier.rendering import Rendered
 
 FROM = "Let's Connect <letsconnect@wikimedia.example>"

@@ -1,4 +1,4 @@
-from services.notifier.language import choose_language, text_direction
+from shared.languages import choose_language, text_direction
 from services.notifier.preferences import (
     ALWAYS_SENT, SKIPPABLE, TEMPLATE_CATEGORIES, resource_mode, should_send, unsubscribable, with_unsubscribed,
 )

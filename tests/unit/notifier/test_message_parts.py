@@ -1,7 +1,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 from services.notifier.messages import Recipient, message_parts
-from shared.auth import verify_participant_token
+from shared.tokens import verify_token
 from shared.config import Settings
 from tests.unit.notifier.samples import EVENTS, T, contact
 
@@ -30,13 +30,14 @@ def test_proposal_names_the_others_only_with_a_public_profile():
     assert parts("match_proposal", hidden).context["others"] == [{"role": "sharer", "name": None}]
 
 
-def test_proposal_links_answer_for_this_person_with_their_token():
+def test_proposal_links_carry_a_token_for_answering_this_proposal_and_nothing_else():
     proposal = parts("match_proposal", {"p1": contact("p1"), "p2": contact("p2")})
     accept = urlsplit(proposal.context["accept_url"])
     query = {k: v[0] for k, v in parse_qs(accept.query).items()}
     assert accept.path == "/matches/m1/respond" and accept.port == SETTINGS.ports["matcher"]
     assert query["response"] == "accept" and query["participant"] == "p1"
-    assert verify_participant_token(SETTINGS, query["token"]).participant_id == "p1"
+    link = verify_token(SETTINGS, query["token"])
+    assert link.holds_link("match.respond", "m1", "p1") and not link.is_participant("p1")
     assert proposal.unsubscribe_url.startswith(f"{SETTINGS.service_url('notifier')}/preferences/p1/unsubscribe?")
 
 

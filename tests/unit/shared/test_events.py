@@ -14,6 +14,8 @@ DESIGN_TOPICS = {
     "clinic-reminder", "session-completed", "feedback-submitted", "notification-sent", "notification-failed",
     "resource-published", "translation-requested",
 }
+# DESIGN.md section 8: a sign-in request, staff account changes, and what the clinic and matcher work adds.
+SECOND_STAGE_TOPICS = {"sign-in-requested", "staff-account-changed"}
 
 
 def withdrawn(pid="p1"):
@@ -21,8 +23,9 @@ def withdrawn(pid="p1"):
 
 
 def test_catalogue_has_exactly_the_designed_topics_and_their_dlq_twins():
-    assert set(TOPICS) == DESIGN_TOPICS
-    assert set(ALL_TOPICS) == DESIGN_TOPICS | {t + ".dlq" for t in DESIGN_TOPICS}
+    designed = DESIGN_TOPICS | SECOND_STAGE_TOPICS
+    assert set(TOPICS) == designed
+    assert set(ALL_TOPICS) == designed | {t + ".dlq" for t in designed}
 
 
 def test_envelope_uses_cloudevents_names_and_the_subject_as_key():
