@@ -21,14 +21,21 @@ class ResourcePublishedSchema(Schema):
 
 
 class TranslationRequestedSchema(Schema):
+    """Translators of `language` are asked for a written translation (a resource, a message template)
+    or, with kind `interpretation`, to interpret live (a clinic, a connection) at `start` for `minutes`."""
+
     request_id = Id(required=True)
-    subject_kind = fields.String(required=True, validate=validate.OneOf(("resource", "template", "clinic")))
+    kind = fields.String(load_default="translation", validate=validate.OneOf(("translation", "interpretation")))
+    subject_kind = fields.String(required=True,
+                                 validate=validate.OneOf(("resource", "template", "clinic", "connection")))
     subject_id = fields.String(required=True)
     language = Lang(required=True)
     source_language = Lang(load_default="en")
     title = fields.String(required=True)
     url = fields.String(load_default=None, allow_none=True)
     requested_by = fields.String(required=True)
+    start = fields.String(load_default=None, allow_none=True)
+    minutes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=24 * 60))
 
 
 EVENTS = {
