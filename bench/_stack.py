@@ -123,3 +123,22 @@ def raw_insert_rate(settings, count: int = 2000) -> float:
     for i in range(count):
         collection.insert_one({"i": i, "name": "Ahmed Example", "languages": ["ar", "en"], "pad": "x" * 300})
     return count / (time.perf_counter() - started)
+
+
+def raw_produce_rate(settings, count: int) -> float:
+    """kafka-python's raw produce rate (acks=all, 600-byte values) to a scratch topic no consumer reads."""
+    import time
+
+    from kafka import KafkaProducer
+
+    ensure_topics(settings, ["bench-raw"])
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=2)
+    payload = b"x" * 600
+    topic = settings.topic_name("bench-raw")
+    started = time.perf_counter()
+    for i in range(count):
+        producer.send(topic, key=str(i % 97).encode(), value=payload)
+    producer.flush()
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return count / elapsed

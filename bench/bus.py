@@ -19,29 +19,14 @@ import time
 import uuid
 from dataclasses import asdict
 
-from _stack import bench_settings, command_line, embedded_servers, raw_insert_rate
-from kafka import KafkaProducer
+from _stack import bench_settings, command_line, embedded_servers, raw_insert_rate, raw_produce_rate
 from pymongo import UpdateOne
 
-from shared.bus import ensure_topics
 from shared.inbox import IdempotentHandler, Inbox
 from shared.config import Settings
 from shared.mongo import database, write_atomically
 from shared.outbox import Outbox
 from shared.worker import Worker
-
-
-def raw_produce_rate(settings, count: int) -> float:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=2)
-    payload = b"x" * 600
-    topic = settings.topic_name("bench-raw")  # a scratch topic no consumer reads
-    started = time.perf_counter()
-    for i in range(count):
-        producer.send(topic, key=str(i % 97).encode(), value=payload)
-    producer.flush()
-    elapsed = time.perf_counter() - started
-    producer.close()
-    return count / elapsed
 
 
 def withdrawn(pid: str) -> dict:
@@ -116,7 +101,6 @@ def main() -> None:
         return
     with embedded_servers() as servers:
         settings = bench_settings(servers, outbox_poll_ms=args.poll_ms)
-        ensure_topics(settings, ["bench-raw"])
         produce = raw_produce_rate(settings, args.produce)
         insert = raw_insert_rate(settings, 3000)
         rate, applied, distinct = end_to_end(settings, args.events, args.writers)

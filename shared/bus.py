@@ -92,6 +92,8 @@ class DeadLetter:
 class ConsumerRunner:
     """Consumes `handlers`' topics in the service's consumer group and applies each event."""
 
+    LAG_REPORT_SECONDS = 1.0
+
     def __init__(self, settings: Settings, service: str, handlers: dict[str, Handler], publisher: Publisher,
                  max_poll_records: int = 200):
         self.settings = settings
@@ -101,6 +103,8 @@ class ConsumerRunner:
         self.topic_to_type = {settings.topic_name(t): t for t in handlers}
         self.assigned = threading.Event()
         self._stop = threading.Event()
+        self._next_lag_report = 0.0
+        self._lag_reported: dict[tuple[str, str], int] = {}
         self.consumer = KafkaConsumer(
             *self.topic_to_type,
             bootstrap_servers=settings.kafka_bootstrap,
@@ -124,6 +128,7 @@ class ConsumerRunner:
                 batches = self.consumer.poll(timeout_ms=200)
                 if self.consumer.assignment():
                     self.assigned.set()
+                self._report_lag()
                 if not batches:
                     continue
                 by_type: dict[str, list] = {}
@@ -139,6 +144,26 @@ class ConsumerRunner:
                 raise  # stopped during a database outage: nothing committed, redelivered later
         finally:
             self.consumer.close(autocommit=False)
+
+    def _report_lag(self) -> None:
+        """lc_consumer_lag per owned partition, from what the consumer already knows (the high
+        watermark of its last fetch and its position): no extra broker round trip."""
+        now = time.monotonic()
+        if now < self._next_lag_report:
+            return
+        self._next_lag_report = now + self.LAG_REPORT_SECONDS
+        owned = {}
+        for partition in self.consumer.assignment():
+            highwater = self.consumer.highwater(partition)
+            if highwater is None:
+                continue  # nothing fetched from it yet: its position may not be known either
+            key = (self.topic_to_type[partition.topic], str(partition.partition))
+            owned[key] = max(0, highwater - self.consumer.position(partition))
+        for key in self._lag_reported.keys() - owned.keys():  # moved to another copy of the worker
+            metrics.CONSUMER_LAG.labels(self.service, *key).set(0)
+        for key, lag in owned.items():
+            metrics.CONSUMER_LAG.labels(self.service, *key).set(lag)
+        self._lag_reported = owned
 
     def _process_batch(self, event_type: str, records) -> None:
         """Apply one poll's events of a type; in one transaction when the handler supports it."""
@@ -158,6 +183,8 @@ class ConsumerRunner:
         try:
             handler.apply_batch([envelope for _, envelope in valid])
             metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc(len(valid))
+            for _, envelope in valid:
+                metrics.observe_age(metrics.EVENT_AGE, envelope["time"], self.service, event_type)
         except Exception as exc:  # isolate the culprit: one event at a time, with retries and the .dlq
             log.info("%s: batch of %d failed (%s); applying one by one", self.service, len(valid), exc)
             for record, _ in valid:
@@ -179,6 +206,7 @@ class ConsumerRunner:
             try:
                 handler(envelope)
                 metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc()
+                metrics.observe_age(metrics.EVENT_AGE, envelope["time"], self.service, event_type)
                 return
             except ConnectionFailure as exc:
                 # The database is unreachable: not the event's fault. Wait without using up its

@@ -22,6 +22,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import metrics
 from shared.events import EVENT_TYPES, make_event
+from shared.outbox_wake import OutboxWakeup
 
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"
@@ -76,6 +77,7 @@ class OutboxRelay:
         self.after_publish = after_publish  # fault-injection point for the crash tests
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = 0.0
+        self.wakeup = OutboxWakeup(outbox.collection, poll_seconds=self.poll)  # wake on writes, not a timer
 
     def _hold_lease(self) -> bool:
         now = time.time()
@@ -107,16 +109,24 @@ class OutboxRelay:
         self.publisher.flush()
         for future in futures:
             future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
+        acked_at = datetime.now(timezone.utc)
         if self.after_publish:
             self.after_publish(rows)
         # Published rows are deleted rather than marked: cheaper for the database, and the broker
         # keeps the published history.
         self.outbox.collection.delete_many({"_id": {"$in": [row["_id"] for row in rows]}})
-        for envelope in (envelope for row in rows for envelope in row["events"]):
-            metrics.EVENTS_PUBLISHED.labels(self.outbox.source, envelope["type"]).inc()
+        self.wakeup.published(row["_id"] for row in rows)
+        self._observe(rows, acked_at)
         return len(rows)
 
+    def _observe(self, rows: list[dict], acked_at: datetime) -> None:
+        """Metrics of a published batch: events per type, and each event's age at the broker's ack."""
+        for envelope in (envelope for row in rows for envelope in row["events"]):
+            metrics.EVENTS_PUBLISHED.labels(self.outbox.source, envelope["type"]).inc()
+            metrics.OUTBOX_AGE.labels(self.outbox.source).observe(metrics.age_seconds(envelope["time"], acked_at))
+
     def run(self, stop: threading.Event) -> None:
+        self.wakeup.start()
         while not stop.is_set():
             try:
                 published = self.run_once()
@@ -125,7 +135,8 @@ class OutboxRelay:
                 stop.wait(1.0)
                 continue
             if published < self.batch:
-                stop.wait(self.poll)
+                self.wakeup.wait(stop)  # until the next row is written (or a sweep, or stopping)
+        self.wakeup.close()
         try:
             self.release()
         except PyMongoError:

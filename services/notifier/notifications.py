@@ -263,7 +263,8 @@ class Notifier:
         doc = {
             "_id": notification_id or uuid.uuid4().hex, "seq": ObjectId(),
             "key": delivery_key(envelope["id"], planned.recipient, planned.template),
-            "event_id": envelope["id"], "event_type": envelope["type"], "template": planned.template,
+            "event_id": envelope["id"], "event_type": envelope["type"], "event_time": envelope.get("time"),
+            "template": planned.template,
             "category": planned.category, "participant_id": planned.participant_id, "channel": "email",
             "attempts": 0, "log": [], "created_at": now, "updated_at": now,
         }

@@ -23,6 +23,7 @@ from email.utils import parseaddr
 
 from pymongo import UpdateMany, UpdateOne
 
+from shared import metrics
 from shared.mongo import in_transaction
 from shared.outbox import Outbox
 
@@ -34,6 +35,12 @@ from services.notifier.smtp import SmtpClient
 from services.notifier.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def observe_sent(doc: dict) -> None:
+    """The relay accepted a message: how long since the event behind it (lc_notifier_queue_age_seconds)."""
+    metrics.SMTP_ATTEMPTS.labels("sent").inc()
+    metrics.observe_age(metrics.NOTIFIER_QUEUE_AGE, doc.get("event_time") or doc.get("created_at"), doc["template"])
 
 
 class Sender:
@@ -84,8 +91,11 @@ class Sender:
             try:
                 self.smtp.send(self.envelope_from, doc["to"], bytes(doc["message"]))
                 outcomes.append((doc, None))
+                observe_sent(doc)
             except Exception as exc:  # every failure is classified and recorded, none stops the loop
-                outcomes.append((doc, classify(exc)))
+                failure = classify(exc)
+                outcomes.append((doc, failure))
+                metrics.SMTP_ATTEMPTS.labels("transient" if failure.transient else "permanent").inc()
         self.outcomes.put(outcomes)
         return len(batch)
 

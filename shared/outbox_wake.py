@@ -1,0 +1,92 @@
+"""Wakes the outbox relay when a row is written, instead of polling the outbox every few ms.
+
+The relay watches its outbox with a MongoDB change stream (inserts only, the row's id only): the
+server pushes each new row within milliseconds of its commit, from any process (an API's
+gunicorn workers as much as the worker itself), and an idle relay costs the database nothing.
+MongoDB needs a replica set for change streams (production runs one; SecantusDB has them); where
+the server refuses, the relay falls back to polling every LC_OUTBOX_POLL_MS.
+
+Rows the relay published itself still arrive on the stream; their ids are remembered for a while
+so they do not cause an empty read. A sweep every `sweep_seconds` runs the relay anyway (to take
+over the lease from a copy that died, or after the stream was reopened).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+from pymongo.collection import Collection
+from pymongo.errors import OperationFailure, PyMongoError
+
+log = logging.getLogger(__name__)
+
+INSERTS_ONLY = [{"$match": {"operationType": "insert"}}, {"$project": {"documentKey": 1}}]
+
+
+class OutboxWakeup:
+    def __init__(self, collection: Collection, poll_seconds: float, sweep_seconds: float = 1.0,
+                 remember: int = 20000):
+        self.collection = collection
+        self.poll = poll_seconds
+        self.sweep = sweep_seconds
+        self._recent: set = set()
+        self._order: deque = deque()
+        self._remember = remember
+        self._stream = None
+        self._unsupported = False
+
+    def start(self) -> None:
+        """Open the stream before the relay's first read, so no row slips in between unnoticed."""
+        self._open()
+
+    def _open(self) -> bool:
+        if self._unsupported:
+            return False
+        try:
+            self._stream = self.collection.watch(INSERTS_ONLY, max_await_time_ms=int(min(self.sweep, 0.5) * 1000))
+            return True
+        except OperationFailure as exc:  # the server refuses (a standalone mongod): poll instead
+            log.warning("outbox relay: change streams unavailable (%s); polling every %.0f ms", exc, self.poll * 1000)
+            self._unsupported = True
+        except PyMongoError as exc:  # unreachable: try again at the next wait
+            log.warning("outbox relay: cannot watch the outbox (%s); retrying", exc)
+        self._stream = None
+        return False
+
+    def published(self, ids) -> None:
+        """Ids the relay has just published: their inserts on the stream are not new work."""
+        for row_id in ids:
+            if row_id not in self._recent:
+                self._recent.add(row_id)
+                self._order.append(row_id)
+        while len(self._order) > self._remember:
+            self._recent.discard(self._order.popleft())
+
+    def wait(self, stop: threading.Event) -> None:
+        """Return when a row the relay has not published was written, after `sweep_seconds`
+        without one, or when stopping."""
+        if self._stream is None:
+            if not self._open():
+                stop.wait(self.poll)
+                return
+            return  # (re)opened: whatever was written meanwhile is read now, then we watch
+        deadline = time.monotonic() + self.sweep
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                change = self._stream.try_next()  # blocks up to max_await_time_ms on the server
+            except PyMongoError as exc:
+                log.warning("outbox relay: change stream interrupted (%s); reopening", exc)
+                self.close()
+                return
+            if change is not None and change.get("documentKey", {}).get("_id") not in self._recent:
+                return
+
+    def close(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.close()
+            except PyMongoError:
+                pass
+            self._stream = None
