@@ -18,8 +18,28 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="drive the running stack with a realistic, seeded population")
     demo.add_argument("--participants", type=int, default=140)
     demo.add_argument("--seed", type=int, default=2022)
+    status = commands.add_parser("status", help="health, consumer lag, outbox backlog, parked messages, dead letters")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    dlq = commands.add_parser("dlq", help="dead-letter topics: list parked events, replay them after a fix")
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    dlq_list = dlq_commands.add_parser("list", help="the events parked on TOPIC's .dlq twin, with their reasons")
+    dlq_list.add_argument("topic", help="the event topic, e.g. participant-registered (or its .dlq name)")
+    dlq_list.add_argument("--json", action="store_true", help="print JSON instead of text")
+    dlq_list.add_argument("--show-events", action="store_true",
+                          help="print each parked event in full (it may hold personal data)")
+    dlq_replay = dlq_commands.add_parser("replay", help="send parked events back to TOPIC (recorded; safe to repeat)")
+    dlq_replay.add_argument("topic", help="the event topic, e.g. participant-registered (or its .dlq name)")
+    which = dlq_replay.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", help="an event id, or PARTITION:OFFSET of the parked record")
+    which.add_argument("--all", action="store_true", help="every parked event not replayed before")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.command == "status":
+        from letsconnect.status import run
+
+        return run(settings, as_json=args.json)
+    if args.command == "dlq":
+        return _dlq(settings, args)
     if args.command == "up":
         from letsconnect.stack import up
 
@@ -46,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"letsconnect {args.command}: {exc}", file=sys.stderr)
         return 1
     return 2
+
+
+def _dlq(settings, args) -> int:
+    from letsconnect import dlq
+
+    try:
+        if args.dlq_command == "list":
+            return dlq.run_list(settings, args.topic, as_json=args.json, show_events=args.show_events)
+        return dlq.run_replay(settings, args.topic, args.id, args.all)
+    except dlq.DlqError as exc:
+        print(f"letsconnect dlq {args.dlq_command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _report(platform, args) -> int:

@@ -247,15 +247,56 @@ class ConsumerRunner:
         log.error("%s: parked %s@%d on %s: %s", self.service, record.topic, record.offset, dlq_topic, error)
 
 
-def read_topic(settings: Settings, topic: str, timeout: float = 10.0, expected: int | None = None) -> list:
-    """Read every record of a topic from the start (for tests, benchmarks and operators)."""
+def log_end_offsets(settings: Settings, partitions: list[TopicPartition], timeout: float = 5.0) -> dict:
+    """The offset after each partition's last record, from the high watermark a fetch reports.
+
+    ListOffsets(latest), which KafkaConsumer.end_offsets sends, is right on Kafka, but Tansu
+    answers it with the base offset of the partition's last record batch plus one: short of the
+    end whenever that batch holds several records. Fetching from there returns the rest, and the
+    true high watermark with it; on Kafka the fetch is empty and only confirms the answer."""
+    if not partitions:
+        return {}
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
+                             fetch_max_wait_ms=50, max_partition_fetch_bytes=64 * 1024)
+    try:
+        consumer.assign(partitions)
+        listed = consumer.end_offsets(partitions)
+        for partition in partitions:
+            consumer.seek(partition, listed[partition])
+        ends: dict = {}
+        deadline = time.time() + timeout
+        while len(ends) < len(partitions) and time.time() < deadline:
+            consumer.poll(timeout_ms=100)  # the records themselves are not needed, only the watermarks
+            for partition in partitions:
+                highwater = consumer.highwater(partition)
+                if highwater is not None:
+                    ends[partition] = highwater
+        return {partition: ends.get(partition, listed[partition]) for partition in partitions}
+    finally:
+        consumer.close()
+
+
+def topic_partitions(settings: Settings, topics: Iterable[str]) -> list[TopicPartition]:
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        return [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    finally:
+        consumer.close()
+
+
+def read_topic(settings: Settings, topic: str, timeout: float = 10.0, expected: int | None = None,
+               partitions: list[TopicPartition] | None = None, start: dict | None = None) -> list:
+    """Read every record of a topic from the start (for tests, benchmarks and operators), or of
+    some of its partitions from given offsets."""
+    partitions = partitions if partitions is not None else topic_partitions(settings, [topic])
+    end = log_end_offsets(settings, partitions) if expected is None else {}
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                              auto_offset_reset="earliest", consumer_timeout_ms=500)
     try:
-        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
+        for partition, offset in (start or {}).items():
+            consumer.seek(partition, offset)
         records, deadline = [], time.time() + timeout
         while time.time() < deadline:
             for batch in consumer.poll(timeout_ms=300).values():

@@ -62,6 +62,11 @@ class Outbox:
         """Writes whose events are not yet published."""
         return self.collection.count_documents({})
 
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest write whose events are not yet published was made (None: nothing pending)."""
+        row = self.collection.find_one({}, {"created_at": 1}, sort=[("_id", ASCENDING)])
+        return row["created_at"] if row else None
+
 
 class OutboxRelay:
     """Publishes pending outbox rows in `_id` order (each row's events in order), then deletes them."""
