@@ -25,6 +25,8 @@ EVENTS_DEAD_LETTERED = Counter("lc_events_dead_lettered_total", "Events parked o
 HANDLER_RETRIES = Counter("lc_handler_retries_total", "Handler retries after a failure", ["service", "type"])
 OUTBOX_BACKLOG = Gauge("lc_outbox_backlog", "Outbox events not yet published", ["service"],
                        multiprocess_mode="max")
+OUTBOX_OLDEST_AGE = Gauge("lc_outbox_oldest_age_seconds", "Age of the oldest outbox write not yet published",
+                          ["service"], multiprocess_mode="max")
 EVENT_AGE = Histogram("lc_event_age_seconds",
                       "Age of an event (now minus its CloudEvents time) when a consumer has applied it",
                       ["service", "topic"], buckets=AGE_BUCKETS)

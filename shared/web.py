@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from shared import metrics
 from shared.config import Settings
 from shared.mongo import ping, until_reachable
+from shared.outbox import Outbox
 from shared.tokens import StatusLookup
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,10 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
     @app.get("/metrics")
     def prometheus_metrics():
         try:
-            metrics.OUTBOX_BACKLOG.labels(service).set(db["outbox"].count_documents({}))
+            outbox = Outbox(db, service)
+            metrics.OUTBOX_BACKLOG.labels(service).set(outbox.backlog())
+            oldest = outbox.oldest_pending()
+            metrics.OUTBOX_OLDEST_AGE.labels(service).set(metrics.age_seconds(oldest) if oldest else 0)
         except Exception:  # the scrape still answers when the database is down
             pass
         payload, content_type = metrics.render()
