@@ -97,6 +97,13 @@ def hop_figures(before: dict[str, dict], after: dict[str, dict], hops=PROPOSAL_H
     return rows
 
 
+def counter_increase(before: dict, after: dict, metric: str) -> float:
+    def total(samples):
+        return sum(value for (name, _), value in samples.items() if name == metric)
+
+    return total(after) - total(before)
+
+
 def format_hops(rows) -> list[str]:
     def seconds(value):
         return "   n/a" if value is None else f"{value:6.2f}"

@@ -18,7 +18,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import requests
-from _hops import format_hops, hop_figures, scrape
+from _hops import counter_increase, format_hops, hop_figures, scrape
 from _stack import command_line, percentile, raw_insert_rate, raw_produce_rate
 
 from letsconnect.servers import EmbeddedServers, free_port
@@ -122,6 +122,9 @@ def main() -> None:
           f"p95 {percentile(posts, 0.95):6.2f} s")
     for line in format_hops(hop_figures(before, after)):
         print(line)
+    rebalances = {service: int(counter_increase(before[service], after[service], "lc_consumer_rebalances_total"))
+                  for service in SERVICES}
+    print("  consumer group rebalances during the run: " + ", ".join(f"{s} {n}" for s, n in rebalances.items()))
     print(f"POST /participants -> proposal in the mail sink (total):              p50 "
           f"{percentile(latencies, 0.5):6.2f} s  p95 {percentile(latencies, 0.95):6.2f} s "
           f"(target p95 < {1.5 if args.rate <= 5 else 3} s)")

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -89,6 +89,20 @@ class DeadLetter:
     attempts: int
 
 
+class _CountRebalances(ConsumerRebalanceListener):
+    """Every rebalance stops the group's consumption for seconds: counted, and logged."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def on_partitions_revoked(self, revoked):
+        pass
+
+    def on_partitions_assigned(self, assigned):
+        metrics.CONSUMER_REBALANCES.labels(self.service).inc()
+        log.info("%s: consumer group rebalanced; this copy now owns %d partitions", self.service, len(assigned))
+
+
 class ConsumerRunner:
     """Consumes `handlers`' topics in the service's consumer group and applies each event."""
 
@@ -106,7 +120,6 @@ class ConsumerRunner:
         self._next_lag_report = 0.0
         self._lag_reported: dict[tuple[str, str], int] = {}
         self.consumer = KafkaConsumer(
-            *self.topic_to_type,
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=settings.consumer_group(service),
             client_id=f"{service}-worker",
@@ -120,6 +133,7 @@ class ConsumerRunner:
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
             fetch_min_bytes=1,
         )
+        self.consumer.subscribe(list(self.topic_to_type), listener=_CountRebalances(service))
 
     def run(self, stop: threading.Event) -> None:
         self._stop = stop

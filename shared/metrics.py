@@ -35,6 +35,9 @@ OUTBOX_AGE = Histogram("lc_outbox_age_seconds",
                        ["service"], buckets=AGE_BUCKETS)
 CONSUMER_LAG = Gauge("lc_consumer_lag", "Events on a partition the service's consumer has not yet applied",
                      ["service", "topic", "partition"], multiprocess_mode="max")
+CONSUMER_REBALANCES = Counter("lc_consumer_rebalances_total",
+                              "Partition assignments a worker's consumer received (each follows a pause of the group)",
+                              ["service"])
 NOTIFIER_QUEUE_AGE = Histogram("lc_notifier_queue_age_seconds",
                                "From the event behind a message to its acceptance by the SMTP relay",
                                ["template"], buckets=AGE_BUCKETS)
