@@ -1,0 +1,45 @@
+"""The outbox relay is woken by each write (a change stream on its outbox), not by a timer: with
+polling and sweeps set to a minute, each write still reaches Kafka within seconds."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from shared.bus import read_topic
+from shared.mongo import database, in_transaction
+from shared.outbox import Outbox
+from shared.outbox_wake import OutboxWakeup
+from shared.worker import Worker
+from tests.support import eventually
+
+
+def withdraw(settings, pid: str) -> None:
+    db = database(settings, "registry")
+    outbox = Outbox(db, "registry")
+    in_transaction(db, lambda session: outbox.add(session, "participant-withdrawn", {
+        "participant_id": pid, "revision": 2, "withdrawn_at": "2026-11-24T10:00:00Z"}))
+
+
+def published(settings) -> list[str]:
+    return [json.loads(record.value)["subject"]
+            for record in read_topic(settings, settings.topic_name("participant-withdrawn"), timeout=3)]
+
+
+def test_a_write_wakes_the_relay_when_polling_would_take_a_minute(settings):
+    relay_worker = Worker("registry", settings.with_overrides(outbox_poll_ms=60_000), database(settings, "registry"),
+                          handlers={})
+    relay = relay_worker.relay
+    relay.wakeup = OutboxWakeup(relay.outbox.collection, poll_seconds=60, sweep_seconds=60)
+    relay_worker.start()
+    try:
+        eventually(lambda: relay.wakeup._stream is not None, message="the relay watches its outbox")
+        first = uuid.uuid4().hex
+        withdraw(settings, first)
+        eventually(lambda: published(settings) == [first], timeout=20, message="the first write is published")
+        second = uuid.uuid4().hex  # the relay is idle again, waiting on the stream
+        withdraw(settings, second)
+        eventually(lambda: sorted(published(settings)) == sorted([first, second]), timeout=20,
+                   message="the next write is published too")
+        assert Outbox(database(settings, "registry"), "registry").backlog() == 0
+    finally:
+        relay_worker.stop()
