@@ -45,7 +45,7 @@ class OutboxWakeup:
         if self._unsupported:
             return False
         try:
-            self._stream = self.collection.watch(INSERTS_ONLY, max_await_time_ms=int(min(self.sweep, 0.5) * 1000))
+            self._stream = self.collection.watch(INSERTS_ONLY, max_await_time_ms=int(min(self.sweep, 1.0) * 1000))
             return True
         except OperationFailure as exc:  # the server refuses (a standalone mongod): poll instead
             log.warning("outbox relay: change streams unavailable (%s); polling every %.0f ms", exc, self.poll * 1000)
