@@ -9,6 +9,12 @@ the server refuses, the relay falls back to polling every LC_OUTBOX_POLL_MS.
 Rows the relay published itself still arrive on the stream; their ids are remembered for a while
 so they do not cause an empty read. A sweep every `sweep_seconds` runs the relay anyway (to take
 over the lease from a copy that died, or after the stream was reopened).
+
+Under a steady stream of writes a relay woken by each one would read one or two rows at a time,
+and every read and delete is a database request the writers wait behind. So while rows keep
+coming (the relay published some within the last `busy_seconds`) it lingers `linger_seconds`
+after a wake-up to take the writes of that moment in one read, as a producer's linger.ms does;
+an idle relay is woken without delay.
 """
 from __future__ import annotations
 
@@ -27,10 +33,13 @@ INSERTS_ONLY = [{"$match": {"operationType": "insert"}}, {"$project": {"document
 
 class OutboxWakeup:
     def __init__(self, collection: Collection, poll_seconds: float, sweep_seconds: float = 1.0,
-                 remember: int = 20000):
+                 linger_seconds: float = 0.01, busy_seconds: float = 0.05, remember: int = 20000):
         self.collection = collection
         self.poll = poll_seconds
         self.sweep = sweep_seconds
+        self.linger = linger_seconds
+        self.busy = busy_seconds
+        self._last_published = float("-inf")
         self._recent: set = set()
         self._order: deque = deque()
         self._remember = remember
@@ -57,6 +66,7 @@ class OutboxWakeup:
 
     def published(self, ids) -> None:
         """Ids the relay has just published: their inserts on the stream are not new work."""
+        self._last_published = time.monotonic()
         for row_id in ids:
             if row_id not in self._recent:
                 self._recent.add(row_id)
@@ -81,6 +91,8 @@ class OutboxWakeup:
                 self.close()
                 return
             if change is not None and change.get("documentKey", {}).get("_id") not in self._recent:
+                if time.monotonic() - self._last_published < self.busy:
+                    stop.wait(self.linger)  # writes keep coming: take this moment's together
                 return
 
     def close(self) -> None:
