@@ -18,10 +18,15 @@ class MaildirHandler:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=default_policy)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        # Filed as received, with the envelope's recipients in a header of their own: parsing and
+        # re-generating every message cost the sink ~9 times the CPU, taken from the services it
+        # stands beside on a 2-core machine.
+        content = envelope.original_content or envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        recipients = ", ".join(envelope.rcpt_tos).replace("\r", " ").replace("\n", " ")
         with self.lock:
-            self.maildir.add(message)
+            self.maildir.add(f"X-Envelope-To: {recipients}\n".encode("utf-8") + content.replace(b"\r\n", b"\n"))
         return "250 Message accepted for delivery"
 
 
