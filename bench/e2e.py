@@ -59,8 +59,8 @@ def main() -> None:
         servers = EmbeddedServers(Path(tmp), free_port(), free_port(), free_port())
         settings = Settings(ports={s: free_port() for s in SERVICES}, staff_tokens=("bench-staff",))
         stack = Stack(settings, servers, api_workers=1)
-        stack.start()
         try:
+            stack.start()  # inside: a stack that fails to start still stops what it started
             produce = raw_produce_rate(stack.settings, args.produce)
             insert = raw_insert_rate(stack.settings, 3000)
             url = f"http://127.0.0.1:{settings.ports['registry']}/participants"

@@ -54,8 +54,8 @@ def main() -> None:
         servers = EmbeddedServers(Path(tmp), free_port(), free_port(), free_port())
         settings = Settings(ports={s: free_port() for s in SERVICES}, staff_tokens=("bench-staff",))
         stack = Stack(settings, servers, api_workers=1)
-        stack.start()
         try:
+            stack.start()  # inside: a stack that fails to start still stops what it started
             url = f"http://127.0.0.1:{settings.ports['registry']}/participants"
             session = requests.Session()
             for i, topic in enumerate((TOPICS * 30)[:30]):
