@@ -166,3 +166,4 @@ class ImportQuery(Schema):
     mapping = fields.String(load_default=None, metadata={
         "description": 'JSON object mapping our column names to yours, e.g. {"email": "Email address"}'})
     delimiter = fields.String(load_default=None, validate=validate.Length(equal=1))
+

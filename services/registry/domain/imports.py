@@ -70,3 +70,28 @@ def row_to_body(row: dict) -> dict:
         "consent": {"public_profile": _flag(row["public_profile"]), "share_contact": _flag(row["share_contact"]),
                     "recording": _flag(row["recording"])},
     }
+
+
+class ImportReport:
+    """What became of each row: created, updated, unchanged or rejected (with why)."""
+
+    def __init__(self) -> None:
+        self.summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        self.rows: list[dict] = []
+
+    def record(self, row: int, status: str, **details) -> None:
+        self.summary[status] += 1
+        self.rows.append({"row": row, "status": status, **details})
+
+    def as_dict(self) -> dict:
+        return {"summary": dict(self.summary), "rows": list(self.rows)}
+
+
+def row_outcome(existing: dict | None, saved: dict) -> str:
+    """created (no profile had the username), updated (a new revision) or unchanged."""
+    if existing is None:
+        return "created"
+    return "unchanged" if saved["revision"] == existing["revision"] else "updated"
+
+
+FIRST_DATA_LINE = 2  # line 1 is the header
