@@ -9,7 +9,7 @@ import uuid
 from typing import Callable, Iterable
 
 from flask import Flask, current_app, g, jsonify, request
-from flask_smorest import Api
+from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from shared import metrics
 from shared.config import Settings
 from shared.mongo import ping, until_reachable
+from shared.ratelimit import AbuseLimits, RateLimited, client_address
 from shared.tokens import StatusLookup
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ class Blueprint(SmorestBlueprint):
 def service_layer():
     """The running service's use cases (services/<name>/service.py), as create_service_app was given them."""
     return current_app.config["LC_SERVICE_LAYER"]
+
+
+def limit_anonymous(action: str, email: str | None = None) -> None:
+    """Count an anonymous POST (`action`: register, sign-in ...) against the abuse limits, per
+    client address and per `email`; 429 with Retry-After past them (shared.ratelimit)."""
+    limits: AbuseLimits = current_app.extensions["lc_abuse_limits"]
+    if not limits.enabled:
+        return
+    address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), limits.trusted_proxies)
+    try:
+        limits.hit(action, address, email)
+    except RateLimited as exc:
+        abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
 def accepts(*mimetypes: str):
@@ -106,6 +120,7 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.extensions["lc_api"] = api
+    app.extensions["lc_abuse_limits"] = AbuseLimits(settings, db.name)
     logging.getLogger().addFilter(_RequestIdFilter())
 
     @app.before_request
@@ -145,7 +160,9 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
                 body.setdefault(extra, value)
         if "messages" in data and "errors" not in body:
             body["errors"] = data["messages"]
-        return jsonify(body), exc.code
+        response = jsonify(body)
+        response.headers.update(data.get("headers") or {})  # e.g. Retry-After on a 429
+        return response, exc.code
 
     @app.errorhandler(ConnectionFailure)
     def _database_unreachable(exc: ConnectionFailure):

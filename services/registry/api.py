@@ -9,18 +9,19 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from shared.auth import require_participant, require_staff
+from shared.auth import principal, require_participant, require_staff
 from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
-from shared.web import Blueprint, accepts, service_layer
+from shared.web import Blueprint, accepts, limit_anonymous, service_layer
 
 from services.registry.domain.errors import (
-    NotEligible, NotFound, RegistryError, TopicExists, UnknownCategory, UnknownTopics, UsernameTaken,
+    NotEligible, NotFound, RegistryError, SignInRefused, TopicExists, UnknownCategory, UnknownTopics, UsernameTaken,
     Withdrawn,
 )
 from services.registry.domain.imports import FIRST_DATA_LINE, ImportFileError, read_rows, row_to_body
 from services.registry.domain.taxonomy import preferred_language
 from services.registry.schemas import (
-    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, TaxonomyQuery, TokenOut, TopicIn, patch_schema,
+    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, SessionIn, SessionOut,
+    SignInIn, SignInOut, TaxonomyQuery, TokenOut, TopicIn, patch_schema,
 )
 from services.registry.service import RegistryService
 
@@ -66,11 +67,16 @@ def _refused(error: RegistryError):
         return _answer(410, "this participant withdrew; their data was erased")
     if isinstance(error, NotFound):
         return _answer(404, "no such participant")
+    if isinstance(error, SignInRefused):
+        return _answer(401, str(error))
     return _answer(409, str(error))
 
 
 def _participant_route(participant_id: str) -> None:
-    """Who may act on a participant: the person or staff."""
+    """Who may act on a participant: the person or staff. A caller without any token learns
+    nothing about the id: 404 whether it exists, never did, or was erased."""
+    if principal() is None:
+        abort(404, message="no such participant")
     require_participant(participant_id)
 
 
@@ -98,7 +104,9 @@ class Participants(MethodView):
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegisteredOut)
     def post(self, body):
-        """Register: returns the id, a token to manage the profile, and the eligibility verdict."""
+        """Register: returns the id, a token to manage the profile, and the eligibility verdict.
+        Rate limited per client address and per email address (429 with Retry-After)."""
+        limit_anonymous("register", email=body["email"])
         profile, token, verdict = _registry().register(body)
         return {**public_profile(profile), "token": token, "eligibility": verdict.as_dict()}
 
@@ -133,10 +141,34 @@ class ParticipantToken(MethodView):
     @blp.response(201, TokenOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, participant_id):
-        """A new token; all older tokens of this participant stop working in every service."""
+        """Sign me out everywhere: a new session token; every older token of this participant
+        (sessions, emailed links) stops working in every service."""
         _participant_route(participant_id)
         token, valid_after = _registry().reissue_token(participant_id)
         return {"token": token, "tokens_valid_after": valid_after}
+
+
+@blp.route("/sign-in")
+class SignInRequests(MethodView):
+    @blp.arguments(SignInIn)
+    @blp.response(202, SignInOut)
+    def post(self, body):
+        """Ask for an emailed sign-in link (single use, 30 minutes). The answer is the same
+        whether or not the address is registered. Rate limited per client address and per email."""
+        limit_anonymous("sign-in", email=body["email"])
+        _registry().sign_in.request(body["email"], body["audience"])
+        return {"status": "requested",
+                "message": "If this address belongs to a registered participant, a sign-in link is on its way."}
+
+
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @blp.arguments(SessionIn)
+    @blp.response(201, SessionOut)
+    def post(self, body):
+        """Exchange the token of an emailed sign-in link for a session token, once."""
+        limit_anonymous("session")
+        return _registry().sign_in.open_session(body["token"])
 
 
 @blp.route("/directory")

@@ -1,8 +1,8 @@
 """The registry's use cases: load -> decide with domain/ -> save state and events in one transaction.
 
 `RegistryService` is what the routes call (`shared.web.service_layer()`): registration, profile
-changes, token reissue, erasure, the directory and CSV imports; the taxonomy's use cases are
-their own class (`Taxonomy`), which it hands out.
+changes, token reissue, erasure, the directory and CSV imports; the taxonomy and emailed
+sign-in are use cases of their own (`Taxonomy`, `SignIn`) that it hands out.
 """
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from datetime import datetime, timezone
 
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import iso, utcnow_iso
+from shared.clock import iso, utcnow, utcnow_iso
 from shared.config import Settings
-from shared.tokens import PARTICIPANT, SubjectStatus, epoch, issue_participant_token
+from shared.tokens import (
+    DAY, LINK, PARTICIPANT, SCOPES, SubjectErased, SubjectStatus, TokenError, epoch, issue_participant_token,
+    verify_token,
+)
 
 from services.registry.config import RegistryConfig
-from services.registry.domain import directory, profiles
+from services.registry.domain import directory, profiles, signin
 from services.registry.domain.errors import (
-    NotEligible, NotFound, RegistryError, TopicExists, UnknownTopics, UsernameTaken, Withdrawn,
+    NotEligible, NotFound, RegistryError, SignInRefused, TopicExists, UnknownTopics, UsernameTaken, Withdrawn,
 )
 from services.registry.domain.imports import ImportReport, row_outcome
 from services.registry.domain.taxonomy import (
@@ -69,6 +72,48 @@ class Taxonomy:
             require_known_topics(interests, known_topic_codes(self.added_topics(fresh=True)))  # added just now
 
 
+class SignIn:
+    """Emailed sign-in links and the sessions they open (domain/signin.py has the rules)."""
+
+    def __init__(self, store: Store, settings: Settings, config: RegistryConfig, token_status):
+        self.store = store
+        self.settings = settings
+        self.session_seconds = config.session_days * DAY
+        self.token_status = token_status
+
+    def request(self, email: str, audience: str) -> None:
+        """The same outcome for the caller whether or not the address is registered."""
+        found = self.store.participants_by_email(profiles.email_key(email), signin.MAX_LINKS_PER_REQUEST) \
+            if audience == "participant" else []
+        made = signin.requests_for(audience, found, utcnow(), SCOPES["signin"].ttl_seconds, _new_id)
+        if made:
+            self.store.insert_sign_ins([request for request, _ in made],
+                                       [("sign-in-requested", event) for _, event in made])
+
+    def open_session(self, link_token: str) -> dict:
+        """A session for the person an emailed sign-in link was sent to, once per link."""
+        try:
+            link = verify_token(self.settings, link_token, status=self.token_status)
+        except SubjectErased as exc:
+            raise SignInRefused("this account no longer exists") from exc
+        except TokenError as exc:
+            raise SignInRefused(f"this sign-in link is not valid ({exc}); ask for a new one") from exc
+        if link.kind != LINK or link.scope != "signin":
+            raise SignInRefused("this is not a sign-in link")
+        now = utcnow()
+        signin.check_exchange(self.store.sign_in(link.resource), link.subject, now)
+        if not self.store.mark_sign_in(link.resource, signin.PENDING, signin.USED, now):
+            raise SignInRefused("this sign-in link was already used; ask for a new one")
+        issued = time.time()
+        return {"token": issue_participant_token(self.settings, link.subject, now=issued,
+                                                 ttl_seconds=self.session_seconds),
+                "participant": link.subject,
+                "expires_at": iso(datetime.fromtimestamp(issued + self.session_seconds, timezone.utc), "seconds")}
+
+    def purge_expired(self) -> int:
+        return self.store.delete_sign_ins_expired_before(utcnow())
+
+
 class RegistryService:
     """Participants: registration, changes, reissue, erasure; the directory; CSV imports."""
 
@@ -77,6 +122,7 @@ class RegistryService:
         self.store = store
         self.settings = settings
         self.taxonomy = Taxonomy(store, config)
+        self.sign_in = SignIn(store, settings, config, self.token_status)
 
     def register(self, body: dict, source: str = "api"):
         """(profile, session token, verdict); NotEligible, UnknownTopics or UsernameTaken."""
@@ -107,7 +153,8 @@ class RegistryService:
         return after
 
     def reissue_token(self, participant_id: str) -> tuple[str, str]:
-        """A new token; every older one stops working everywhere (other services learn the cut-off)."""
+        """Sign me out everywhere: a new session, and every older token of this person (sessions,
+        emailed links) stops working in every service (the cut-off travels in participant-updated)."""
         before = self.profile(participant_id)
         # The cut-off keeps microseconds and the new token is issued at that very instant: a token
         # issued earlier in the same second is refused, the new one is not.
@@ -118,7 +165,7 @@ class RegistryService:
         return issue_participant_token(self.settings, participant_id, now=now), valid_after
 
     def withdraw(self, participant_id: str) -> None:
-        """Erase the person: the profile goes, a tombstone without personal data stays."""
+        """Erase the person: the profile and pending sign-in links go, an anonymous tombstone stays."""
         tombstone, event = profiles.erased(self.profile(participant_id), utcnow_iso())
         self.store.erase_participant(participant_id, tombstone, [("participant-withdrawn", event)])
 

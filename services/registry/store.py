@@ -6,9 +6,10 @@ commit), which is what keeps registration fast on the embedded database.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Iterable, Iterator
 
-from pymongo import ASCENDING, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.database import Database
 
 from shared.mongo import write_atomically
@@ -24,16 +25,20 @@ class Store:
     def __init__(self, db: Database):
         self.db = db
         self.participants = db["participants"]
-        self.withdrawn = db["withdrawn"]  # tombstones: id, revision, time; nothing personal
+        self.withdrawn = db["withdrawn"]  # tombstones: hashed id, revision, time; nothing personal
         self.topics = db["topics"]  # staff-added taxonomy topics
         self.counters = db["counters"]
+        self.sign_ins = db["sign_in_requests"]  # pending single-use sign-in links
         self.outbox = Outbox(db, SERVICE)
 
     def ensure_indexes(self) -> None:
         self.participants.create_index("username_key", unique=True)
         self.participants.create_index([("directory_key", ASCENDING)])
         self.participants.create_index("interests.topic")
+        self.participants.create_index("email_key")
         self.topics.create_index("code", unique=True)
+        self.sign_ins.create_index("subject_id")
+        self.sign_ins.create_index("expires_at")
 
     # -- participants: reads
 
@@ -42,6 +47,9 @@ class Store:
 
     def participant_by_username(self, username_key: str) -> dict | None:
         return self.participants.find_one({"username_key": username_key})
+
+    def participants_by_email(self, email_key: str, limit: int) -> list[dict]:
+        return list(self.participants.find({"email_key": email_key}, {"languages": 1}).limit(limit))
 
     def tokens_valid_after(self, participant_id: str) -> tuple[bool, str | None]:
         """(whether the profile exists, its tokens_valid_after)."""
@@ -85,6 +93,7 @@ class Store:
     def erase_participant(self, participant_id: str, tombstone: dict, events: Events) -> None:
         write_atomically(self.db, [
             DeleteOne({"_id": participant_id}, namespace=self.participants.full_name),
+            DeleteMany({"subject_id": participant_id}, namespace=self.sign_ins.full_name),
             InsertOne(tombstone, namespace=self.withdrawn.full_name),
             UpdateOne({"_id": "withdrawn"}, {"$inc": {"count": 1}}, upsert=True, namespace=self.counters.full_name),
             self.outbox.insert_operation(events),
@@ -98,3 +107,21 @@ class Store:
     def insert_topic(self, topic: dict) -> None:
         """DuplicateKeyError when the code exists."""
         self.topics.insert_one(dict(topic))
+
+    # -- sign-in requests
+
+    def insert_sign_ins(self, requests: list[dict], events: Events) -> None:
+        write_atomically(self.db, [*(InsertOne(r, namespace=self.sign_ins.full_name) for r in requests),
+                                   self.outbox.insert_operation(events)])
+
+    def sign_in(self, request_id: str) -> dict | None:
+        return self.sign_ins.find_one({"_id": request_id})
+
+    def mark_sign_in(self, request_id: str, expected_status: str, status: str, at: datetime) -> bool:
+        """Compare-and-set on the status: True for the one caller that moved it."""
+        result = self.sign_ins.update_one({"_id": request_id, "status": expected_status},
+                                          {"$set": {"status": status, "changed_at": at}})
+        return result.modified_count == 1
+
+    def delete_sign_ins_expired_before(self, moment: datetime) -> int:
+        return self.sign_ins.delete_many({"expires_at": {"$lt": moment}}).deleted_count

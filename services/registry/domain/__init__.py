@@ -7,6 +7,7 @@ skills        which events a profile change emits (the matcher's and scheduler's
 taxonomy      the base taxonomy merged with staff-added topics; which topic codes are known
 directory     who the public directory lists, with which fields, and how its pages are cut
 imports       CSV rows from a registration form -> registration bodies; the import report
+signin        emailed sign-in requests: who gets one, when one may be exchanged for a session
 figures       the program figures of GET /stats
 errors        the refusals a use case can answer with
 """

@@ -5,6 +5,8 @@ new data and leaves its arguments alone; the service saves what they return.
 """
 from __future__ import annotations
 
+import hashlib
+
 from services.registry.domain.eligibility import Verdict, require_eligible
 from services.registry.domain.skills import participant_state, skill_changes, skill_registered, skill_withdrawn
 from services.registry.domain.usernames import canonical_username
@@ -12,6 +14,13 @@ from services.registry.domain.usernames import canonical_username
 CONSENT_FLAGS = ("public_profile", "share_contact", "recording")
 # Fields a registration sets as given and a change may replace (interests and consent are shaped first).
 PLAIN_FIELDS = ("name", "email", "languages", "timezone", "region", "group", "role", "purpose", "activities")
+# Derived from other fields for the indexes; a change of only these is no change.
+DERIVED_FIELDS = ("email_key",)
+
+
+def email_key(email: str) -> str:
+    """How addresses compare for sign-in: the same address in any case is the same address."""
+    return email.strip().casefold()
 
 def normalised_interests(interests: list[dict]) -> list[dict]:
     """One shape for every stored interest, so comparing old and new finds only real changes."""
@@ -40,11 +49,16 @@ def new_profile(body: dict, *, participant_id: str, now: str, directory_suffix: 
         "_id": participant_id, "revision": 1, "username": username, "username_key": username,
         "directory_key": f"{username.casefold()}\x00{directory_suffix}",
         **{field: body[field] for field in PLAIN_FIELDS},
+        "email_key": email_key(body["email"]),
         "interests": normalised_interests(body["interests"]),
         "consent": consent_record(body["consent"], None, now), "registered_at": now, "updated_at": now,
         "tokens_valid_after": None, "source": source,
     }
     return profile, verdict
+
+
+def _comparable(profile: dict) -> dict:
+    return {k: v for k, v in profile.items() if k not in DERIVED_FIELDS}
 
 
 def changed_profile(before: dict, changes: dict, now: str) -> dict:
@@ -57,7 +71,8 @@ def changed_profile(before: dict, changes: dict, now: str) -> dict:
     if "consent" in changes:
         after["consent"] = consent_record(changes["consent"], before["consent"], now)
     require_eligible(after["group"], after["role"], after["purpose"])
-    if after == before:
+    after["email_key"] = email_key(after["email"])
+    if _comparable(after) == _comparable(before):
         return before
     return {**after, "revision": before["revision"] + 1, "updated_at": now}
 
@@ -68,8 +83,9 @@ def reissued(before: dict, valid_after: str, now: str) -> dict:
 
 
 def tombstone_id(participant_id: str) -> str:
-    """The key erasure leaves behind, enough to answer "this person withdrew"."""
-    return participant_id
+    """The key erasure leaves behind: enough to answer "this person withdrew" to someone who
+    already holds the id, without keeping the id itself in a searchable field."""
+    return hashlib.sha256(participant_id.encode("utf-8")).hexdigest()
 
 
 def erased(profile: dict, now: str) -> tuple[dict, dict]:
