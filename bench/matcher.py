@@ -27,9 +27,9 @@ from _stack import bench_settings, command_line, embedded_servers, percentile
 from kafka import KafkaConsumer
 
 from letsconnect.population import REGIONS, _pick, _topic_weights
-from services.matcher.assignment import greedy, plan_round
+from services.matcher.domain.assignment import greedy, plan_round
 from services.matcher.config import MatcherConfig
-from services.matcher.rules import group_is_valid, violation
+from services.matcher.domain.rules import group_is_valid, violation
 from shared.bus import Publisher
 from shared.mongo import database
 from shared.events import make_event

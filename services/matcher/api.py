@@ -1,56 +1,28 @@
-"""HTTP routes of the matcher (thin: the work is in matching.Matcher)."""
+"""HTTP routes of the matcher: parse (schemas.py) -> the service layer (service.py) -> render."""
 from __future__ import annotations
 
 import html
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import Schema, ValidationError, fields, validate
-
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from shared.auth import principal, require_participant, require_staff
-from shared.web import Blueprint, accepts
+from shared.web import Blueprint, accepts, service_layer
 
-from services.matcher.matching import Matcher, MatchError
+from services.matcher.domain.errors import MatchError
+from services.matcher.schemas import (
+    CapacityIn, MatchQuery, OutcomeIn, RespondIn, RespondLinkQuery, match_out, round_out,
+)
+from services.matcher.service import MatcherService
 
 blp = Blueprint("matcher", __name__, description="Peer connections: proposals, rounds, answers, outcomes")
 
 
-def _matcher() -> Matcher:
-    return current_app.config["LC_MATCHER"]
-
-
-class MatchQuery(Schema):
-    participant = fields.String(required=True)
-
-
-class RespondIn(Schema):
-    participant = fields.String(required=True)
-    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    token = fields.String(load_default=None, metadata={"description": "for the form in the email link's page"})
-
-
-class RespondLinkQuery(Schema):
-    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    participant = fields.String(required=True)
-    token = fields.String(required=True)
-
-
-class OutcomeIn(Schema):
-    participant = fields.String(required=True)
-    summary = fields.String(required=True, validate=validate.Length(min=10, max=4000))
-
-
-def match_out(match: dict) -> dict:
-    return {"id": match["_id"], "topic": match["topic"], "language": match["language"], "status": match["status"],
-            "participants": [{"id": m["id"], "role": m["role"], "response": m["response"]}
-                             for m in match["participants"]],
-            "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
-            "round_id": match.get("round_id"), "created_at": match["created_at"].isoformat(),
-            "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary")}
+def _matcher() -> MatcherService:
+    return service_layer()
 
 
 def _fail(error: MatchError):
@@ -77,14 +49,7 @@ class Rounds(MethodView):
             result = _matcher().run_round()
         except MatchError as error:
             _fail(error)
-        return _round_out(result), 201
-
-
-def _round_out(doc: dict) -> dict:
-    return {"id": doc["_id"], "status": doc["status"], "learners": doc.get("learners", 0),
-            "proposals": doc.get("proposals", []), "unmatched": doc.get("unmatched", []),
-            "total_score": doc.get("total_score"), "bound": doc.get("bound"),
-            "proven_optimal": doc.get("proven_optimal"), "methods": doc.get("methods", {})}
+        return round_out(result), 201
 
 
 @blp.route("/rounds/<round_id>")
@@ -93,14 +58,10 @@ class Round(MethodView):
     def get(self, round_id):
         """What a round proposed, and each unmatched learner with the reason (staff)."""
         require_staff()
-        doc = _matcher().store.rounds.find_one({"_id": round_id})
-        if doc is None:
-            abort(404, message="no such round")
-        return _round_out(doc)
-
-
-class CapacityIn(Schema):
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=12))
+        try:
+            return round_out(_matcher().round(round_id))
+        except MatchError as error:
+            _fail(error)
 
 
 @blp.route("/sharers/<participant_id>/capacity")
@@ -120,8 +81,7 @@ class Matches(MethodView):
     def get(self, query):
         """A participant's matches (the participant or staff)."""
         require_participant(query["participant"])
-        docs = _matcher().store.matches.find({"participants.id": query["participant"]}).sort("created_at", -1)
-        return {"items": [match_out(d) for d in docs], "next": None}
+        return {"items": [match_out(d) for d in _matcher().matches_of(query["participant"])], "next": None}
 
 
 @blp.route("/matches/<match_id>")

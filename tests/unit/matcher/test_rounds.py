@@ -4,9 +4,9 @@ from itertools import product
 
 from hypothesis import given, settings, strategies as st
 
-from services.matcher.assignment import feasible_edges, greedy, objective, optimal, plan_round
+from services.matcher.domain.assignment import feasible_edges, greedy, objective, optimal, plan_round
 from services.matcher.config import MatcherConfig
-from services.matcher.rules import MAX_LEARNERS, group_is_valid, pair_key, violation
+from services.matcher.domain.rules import MAX_LEARNERS, group_is_valid, pair_key, violation
 from tests.unit.matcher.people import DAY, NOW, person, sharer
 
 EMPTY = dict(blocked=set(), connected=set(), loads={}, capacities={}, region_share={}, on=DAY, now=NOW)

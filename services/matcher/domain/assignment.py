@@ -36,9 +36,9 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from services.matcher.candidates import Edge, feasible_edges, interest_key
-from services.matcher.rules import MAX_LEARNERS
-from services.matcher.scoring import score
+from services.matcher.domain.candidates import Edge, feasible_edges, interest_key
+from services.matcher.domain.rules import MAX_LEARNERS
+from services.matcher.domain.scoring import score
 
 SCALE = 10_000  # scores have four decimals; the solvers take integers
 REPAIR_PASSES = 2

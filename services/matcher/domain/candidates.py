@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
-from services.matcher.rules import group_key, overlap, violation
-from services.matcher.scoring import days_waiting
+from services.matcher.domain.rules import group_key, overlap, violation
+from services.matcher.domain.scoring import days_waiting
 
 REASON_ORDER = ("no_common_language", "no_time_overlap", "same_group", "declined_before", "already_connected",
                 "same_person")
