@@ -12,7 +12,7 @@ from shared.topics import unknown_topic_message
 from shared.web import Blueprint, service_layer
 
 from services.resources.domain.errors import (
-    NotFound, NotOwner, RecordingWithoutConsent, ResourcesError, UnknownTopicCodes,
+    NotFound, NotOwner, RecordingWithoutConsent, ResourcesError, TooManyProposals, UnknownTopicCodes,
 )
 from services.resources.schemas import ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn
 from services.resources.service import ResourcesService
@@ -21,6 +21,7 @@ blp = Blueprint("resources", __name__, description="The resource space: recordin
 
 OUT_FIELDS = ("title", "description", "kind", "url", "language", "topics", "authors", "license", "translations",
               "published_at", "updated_at")
+PROPOSAL_FIELDS = ("language", "title", "url", "proposed_at")  # never who proposed it
 
 
 def _resources() -> ResourcesService:
@@ -29,7 +30,8 @@ def _resources() -> ResourcesService:
 
 def resource_out(resource: dict) -> dict:
     return {"id": resource["_id"], **{k: resource.get(k) for k in OUT_FIELDS}, "clinic": resource.get("clinic_id"),
-            "owned": resource.get("owner") is not None}
+            "owned": resource.get("owner") is not None,
+            "proposals": [{k: p.get(k) for k in PROPOSAL_FIELDS} for p in resource.get("proposals", [])]}
 
 
 def _answer(code: int, message: str, errors: dict | None = None):
@@ -47,6 +49,8 @@ def _refused(error: ResourcesError):
         return _answer(403, str(error))
     if isinstance(error, RecordingWithoutConsent):
         return _answer(422, str(error), {"json": {"consent": [str(error)]}})
+    if isinstance(error, TooManyProposals):
+        return _answer(409, str(error))
     if isinstance(error, UnknownTopicCodes):
         return _answer(422, "unknown topic codes",
                        {"json": {"topics": [unknown_topic_message(code) for code in error.codes]}})
@@ -115,9 +119,12 @@ class Translations(MethodView):
     @blp.arguments(TranslationIn)
     @blp.doc(security=[{"bearer": []}])
     def post(self, translation, resource_id):
-        """Add a translation (any participant or staff); it closes the open request for that language."""
-        require_signed_in()
-        return resource_out(_resources().add_translation(resource_id, translation)), 201
+        """Offer a translation. From the resource's owner or staff it becomes the translation for its
+        language (201; the open request for that language closes); from anyone else it is kept as
+        a proposal beside the owner's links (202), which the owner may adopt."""
+        actor = require_signed_in()
+        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, actor.is_staff)
+        return resource_out(resource), 201 if set_now else 202
 
 
 @blp.route("/resources/<resource_id>/translation-requests")

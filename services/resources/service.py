@@ -56,17 +56,23 @@ class ResourcesService:
 
     # -- translations
 
-    def add_translation(self, resource_id: str, translation: dict) -> dict:
-        """The translation for its language, closing the open request for that language."""
-        def work(session: ClientSession) -> dict:
+    def offer_translation(self, resource_id: str, translation: dict, subject: str, is_staff: bool) -> tuple[dict, bool]:
+        """(the resource, whether the translation was set). The owner or staff set the translation
+        for its language (closing the open request for it); anyone else proposes it beside them."""
+        def work(session: ClientSession) -> tuple[dict, bool]:
             resource = self.store.resource(resource_id, session=session)
             if resource is None:
                 raise NotFound(resource_id)
             now = utcnow_iso()
+            if not rules.may_change(resource, subject, is_staff):
+                proposals = translations.with_proposal(resource, translation, subject, now)
+                self.store.set_proposals(session, resource_id, proposals)
+                return {**resource, "proposals": proposals}, False
             kept = translations.with_translation(resource, translation, now)
-            self.store.set_translations(session, resource_id, kept)
+            proposals = translations.adopting(resource, translation)
+            self.store.set_translations(session, resource_id, kept, proposals)
             self.store.close_request(session, translations.request_id(resource_id, translation["language"]), now)
-            return {**resource, "translations": kept}
+            return {**resource, "translations": kept, "proposals": proposals}, True
 
         return self.store.transaction(work)
 
@@ -119,5 +125,6 @@ class ResourcesService:
         self.store.publish(resource, [("resource-published", rules.published_event(resource))], session=session)
 
     def forget_participant(self, session: ClientSession, participant_id: str) -> None:
-        """Attribution published under an open licence stays; the link to the person goes."""
-        self.store.unlink_owner(session, participant_id)
+        """Attribution published under an open licence stays; every link to the person goes (as
+        owner, as proposer of a translation)."""
+        self.store.unlink_person(session, participant_id)

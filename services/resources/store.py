@@ -34,6 +34,7 @@ class Store:
         self.resources.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])
         self.resources.create_index("owner")
+        self.resources.create_index("proposals.proposed_by")
         self.requests.create_index([("resource_id", ASCENDING), ("status", ASCENDING)])
 
     def transaction(self, work: Callable[[ClientSession], T]) -> T:
@@ -80,8 +81,13 @@ class Store:
         write_atomically(self.db, [DeleteOne({"_id": resource_id}, namespace=self.resources.full_name),
                                    DeleteMany({"resource_id": resource_id}, namespace=self.requests.full_name)])
 
-    def set_translations(self, session: ClientSession, resource_id: str, translations: list[dict]) -> None:
-        self.resources.update_one({"_id": resource_id}, {"$set": {"translations": translations}}, session=session)
+    def set_translations(self, session: ClientSession, resource_id: str, translations: list[dict],
+                         proposals: list[dict]) -> None:
+        self.resources.update_one({"_id": resource_id}, {"$set": {"translations": translations,
+                                                                  "proposals": proposals}}, session=session)
+
+    def set_proposals(self, session: ClientSession, resource_id: str, proposals: list[dict]) -> None:
+        self.resources.update_one({"_id": resource_id}, {"$set": {"proposals": proposals}}, session=session)
 
     def close_request(self, session: ClientSession, request_id: str, at: str) -> None:
         self.requests.update_one({"_id": request_id}, {"$set": {"status": "done", "done_at": at}}, session=session)
@@ -91,5 +97,8 @@ class Store:
             self.requests.insert_many(requests, session=session)
             self.outbox.add_many(session, events)
 
-    def unlink_owner(self, session: ClientSession, participant_id: str) -> None:
+    def unlink_person(self, session: ClientSession, participant_id: str) -> None:
         self.resources.update_many({"owner": participant_id}, {"$set": {"owner": None}}, session=session)
+        self.resources.update_many({"proposals.proposed_by": participant_id},
+                                   {"$set": {"proposals.$[mine].proposed_by": None}},
+                                   array_filters=[{"mine.proposed_by": participant_id}], session=session)

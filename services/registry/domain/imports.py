@@ -41,17 +41,23 @@ def read_rows(text: str, mapping: dict[str, str] | None = None, delimiter: str |
         except csv.Error:
             delimiter = ","
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
-    headers = {h.strip(): h for h in (reader.fieldnames or [])}
+    try:
+        headers = {h.strip(): h for h in (reader.fieldnames or [])}
+    except csv.Error as exc:
+        raise ImportFileError(f"the header line cannot be read: {exc}") from exc
     source = {ours: mapping.get(ours, ours) for ours in COLUMNS}
     missing = [f"{ours} (column {theirs!r})" for ours, theirs in source.items()
                if theirs not in headers and ours in ("username", "email")]
     if missing:
         raise ImportFileError("missing required columns: " + ", ".join(missing))
     rows = []
-    for raw in reader:
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
-        rows.append({ours: (raw.get(headers.get(theirs, theirs)) or "").strip() for ours, theirs in source.items()})
+    try:
+        for raw in reader:
+            if len(rows) >= MAX_ROWS:
+                raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
+            rows.append({ours: (raw.get(headers.get(theirs, theirs)) or "").strip() for ours, theirs in source.items()})
+    except csv.Error as exc:  # an oversized field, a NUL byte, a broken quote
+        raise ImportFileError(f"line {reader.line_num}: {exc}") from exc
     return rows
 
 

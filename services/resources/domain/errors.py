@@ -27,3 +27,7 @@ class UnknownTopicCodes(ResourcesError):
     def __init__(self, codes: list[str]):
         super().__init__("unknown topic codes")
         self.codes = codes
+
+
+class TooManyProposals(ResourcesError):
+    pass

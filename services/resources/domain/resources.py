@@ -27,7 +27,7 @@ def new_resource(data: dict, *, resource_id: str, owner: str | None, now: str) -
     resource = {"_id": resource_id, "title": data["title"], "description": data["description"], "kind": data["kind"],
                 "url": data["url"], "language": data["language"], "topics": data["topics"],
                 "clinic_id": data.get("clinic"), "authors": data["authors"], "license": data["license"],
-                "consent": data["consent"], "owner": owner, "translations": [], "published_at": now,
+                "consent": data["consent"], "owner": owner, "translations": [], "proposals": [], "published_at": now,
                 "updated_at": now}
     require_recording_consent(resource)
     return {**resource, "tokens": search_tokens(resource)}

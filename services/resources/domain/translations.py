@@ -1,5 +1,30 @@
-"""Translations of a resource, and which languages translators are asked for."""
+"""Translations of a resource, proposals of translations, and which languages translators are asked for.
+
+Only the resource's owner (or staff) sets its translations. Anyone else signed in who offers one
+adds a proposal beside the owner's links, never in their place; the owner adopts a proposal by
+setting it as the translation.
+"""
 from __future__ import annotations
+
+from services.resources.domain.errors import TooManyProposals
+
+MAX_PROPOSALS = 50  # pending proposals per resource
+
+
+def adopting(resource: dict, translation: dict) -> list[dict]:
+    """The proposals left once the owner sets `translation`: the one it adopts goes."""
+    return [p for p in resource.get("proposals", [])
+            if not (p["language"] == translation["language"] and p["url"] == translation["url"])]
+
+
+def with_proposal(resource: dict, translation: dict, proposer: str, now: str) -> list[dict]:
+    """The resource's proposals with this one; a person's newer proposal for a language replaces
+    their own earlier one (never anyone else's)."""
+    kept = [p for p in resource.get("proposals", [])
+            if not (p["language"] == translation["language"] and p.get("proposed_by") == proposer)]
+    if len(kept) >= MAX_PROPOSALS:
+        raise TooManyProposals(f"this resource already has {MAX_PROPOSALS} proposed translations waiting")
+    return [*kept, {**translation, "proposed_by": proposer, "proposed_at": now}]
 
 
 def with_translation(resource: dict, translation: dict, now: str) -> list[dict]:

@@ -5,7 +5,7 @@ import pytest
 
 from services.resources.domain import resources as rules
 from services.resources.domain import translations
-from services.resources.domain.errors import NotOwner, RecordingWithoutConsent
+from services.resources.domain.errors import NotOwner, RecordingWithoutConsent, TooManyProposals
 from services.resources.domain.figures import space_figures
 
 DATA = {"title": "Budget basics", "description": "How we planned our budget", "kind": "deck",
@@ -80,3 +80,25 @@ def test_figures_count_kinds_languages_topics_and_translated_share():
                              {"kind": "recording", "language": "ar", "topics": ["a"], "translations": [{}]}], 3)
     assert figures == {"resources": 2, "by_kind": {"deck": 1, "recording": 1}, "by_language": {"en": 1, "ar": 1},
                        "by_topic": {"a": 2, "b": 1}, "translated_share": 0.5, "translation_requests_open": 3}
+
+
+def test_a_proposal_sits_beside_the_owners_links_and_replaces_only_its_proposers_earlier_one():
+    resource = {**published(), "translations": [{"language": "ar", "title": "x", "url": "https://x.org/owner-ar"}]}
+    mine = translations.with_proposal(resource, {"language": "ar", "title": "y", "url": "https://x.org/a"}, "p2", "t1")
+    resource = {**resource, "proposals": mine}
+    theirs = translations.with_proposal(resource, {"language": "ar", "title": "z", "url": "https://x.org/b"}, "p3", "t2")
+    resource = {**resource, "proposals": theirs}
+    again = translations.with_proposal(resource, {"language": "ar", "title": "w", "url": "https://x.org/c"}, "p2", "t3")
+    assert [(p["url"], p["proposed_by"]) for p in again] == [("https://x.org/b", "p3"), ("https://x.org/c", "p2")]
+    assert resource["translations"] == [{"language": "ar", "title": "x", "url": "https://x.org/owner-ar"}]
+
+
+def test_adopting_a_proposal_removes_it_and_too_many_proposals_are_refused():
+    proposals = [{"language": "ar", "url": "https://x.org/a", "proposed_by": "p2"},
+                 {"language": "fr", "url": "https://x.org/a", "proposed_by": "p2"}]
+    left = translations.adopting({"proposals": proposals}, {"language": "ar", "url": "https://x.org/a"})
+    assert left == [proposals[1]]
+    crowded = {**published(), "proposals": [{"language": "ar", "url": f"https://x.org/{i}", "proposed_by": f"p{i}"}
+                                            for i in range(translations.MAX_PROPOSALS)]}
+    with pytest.raises(TooManyProposals):
+        translations.with_proposal(crowded, {"language": "ar", "title": "t", "url": "https://x.org/new"}, "new", "t")
