@@ -14,7 +14,7 @@ from shared.web import Blueprint, accepts, service_layer
 
 from services.matcher.domain.errors import MatchError
 from services.matcher.schemas import (
-    CapacityIn, MatchQuery, OutcomeIn, RespondIn, RespondLinkQuery, match_out, round_out,
+    CapacityIn, MatchQuery, OutcomeIn, RespondIn, RespondLinkQuery, RoundIn, match_out, round_out,
 )
 from services.matcher.service import MatcherService
 
@@ -41,25 +41,42 @@ def _member_or_staff(match: dict) -> None:
 
 @blp.route("/rounds")
 class Rounds(MethodView):
+    @blp.arguments(RoundIn, required=False)
     @blp.doc(security=[{"bearer": []}])
-    def post(self):
-        """Run a connect-making round now (staff): optimal over every open learning interest."""
-        require_staff()
+    def post(self, body):
+        """Request a connect-making round (working group): the workers compute it (optimal over every
+        open learning interest) and write its proposals; 202 with the round id at once, then
+        GET /rounds/{id} shows progress and the result. `dry_run` stores the plan as a preview."""
+        staff = require_staff("working_group")
         try:
-            result = _matcher().run_round()
+            doc = _matcher().request_round(staff.subject, dry_run=bool((body or {}).get("dry_run")))
         except MatchError as error:
             _fail(error)
-        return round_out(result), 201
+        return round_out(doc), 202, {"Location": f"/rounds/{doc['_id']}"}
 
 
 @blp.route("/rounds/<round_id>")
 class Round(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, round_id):
-        """What a round proposed, and each unmatched learner with the reason (staff)."""
-        require_staff()
+        """A round's progress, then what it proposed (and each unmatched learner with the reason);
+        a dry run's preview lists the connections it would propose (working group)."""
+        require_staff("working_group")
         try:
             return round_out(_matcher().round(round_id))
+        except MatchError as error:
+            _fail(error)
+
+
+@blp.route("/rounds/<round_id>/commit")
+class RoundCommit(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, round_id):
+        """Propose what a dry run previewed, as it is (working group): 202, the workers write it;
+        409 when something it depends on changed since (interests, answers, capacities)."""
+        staff = require_staff("working_group")
+        try:
+            return round_out(_matcher().commit_round(round_id, staff.subject)), 202
         except MatchError as error:
             _fail(error)
 
@@ -69,8 +86,8 @@ class SharerCapacity(MethodView):
     @blp.arguments(CapacityIn)
     @blp.doc(security=[{"bearer": []}])
     def put(self, body, participant_id):
-        """How many open connections this sharer takes (staff; the default is LC_MATCHER_SHARER_CAPACITY)."""
-        require_staff()
+        """How many open connections this sharer takes (working group; the default is LC_MATCHER_SHARER_CAPACITY)."""
+        require_staff("working_group")
         return _matcher().set_capacity(participant_id, body["capacity"])
 
 

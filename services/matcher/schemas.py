@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from shared.clock import iso
+
 
 class MatchQuery(Schema):
     participant = fields.String(required=True)
@@ -39,8 +41,27 @@ def match_out(match: dict) -> dict:
             "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary")}
 
 
+class RoundIn(Schema):
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "compute and store the plan as a preview, propose nothing (commit it with "
+                       "POST /rounds/{id}/commit while nothing it depends on has changed)"})
+
+
+def _when(value):
+    return iso(value) if value is not None else None
+
+
 def round_out(doc: dict) -> dict:
-    return {"id": doc["_id"], "status": doc["status"], "learners": doc.get("learners", 0),
-            "proposals": doc.get("proposals", []), "unmatched": doc.get("unmatched", []),
-            "total_score": doc.get("total_score"), "bound": doc.get("bound"),
-            "proven_optimal": doc.get("proven_optimal"), "methods": doc.get("methods", {})}
+    out = {"id": doc["_id"], "status": doc["status"], "dry_run": bool(doc.get("dry_run")),
+           "requested_by": doc.get("requested_by"), "requested_at": _when(doc.get("requested_at")),
+           "scheduled_for": _when(doc.get("scheduled_for")), "finished_at": _when(doc.get("finished_at")),
+           "progress": {"phase": doc.get("phase"), "planned": doc.get("planned"), "written": doc.get("written"),
+                        "attempts": doc.get("attempts", 0)},
+           "learners": doc.get("learners", 0), "proposals": doc.get("proposals", []), "joined": doc.get("joined", []),
+           "unmatched": doc.get("unmatched", []), "total_score": doc.get("total_score"), "bound": doc.get("bound"),
+           "proven_optimal": doc.get("proven_optimal"), "methods": doc.get("methods", {})}
+    if "preview" in doc:
+        out["preview"] = doc["preview"]
+    if doc.get("error"):
+        out["error"] = doc["error"]
+    return out
