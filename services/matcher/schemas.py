@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from datetime import datetime, timezone
+
 from shared.clock import iso
+from shared.validation import language_code
 
 
 class MatchQuery(Schema):
@@ -38,13 +41,50 @@ def match_out(match: dict) -> dict:
                              for m in match["participants"]],
             "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
             "round_id": match.get("round_id"), "created_at": match["created_at"].isoformat(),
-            "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary")}
+            "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary"),
+            "origin": match.get("origin", "matcher"), "created_by": match.get("created_by"),
+            "joined": [m["id"] for m in match["participants"] if m.get("joined_at") is not None],
+            "interpretation": [{"request_id": asked["request_id"], "language": asked["language"]}
+                               for asked in match.get("interpretation", [])]}
 
 
 class RoundIn(Schema):
     dry_run = fields.Boolean(load_default=False, metadata={
         "description": "compute and store the plan as a preview, propose nothing (commit it with "
                        "POST /rounds/{id}/commit while nothing it depends on has changed)"})
+
+
+ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class MemberIn(Schema):
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    role = fields.String(load_default="learner", validate=validate.OneOf(("learner", "sharer")))
+
+
+class ConnectionIn(Schema):
+    topic = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    language = fields.String(required=True, validate=language_code)
+    role = fields.String(load_default="learner", validate=validate.OneOf(("learner", "sharer")),
+                         metadata={"description": "your own role in it (one person shares, the others learn)"})
+    participants = fields.List(fields.Nested(MemberIn), required=True, validate=validate.Length(min=1, max=3),
+                               metadata={"description": "the other people (1 to 3), each with their role"})
+
+
+class ConfirmIn(Schema):
+    participant = ID
+    response = fields.String(load_default="confirm", validate=validate.OneOf(("confirm", "decline")))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class InterpretationIn(Schema):
+    participant = ID
+    language = fields.String(required=True, validate=language_code,
+                             metadata={"description": "the language to interpret into"})
+    start = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc,
+                                 validate=validate.Range(min=datetime(2000, 1, 1, tzinfo=timezone.utc),
+                                                         max=datetime(2100, 1, 1, tzinfo=timezone.utc)))
+    minutes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=24 * 60))
 
 
 def _when(value):

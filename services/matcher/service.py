@@ -17,12 +17,13 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import iso, utcnow
 from shared.mongo import in_transaction
+from shared.taxonomy import is_base_topic, topic_label
 
 from services.matcher.config import MatcherConfig
-from services.matcher.domain import blocks, capacity, incremental, joins, read_model, responses, rounds
+from services.matcher.domain import blocks, capacity, incremental, joins, read_model, responses, rounds, self_made
 from services.matcher.domain.assignment import explain, feasible_edges, plan_round
 from services.matcher.domain.candidates import Edge
-from services.matcher.domain.errors import MatchError, NotFound, RoundRunning
+from services.matcher.domain.errors import Invalid, MatchError, NotFound, RoundRunning
 from services.matcher.domain.matches import (
     claim_key, event_data, interest_id, new_match, sharer_of, waited_seconds,
 )
@@ -577,6 +578,56 @@ class Answers(_Part):
         return in_transaction(self.store.db, work)
 
 
+class Connections(_Part):
+    """Self-made connections and interpretation help for a connection."""
+
+    def create(self, creator: str, topic: str, language: str, role: str, others: list[dict]) -> dict:
+        """A connection a participant arranged themselves: each named person confirms it; once all
+        have, it is a confirmed connection like any other (outcome, figures, at most four people)."""
+        people = self_made.members(creator, role, others)
+        if not is_base_topic(topic) and not self.store.topic_seen(topic):
+            raise Invalid("topic", f"unknown topic code {topic!r} (see GET /taxonomy on the registry)")
+        unknown = [p["id"] for p in people[1:] if not self.store.person(p["id"]) or
+                   self.store.person(p["id"]).get("withdrawn")]
+        if unknown:
+            raise Invalid("participants", "unknown participant(s): " + ", ".join(unknown))
+        match = self_made.new_connection(uuid.uuid4().hex, topic, language, people, creator, self.clock(),
+                                         self.config.response_days)
+        sharer = sharer_of(match)
+        self.store.ensure_loads([sharer])
+
+        def work(session):
+            learners = [p for p in people if p["role"] == "learner"]
+            keys = [f"{p['id']}:{topic}" for p in learners]
+            if any(self.store.has_claim(key, session) for key in keys):
+                raise MatchError("someone named already has an open connection on this topic")
+            self.store.claim([(key, match["_id"]) for key in keys], session=session)
+            self.store.add_load(sharer, session=session)  # counts in the sharer's load, beyond capacity if so
+            self.store.insert_matches([match], session=session)
+            self.store.outbox.add(session, "connection-proposed", event_data(match, created_by=creator))
+            return match
+        return in_transaction(self.store.db, work)
+
+    def request_interpretation(self, match_id: str, participant_id: str, language: str, start: datetime | None,
+                               minutes: int | None) -> dict:
+        """A member of a confirmed connection asks for an interpreter: translation-requested (kind
+        interpretation, about the connection) for the notifier to ask that language's translators."""
+        def work(session):
+            match = self_made.check_interpretation(self.store.match(match_id, session), participant_id, language)
+            asked = {"request_id": uuid.uuid4().hex, "language": language, "requested_by": participant_id,
+                     "start": start, "minutes": minutes, "at": self.clock()}
+            self.store.update_match(match_id, {"interpretation": match.get("interpretation", []) + [asked]},
+                                    session=session)
+            self.store.outbox.add(session, "translation-requested", {
+                "request_id": asked["request_id"], "kind": "interpretation", "subject_kind": "connection",
+                "subject_id": match_id, "language": language, "source_language": match["language"],
+                "title": f"Let's Connect connection: {topic_label(match['topic'])}", "url": None,
+                "requested_by": participant_id, "start": iso(start, "seconds") if start else None,
+                "minutes": minutes})
+            return asked
+        return in_transaction(self.store.db, work)
+
+
 class MatcherService:
     """Every use case of the matcher, for the API and the worker's handlers."""
 
@@ -602,6 +653,9 @@ class MatcherService:
         self.schedule_tick = self.rounds.schedule_tick
         self.runner = RoundRunner(store, config, self.clock, self.rounds, self.proposals)
         self.work_rounds = self.runner.work
+        self.connections = Connections(store, config, self.clock)
+        self.create_connection = self.connections.create
+        self.request_interpretation = self.connections.request_interpretation
         self.respond = self.answers.respond
         self.expire = self.answers.expire
         self.outcome = self.answers.outcome

@@ -142,6 +142,9 @@ class Store(RoundStore):
     def delete_candidates_of(self, participant_id: str, session=None) -> None:
         self.candidates.delete_many({"participant_id": participant_id}, session=session)
 
+    def topic_seen(self, topic: str) -> bool:
+        return self.candidates.find_one({"topic": topic}, {"_id": 1}) is not None
+
     def candidates_by_id(self, interests: list[str]) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.candidates.find({"_id": {"$in": sorted(set(interests))}})}
 
@@ -203,7 +206,7 @@ class Store(RoundStore):
                                  array_filters=[{"p.id": participant_id}], session=session)
 
     def match_summaries(self) -> list[dict]:
-        return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1}))
+        return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1, "origin": 1}))
 
     def count_matches(self, status: str) -> int:
         return self.matches.count_documents({"status": status})
@@ -257,6 +260,10 @@ class Store(RoundStore):
 
     def lower_load(self, person: str, count: int = 1, session=None) -> None:
         self.loads.update_one({"_id": person, "open": {"$gte": count}}, {"$inc": {"open": -count}}, session=session)
+
+    def add_load(self, person: str, session=None) -> None:
+        """One more open connection, whatever the capacity (a self-made one)."""
+        self.loads.update_one({"_id": person}, {"$inc": {"open": 1}}, upsert=True, session=session)
 
     def set_capacity(self, person: str, capacity: int) -> dict:
         return self.loads.find_one_and_update({"_id": person}, {"$set": {"capacity": capacity},
