@@ -392,7 +392,10 @@ class RoundRunner(_Part):
 
     def work(self) -> dict | None:
         """One pending round, if any, run to its end (the worker's periodic job)."""
-        doc = self.store.claim_round(self.owner, self.clock(), self.clock() + self.lease())
+        # In a transaction: a worker killed mid-batch leaves its transaction open on the round's
+        # document until the server aborts it (60 s); a transaction retries until then.
+        doc = in_transaction(self.store.db, lambda session: self.store.claim_round(
+            self.owner, self.clock(), self.clock() + self.lease(), session=session))
         if doc is None:
             return None
         if doc["attempts"] > self.config.round_attempts:

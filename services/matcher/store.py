@@ -35,7 +35,7 @@ class RoundStore:
     def round(self, round_id: str, session=None) -> dict | None:
         return self.rounds.find_one({"_id": round_id}, session=session)
 
-    def claim_round(self, owner: str, now: datetime, lease_until: datetime) -> dict | None:
+    def claim_round(self, owner: str, now: datetime, lease_until: datetime, session=None) -> dict | None:
         """The oldest round waiting for a worker (requested, commit asked, or running under a lease
         that ran out: its worker died), now leased to `owner`."""
         return self.rounds.find_one_and_update(
@@ -43,7 +43,7 @@ class RoundStore:
              "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}]},
             {"$set": {"status": "running", "lease_owner": owner, "lease_until": lease_until},
              "$inc": {"attempts": 1}},
-            sort=[("requested_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+            sort=[("requested_at", ASCENDING)], return_document=ReturnDocument.AFTER, session=session)
 
     def renew_lease(self, round_id: str, owner: str, until: datetime, session=None) -> bool:
         return self.update_round(round_id, {"lease_until": until}, session=session,
