@@ -1,7 +1,9 @@
 """Marshmallow schemas of the matcher's HTTP API."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import unicodedata
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from datetime import datetime, timezone
 
@@ -9,26 +11,45 @@ from shared.clock import iso
 from shared.validation import language_code
 
 
+def storable_text(value: str) -> None:
+    """Text from people that MongoDB can store and mail can carry: no control characters other than
+    newlines and tabs, no lone surrogates (JSON allows "\\ud800"; BSON does not)."""
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs" or (category == "Cc" and ch not in "\n\t"):
+            raise ValidationError("contains characters that are not allowed")
+
+
+def text(required: bool = False, min_length: int = 0, max_length: int = 500, **kwargs) -> fields.String:
+    options = {"required": True} if required else {"load_default": None, "allow_none": True}
+    return fields.String(**options, validate=[validate.Length(min=min_length, max=max_length), storable_text],
+                         **kwargs)
+
+
+def participant_id(**kwargs) -> fields.String:
+    return text(required=True, min_length=1, max_length=64, **kwargs)
+
+
 class MatchQuery(Schema):
-    participant = fields.String(required=True)
+    participant = participant_id()
 
 
 class RespondIn(Schema):
-    participant = fields.String(required=True)
+    participant = participant_id()
     response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    token = fields.String(load_default=None, metadata={"description": "for the form in the email link's page"})
+    reason = text(max_length=500)
+    token = text(max_length=4096, metadata={"description": "for the form in the email link's page"})
 
 
 class RespondLinkQuery(Schema):
     response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    participant = fields.String(required=True)
-    token = fields.String(required=True)
+    participant = participant_id()
+    token = text(required=True, max_length=4096)
 
 
 class OutcomeIn(Schema):
-    participant = fields.String(required=True)
-    summary = fields.String(required=True, validate=validate.Length(min=10, max=4000))
+    participant = participant_id()
+    summary = text(required=True, min_length=10, max_length=4000)
 
 
 class CapacityIn(Schema):
@@ -54,16 +75,13 @@ class RoundIn(Schema):
                        "POST /rounds/{id}/commit while nothing it depends on has changed)"})
 
 
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
-
-
 class MemberIn(Schema):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    id = participant_id()
     role = fields.String(load_default="learner", validate=validate.OneOf(("learner", "sharer")))
 
 
 class ConnectionIn(Schema):
-    topic = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    topic = text(required=True, min_length=1, max_length=64)
     language = fields.String(required=True, validate=language_code)
     role = fields.String(load_default="learner", validate=validate.OneOf(("learner", "sharer")),
                          metadata={"description": "your own role in it (one person shares, the others learn)"})
@@ -72,13 +90,13 @@ class ConnectionIn(Schema):
 
 
 class ConfirmIn(Schema):
-    participant = ID
+    participant = participant_id()
     response = fields.String(load_default="confirm", validate=validate.OneOf(("confirm", "decline")))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    reason = text(max_length=500)
 
 
 class InterpretationIn(Schema):
-    participant = ID
+    participant = participant_id()
     language = fields.String(required=True, validate=language_code,
                              metadata={"description": "the language to interpret into"})
     start = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=timezone.utc,

@@ -76,7 +76,7 @@ class ReadModel(_Part):
         self.closing = closing
 
     def apply_skill(self, session, data: dict) -> None:
-        if self.store.person(data["participant_id"], session).get("withdrawn"):
+        if self.store.is_erased(data["participant_id"], session):
             return
         self.store.raise_revision(data["participant_id"], data["revision"], session=session)
         if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
@@ -96,17 +96,19 @@ class ReadModel(_Part):
     def apply_participant_state(self, session, data: dict) -> None:
         """participant-registered / -updated: only the revision (tokens are the TokenSubjects')."""
         person = self.store.person(data["participant_id"], session)
-        if person.get("withdrawn") or data["revision"] < person.get("state_revision", 0):
+        if self.store.is_erased(data["participant_id"], session) or data["revision"] < person.get("state_revision", 0):
             return
         self.store.set_person(data["participant_id"], {"state_revision": data["revision"]}, session=session)
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
+        """Their open proposals and connections close (the others are told and look again), then
+        nothing of them stays searchable (Store.erase_person)."""
         pid = data["participant_id"]
-        self.store.set_person(pid, {"withdrawn": True, "revision": data["revision"]}, session=session)
-        self.store.delete_candidates_of(pid, session=session)
+        if self.store.is_erased(pid, session):
+            return
         for match in self.store.open_matches_of(pid, session=session):
             self.closing.close(session, match, "withdrawn", pid, "a participant left the program")
-        self.store.mark_member_withdrawn(pid, session=session)
+        self.store.erase_person(pid, f"erased-{uuid.uuid4().hex[:16]}", session=session)
 
 
 class Proposals(_Part):
@@ -590,8 +592,7 @@ class Connections(_Part):
         people = self_made.members(creator, role, others)
         if not is_base_topic(topic) and not self.store.topic_seen(topic):
             raise Invalid("topic", f"unknown topic code {topic!r} (see GET /taxonomy on the registry)")
-        unknown = [p["id"] for p in people[1:] if not self.store.person(p["id"]) or
-                   self.store.person(p["id"]).get("withdrawn")]
+        unknown = [p["id"] for p in people[1:] if not self.store.person(p["id"]) or self.store.is_erased(p["id"])]
         if unknown:
             raise Invalid("participants", "unknown participant(s): " + ", ".join(unknown))
         match = self_made.new_connection(uuid.uuid4().hex, topic, language, people, creator, self.clock(),

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import hashlib
+import re
+
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
@@ -10,6 +13,11 @@ from pymongo.errors import BulkWriteError
 from shared.outbox import Outbox
 
 from services.matcher.domain.matches import OPEN
+
+
+def erased_key(participant_id: str) -> str:
+    """An erased person's tombstone: a digest, not their id."""
+    return "erased:" + hashlib.sha256(participant_id.encode("utf-8")).hexdigest()
 
 
 class RoundStore:
@@ -127,6 +135,39 @@ class Store(RoundStore):
     def set_person(self, participant_id: str, fields: dict, session=None) -> None:
         self.people.update_one({"_id": participant_id}, {"$set": fields}, upsert=True, session=session)
 
+    def is_erased(self, participant_id: str, session=None) -> bool:
+        return self.people.find_one({"_id": erased_key(participant_id)}, {"_id": 1}, session=session) is not None
+
+    def erase_person(self, participant_id: str, pseudonym: str, session=None) -> None:
+        """participant-withdrawn: nothing of the person stays searchable. Their own documents go,
+        their place in connections keeps a pseudonym (the program's figures still count the
+        connection), outcome summaries and decline reasons they wrote are removed, and a tombstone
+        keyed by a hash of their id makes later events about them ignored."""
+        pid, s = participant_id, session
+        self.people.delete_one({"_id": pid}, session=s)
+        self.people.update_one({"_id": erased_key(pid)}, {"$set": {"erased": True}}, upsert=True, session=s)
+        self.candidates.delete_many({"participant_id": pid}, session=s)
+        self.blocks.delete_many({"people": pid}, session=s)
+        self.connected.delete_many({"people": pid}, session=s)
+        self.claims.delete_many({"_id": {"$regex": f"^{re.escape(pid)}:"}}, session=s)
+        self.loads.delete_one({"_id": pid}, session=s)
+        self.matches.update_many({"reported_by": pid}, {"$set": {"summary": None, "summary_erased": True,
+                                                                 "reported_by": pseudonym}}, session=s)
+        self.matches.update_many({"created_by": pid}, {"$set": {"created_by": pseudonym}}, session=s)
+        self.matches.update_many({"participants.id": pid}, {"$set": {"participants.$[p].id": pseudonym,
+                                                                     "participants.$[p].withdrawn": True,
+                                                                     "participants.$[p].reason": None}},
+                                 array_filters=[{"p.id": pid}], session=s)
+        self.matches.update_many({"left.id": pid}, {"$set": {"left.$[p].id": pseudonym, "left.$[p].reason": None}},
+                                 array_filters=[{"p.id": pid}], session=s)
+        self.matches.update_many({"interpretation.requested_by": pid},
+                                 {"$set": {"interpretation.$[p].requested_by": pseudonym}},
+                                 array_filters=[{"p.requested_by": pid}], session=s)
+        self.rounds.update_many({"unmatched.participant": pid}, {"$pull": {"unmatched": {"participant": pid}}},
+                                session=s)
+        self.plans.delete_many({"$or": [{"sharer.participant_id": pid}, {"learners.participant_id": pid}]},
+                               session=s)
+
     def candidate(self, interest: str, session=None) -> dict | None:
         return self.candidates.find_one({"_id": interest}, session=session)
 
@@ -138,9 +179,6 @@ class Store(RoundStore):
 
     def update_candidate(self, interest: str, fields: dict, session=None) -> None:
         self.candidates.update_one({"_id": interest}, {"$set": fields}, upsert=True, session=session)
-
-    def delete_candidates_of(self, participant_id: str, session=None) -> None:
-        self.candidates.delete_many({"participant_id": participant_id}, session=session)
 
     def topic_seen(self, topic: str) -> bool:
         return self.candidates.find_one({"topic": topic}, {"_id": 1}) is not None
@@ -200,10 +238,6 @@ class Store(RoundStore):
 
     def update_match(self, match_id: str, fields: dict, session=None) -> None:
         self.matches.update_one({"_id": match_id}, {"$set": fields}, session=session)
-
-    def mark_member_withdrawn(self, participant_id: str, session=None) -> None:
-        self.matches.update_many({"participants.id": participant_id}, {"$set": {"participants.$[p].withdrawn": True}},
-                                 array_filters=[{"p.id": participant_id}], session=session)
 
     def match_summaries(self) -> list[dict]:
         return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1, "origin": 1}))

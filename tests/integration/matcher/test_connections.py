@@ -2,6 +2,8 @@
 connections confirmed by their people, and interpretation help for a connection."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.bus import Publisher
@@ -170,3 +172,54 @@ def test_a_self_made_connection_confirmed_by_both_and_completed_with_an_outcome(
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
     assert client.get("/stats").get_json()["self_made"] == 1
     assert eventually(lambda: events_of(settings, "connection-completed", connection["id"]))
+
+
+def test_after_erasure_nothing_of_the_person_stays_searchable(env):
+    settings, client, publisher, _ = env
+    store = client.application.config["LC_SERVICE_LAYER"].store
+    marker = "zq-erase-marker"
+    pid = f"{marker}-learner"
+    publish(publisher, "skill-registered", skill("erasure-sharer", "metrics-tools", "share", tz="Asia/Amman"))
+    publish(publisher, "skill-registered", {**skill(pid, "metrics-tools", "learn"), "note": f"{marker} note"})
+    [match] = eventually(lambda: matches_of(client, pid))
+    for person in (pid, "erasure-sharer"):
+        client.post(f"/matches/{match['id']}/respond", headers=auth(token(settings, person)),
+                    json={"participant": person, "response": "accept"})
+    done = client.post(f"/matches/{match['id']}/outcome", headers=auth(token(settings, pid)),
+                       json={"participant": pid, "summary": f"{marker}: what I wrote about our talk"})
+    assert done.status_code == 200
+    publish(publisher, "participant-withdrawn", {"participant_id": pid, "revision": 9,
+                                                 "withdrawn_at": "2026-11-24T12:00:00Z"})
+    eventually(lambda: store.is_erased(pid))
+    publish(publisher, "skill-registered", {**skill(pid, "advocacy", "learn"), "note": marker})  # late: ignored
+    eventually(lambda: store.candidate("erasure-sharer:metrics-tools:share"))
+    shared_infrastructure = ("inbox", "outbox", "token_subjects")  # shared/ (inbox subjects, token read model)
+    for name in store.db.list_collection_names():
+        if name in shared_infrastructure:
+            continue
+        for doc in store.db[name].find():
+            assert marker not in repr(doc), (name, doc)
+    kept = store.match(match["id"])  # the connection still counts, without the person
+    assert kept["status"] == "completed" and kept["summary"] is None and len(kept["participants"]) == 2
+    assert client.get("/stats").get_json()["completed"] >= 1
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/matches/x/outcome", {"participant": "p", "summary": "\ud800" * 12}, "summary"),
+    ("/matches/x/outcome", {"participant": "p" * 5000, "summary": "long enough text"}, "participant"),
+    ("/matches/x/respond", {"participant": "p", "response": "accept", "reason": "\u0000 nul"}, "reason"),
+    ("/connections", {"topic": "x" * 100, "language": "ar", "participants": [{"id": "o"}]}, "topic"),
+    ("/connections", {"topic": "advocacy", "language": "x-klingon-" * 20, "participants": [{"id": "o"}]},
+     "language"),
+    ("/matches/x/interpretation", {"participant": "p", "language": "fr", "minutes": 10 ** 12}, "minutes"),
+    ("/matches/x/interpretation", {"participant": "p", "language": "fr", "start": "9999-12-31T23:59:59Z"}, "start"),
+    ("/sharers/p/capacity", {"capacity": 10 ** 30}, "capacity"),
+    ("/rounds", {"dry_run": "perhaps"}, "dry_run"),
+])
+def test_hostile_input_is_refused_naming_the_field(env, path, body, field):
+    settings, client, _, _ = env
+    headers = STAFF_HEADERS if path in ("/rounds",) or path.startswith("/sharers") else auth(token(settings, "p"))
+    method = client.put if path.startswith("/sharers") else client.post
+    answer = method(path, data=json.dumps(body), content_type="application/json", headers=headers)  # \ud800 as JSON
+    assert answer.status_code == 422, answer.get_json()
+    assert field in answer.get_json()["errors"]["json"]
