@@ -10,19 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
 from shared.mongo import database
-from services.registry.app import create_app
-from tests.support import STAFF_HEADERS, namespaced_settings
+from tests.support import STAFF_HEADERS
 from tests.integration.registry.test_registry_api import body
-
-
-@pytest.fixture(scope="module")
-def settings(servers):
-    return namespaced_settings(servers)
-
-
-@pytest.fixture(scope="module")
-def client(settings):
-    return create_app(settings).test_client()
 
 
 def post_raw(client, path, raw: str | bytes, content_type="application/json", **kw):

@@ -10,26 +10,8 @@ import pytest
 
 from shared.bus import read_topic
 from shared.mongo import database
-from services.registry.app import create_app
 from services.registry.domain.profiles import tombstone_id
-from services.registry.worker import build_worker
-from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
-
-
-@pytest.fixture(scope="module")
-def settings(servers):
-    return namespaced_settings(servers)
-
-
-@pytest.fixture(scope="module")
-def client(settings):
-    return create_app(settings).test_client()
-
-
-@pytest.fixture(scope="module")
-def relay(settings):
-    with running(build_worker(settings)) as worker:
-        yield worker
+from tests.support import STAFF_HEADERS, auth, eventually
 
 
 def body(username="Ahmed Example", **changes):

@@ -15,24 +15,8 @@ from shared.mongo import database
 from shared.tokens import issue_link_token, issue_participant_token, verify_token
 from services.registry.app import create_app
 from services.registry.worker import build_worker
-from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
+from tests.support import STAFF_HEADERS, auth, eventually, running
 from tests.integration.registry.test_registry_api import body
-
-
-@pytest.fixture(scope="module")
-def settings(servers):
-    return namespaced_settings(servers)
-
-
-@pytest.fixture(scope="module")
-def client(settings):
-    return create_app(settings).test_client()
-
-
-@pytest.fixture(scope="module")
-def relay(settings):
-    with running(build_worker(settings)) as worker:
-        yield worker
 
 
 def sign_in_events(settings, subject=None):
