@@ -5,6 +5,10 @@ group of use cases (read model, proposals, rounds, answers), each under 250 line
 """
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import threading
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Callable
@@ -13,17 +17,26 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import iso, utcnow
 from shared.mongo import in_transaction
+from shared.taxonomy import is_base_topic, topic_label
 
 from services.matcher.config import MatcherConfig
-from services.matcher.domain import blocks, capacity, incremental, read_model, responses
+from services.matcher.domain import blocks, capacity, incremental, joins, read_model, responses, rounds, self_made
 from services.matcher.domain.assignment import explain, feasible_edges, plan_round
-from services.matcher.domain.errors import NotFound, RoundRunning
-from services.matcher.domain.matches import claim_key, event_data, interest_id, new_match, sharer_of
+from services.matcher.domain.candidates import Edge
+from services.matcher.domain.errors import Invalid, MatchError, NotFound, RoundRunning
+from services.matcher.domain.matches import (
+    claim_key, event_data, interest_id, new_match, sharer_of, waited_seconds,
+)
 from services.matcher.store import Store
 
-ROUND_BATCH = 200  # proposals written per transaction in a round
-ROUND_LEASE = timedelta(minutes=30)  # a round lock older than this was left by a process that died
 REGION_CACHE = timedelta(seconds=60)  # incremental proposals reuse the sharers' region shares this long
+
+
+log = logging.getLogger(__name__)
+
+
+class _JoinLost(Exception):
+    """The connection a learner was to join changed meanwhile; the transaction is given up."""
 
 
 class _Part:
@@ -63,7 +76,7 @@ class ReadModel(_Part):
         self.closing = closing
 
     def apply_skill(self, session, data: dict) -> None:
-        if self.store.person(data["participant_id"], session).get("withdrawn"):
+        if self.store.is_erased(data["participant_id"], session):
             return
         self.store.raise_revision(data["participant_id"], data["revision"], session=session)
         if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
@@ -83,17 +96,19 @@ class ReadModel(_Part):
     def apply_participant_state(self, session, data: dict) -> None:
         """participant-registered / -updated: only the revision (tokens are the TokenSubjects')."""
         person = self.store.person(data["participant_id"], session)
-        if person.get("withdrawn") or data["revision"] < person.get("state_revision", 0):
+        if self.store.is_erased(data["participant_id"], session) or data["revision"] < person.get("state_revision", 0):
             return
         self.store.set_person(data["participant_id"], {"state_revision": data["revision"]}, session=session)
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
+        """Their open proposals and connections close (the others are told and look again), then
+        nothing of them stays searchable (Store.erase_person)."""
         pid = data["participant_id"]
-        self.store.set_person(pid, {"withdrawn": True, "revision": data["revision"]}, session=session)
-        self.store.delete_candidates_of(pid, session=session)
+        if self.store.is_erased(pid, session):
+            return
         for match in self.store.open_matches_of(pid, session=session):
             self.closing.close(session, match, "withdrawn", pid, "a participant left the program")
-        self.store.mark_member_withdrawn(pid, session=session)
+        self.store.erase_person(pid, f"erased-{uuid.uuid4().hex[:16]}", session=session)
 
 
 class Proposals(_Part):
@@ -139,7 +154,8 @@ class Proposals(_Part):
         if self.store.raise_loads(raises, session=session) != len(raises):  # someone's count moved meanwhile
             after = {person: doc.get("open", 0) for person, doc in self.store.loads_of(people, session).items()}
             granted = capacity.confirmed(granted, loads, after)
-        taken = [(connection, uuid.uuid4().hex) for connection in capacity.take(connections, granted)]
+        taken = [(connection, connection.get("match_id") or uuid.uuid4().hex)
+                 for connection in capacity.take(connections, granted)]
         claims = [(match_id, edge) for connection, match_id in taken for edge in connection["learners"]]
         got = self.store.claim([(claim_key(edge.learner), match_id) for match_id, edge in claims], session=session)
         claimed = {id(claims[index][1]) for index in got}
@@ -162,26 +178,81 @@ class Proposals(_Part):
         return [made.get(id(connection)) for connection in connections]
 
     def propose_for_learner(self, learner_id: str) -> dict | None:
-        """Incremental mode: the best feasible 1:1 proposal for one learn interest, if its score
-        reaches the threshold and the sharer has a free connection."""
+        """Incremental mode, sharers best first: join one of the sharer's open connections on the
+        topic and language where the learner keeps every rule with every member, else a new
+        connection if the sharer has room; only proposals whose score reaches the threshold."""
         learner = self.store.active_candidate(learner_id)
         if not learner or learner["direction"] != "learn" or self.store.has_claim(claim_key(learner)):
             return None
         sharers = self.store.active_interests("share", learner["topic"])
         blocked, connected, loads, capacities, region_share = self.context(learner, sharers)
+        on, now = self.reference_day(), self.clock()
         edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
-                                  region_share=region_share, config=self.config, on=self.reference_day(),
-                                  now=self.clock())
-        for edge in incremental.options(edges, loads, capacities, self.config.sharer_capacity,
-                                        self.config.proposal_threshold):
+                                  region_share=region_share, config=self.config, on=on, now=now)
+        open_by_sharer: dict[tuple[str, str], list[dict]] = {}
+        for match in self.store.open_connections(learner["topic"]):
+            open_by_sharer.setdefault((sharer_of(match), match["language"]), []).append(match)
+        members = self.store.candidates_by_id([f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
+                                               for group in open_by_sharer.values() for match in group
+                                               for m in match["participants"]])
+        for edge in incremental.ranked(edges, self.config.proposal_threshold):
+            explain([edge], loads=loads, region_share=region_share, config=self.config, on=on, now=now)
+            for match in joins.order(open_by_sharer.get((edge.person, edge.language), [])):
+                people = {m["id"]: members[key] for m in match["participants"]
+                          if (key := f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}")
+                          in members}
+                if joins.violation(learner, match, people, blocked, on, self.config.day_start_hour,
+                                   self.config.day_end_hour, self.config.min_overlap_minutes) is None:
+                    joined = self.join_now(match["_id"], [edge])
+                    if joined is not None or self.store.has_claim(claim_key(learner)):
+                        return joined
+            if loads.get(edge.person, 0) >= capacities.get(edge.person, self.config.sharer_capacity):
+                continue
             self.store.ensure_loads([edge.person])
-            explain([edge], loads=loads, region_share=region_share, config=self.config, on=self.reference_day(),
-                    now=self.clock())
             connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
             [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
             if match is not None or self.store.has_claim(claim_key(learner)):
                 return match  # proposed, or someone else proposed to this learner meanwhile
         return None
+
+    def join_if_open(self, session, match_id: str, edges: list[Edge]) -> dict | None:
+        """join() inside a round's batch: None (nothing written) when the connection changed."""
+        try:
+            return self.join(session, match_id, edges)
+        except _JoinLost:
+            return None
+
+    def join_now(self, match_id: str, edges: list[Edge]) -> dict | None:
+        try:
+            return in_transaction(self.store.db, lambda s: self.join(s, match_id, edges))
+        except _JoinLost:
+            return None
+
+    def join(self, session, match_id: str, edges: list[Edge]) -> dict:
+        """Learners join an open connection (each with their own deadline to answer): their claims,
+        the members, and match-joined per learner, in the caller's transaction. Raises _JoinLost
+        (aborting it) when the connection closed, filled or changed meanwhile, or a learner was
+        proposed to meanwhile."""
+        match = self.store.match(match_id, session)
+        if match is None or joins.room(match) < len(edges) or not joins.joinable(match):
+            raise _JoinLost(match_id)
+        if any(self.store.has_claim(claim_key(edge.learner), session) for edge in edges):
+            raise _JoinLost(match_id)
+        size = joins.size(match)
+        got = self.store.claim([(claim_key(edge.learner), match_id) for edge in edges], session=session)
+        if len(got) != len(edges):  # after writes: abort the whole transaction
+            raise RuntimeError(f"a learner was proposed to while joining {match_id}")
+        now = self.clock()
+        events = []
+        for edge in edges:
+            joins.add_member(match, edge.learner, edge.score, edge.reasons, edge.codes, now,
+                             now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
+            events.append(("match-joined", edge.learner["participant_id"]))
+        fields = {k: match[k] for k in ("participants", "score", "reasons", "reason_codes", "waited_seconds")}
+        if not self.store.update_members(match_id, size, fields, session=session):
+            raise RuntimeError(f"connection {match_id} changed while joining it")
+        self.store.outbox.add_many(session, [(kind, event_data(match, participant_id=pid)) for kind, pid in events])
+        return match
 
     def propose_for_sharer(self, sharer_id: str, tries: int = 50) -> list[dict]:
         """A new (or freed) share interest: the learners of that topic who have waited longest and
@@ -215,57 +286,222 @@ class Proposals(_Part):
 
 
 class Rounds(_Part):
-    """A connect-making round over every open learn interest."""
+    """Round requests (the API): a round, a dry run, committing a preview; one round at a time."""
 
     def __init__(self, store, config, clock, proposals: Proposals):
         super().__init__(store, config, clock)
         self.proposals = proposals
 
-    def run_round(self) -> dict:
-        """Optimal assignment over every open learn interest; 409 while another round runs."""
-        round_id = uuid.uuid4().hex
+    def inputs(self) -> dict:
+        """Everything a round plans from, and the fingerprint of what it depends on."""
+        state = self.store.plan_state()
+        blocked, connected, loads, capacities, region_share = self.proposals.context()
+        busy = self.store.claimed()
+        learners = [c for c in self.store.active_interests("learn") if (c["participant_id"], c["topic"]) not in busy]
+        sharers = self.store.active_interests("share")
+        open_connections = self.store.open_connections()
+        members = self.store.candidates_by_id([
+            f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
+            for match in open_connections for m in match["participants"]])
+        return {"learners": learners, "sharers": sharers, "blocked": blocked, "connected": connected, "loads": loads,
+                "capacities": capacities, "region_share": region_share, "open_connections": open_connections,
+                "members": members, "fingerprint": rounds.fingerprint(state)}
+
+    def request(self, requested_by: str, dry_run: bool = False) -> dict:
+        """Record a round for the workers (202 at once); 409 while another round is pending or running."""
         now = self.clock()
-        # A lock document, not a process lock: every API process sees it. Its lease lets a later
-        # round start if the process that held it died mid-round.
+        doc = {"_id": uuid.uuid4().hex, "status": "requested", "dry_run": dry_run, "requested_by": requested_by,
+               "requested_at": now, "started_at": now, "attempts": 0, "lease_until": None}
+        self._with_lock(doc["_id"], lambda session: self.store.insert_round(doc, session=session))
+        return doc
+
+    def commit(self, round_id: str, requested_by: str) -> dict:
+        """Write a preview's plan as it is, while nothing it depends on has changed (409 otherwise)."""
+        doc = self.store.round(round_id)
+        if doc is None:
+            raise NotFound("no such round")
+        if doc["status"] != "preview":
+            raise MatchError(f"this round is {doc['status']}; only a preview (dry run) can be committed")
+        if self.inputs()["fingerprint"] != doc.get("fingerprint"):
+            self.store.update_round(round_id, {"status": "stale"}, expect={"status": "preview"})
+            raise MatchError("interests, answers or capacities changed since this preview; request a new one")
+
+        def work(session):
+            if not self.store.update_round(round_id, {"status": "committing", "committed_by": requested_by,
+                                                      "commit_requested_at": self.clock(), "lease_until": None,
+                                                      "phase": "writing", "written": 0},
+                                           session=session, expect={"status": "preview"}):
+                raise MatchError("this preview is being committed already")
+        self._with_lock(round_id, work)
+        return self.store.round(round_id)
+
+    def _with_lock(self, round_id: str, work) -> None:
+        """Take the one-round lock and do `work(session)` in one transaction; a lock left by a
+        round that has ended (its worker released it late or died) is cleared first."""
+        def locked(session):
+            self.store.lock_round(round_id, session=session)
+            work(session)
+
+        for attempt in range(2):
+            try:
+                in_transaction(self.store.db, locked)
+                return
+            except DuplicateKeyError as exc:
+                holder = self.store.round_lock()
+                current = self.store.round(holder["round_id"]) if holder else None
+                if attempt == 0 and (holder is None or current is None or current["status"] in rounds.FINAL):
+                    if holder is not None:
+                        self.store.drop_round_lock(holder["round_id"])
+                    continue
+                raise RoundRunning(f"a round is already running ({holder['round_id'] if holder else '?'})") from exc
+
+    def schedule_tick(self) -> dict | None:
+        """LC_MATCHER_ROUND_SCHEDULE: request the round of the current period once, whichever
+        worker gets here first (the period's marker is unique)."""
+        due = rounds.due_time(self.config.round_schedule, self.clock(),
+                              timedelta(minutes=self.config.schedule_grace_minutes))
+        if due is None or self.store.scheduled(iso(due)):
+            return None
+        now = self.clock()
+        doc = {"_id": uuid.uuid4().hex, "status": "requested", "dry_run": False, "requested_by": "schedule",
+               "scheduled_for": due, "requested_at": now, "started_at": now, "attempts": 0, "lease_until": None}
+
+        def work(session):
+            self.store.mark_scheduled(iso(due), doc["_id"], session=session)
+            self.store.insert_round(doc, session=session)
         try:
-            self.store.take_round_lock(round_id, now, now + ROUND_LEASE)
-        except DuplicateKeyError as exc:
-            raise RoundRunning("a round is already running") from exc
+            self._with_lock(doc["_id"], work)
+        except (DuplicateKeyError, RoundRunning):
+            return None  # fired by another worker, or a round is running: the next tick looks again
+        return doc
+
+
+class _LeaseLost(Exception):
+    """Another worker holds the round now (this one was too slow to renew its lease)."""
+
+
+class RoundRunner(_Part):
+    """The workers' side of rounds: lease one, plan it (or finish writing its stored plan), write
+    its proposals batch by batch; a worker that dies leaves whole batches and the lease runs out."""
+
+    def __init__(self, store, config, clock, requests: Rounds, proposals: Proposals):
+        super().__init__(store, config, clock)
+        self.requests, self.proposals = requests, proposals
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.config.round_lease_seconds)
+
+    def work(self) -> dict | None:
+        """One pending round, if any, run to its end (the worker's periodic job)."""
+        # In a transaction: a worker killed mid-batch leaves its transaction open on the round's
+        # document until the server aborts it (60 s); a transaction retries until then.
+        doc = in_transaction(self.store.db, lambda session: self.store.claim_round(
+            self.owner, self.clock(), self.clock() + self.lease(), session=session))
+        if doc is None:
+            return None
+        if doc["attempts"] > self.config.round_attempts:
+            return self._finish(doc, {"status": "failed", "error": f"gave up after {doc['attempts'] - 1} attempts"})
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(doc["_id"], stop), daemon=True)
+        beat.start()
         try:
-            self.store.insert_round({"_id": round_id, "status": "running", "started_at": now})
-            blocked, connected, loads, capacities, region_share = self.proposals.context()
-            busy = self.store.claimed()
-            learners = [c for c in self.store.active_interests("learn")
-                        if (c["participant_id"], c["topic"]) not in busy]
-            sharers = self.store.active_interests("share")
-            plan = plan_round(learners, sharers, blocked=blocked, connected=connected, loads=loads,
-                              capacities=capacities, region_share=region_share, config=self.config,
-                              on=self.reference_day(), now=now)
-            proposals, unmatched = [], [{"participant": u["learner"]["participant_id"],
-                                         "topic": u["learner"]["topic"], "reason": u["reason"]}
-                                        for u in plan.unmatched]
-            self.store.ensure_loads([c["sharer"]["participant_id"] for c in plan.connections])
-            for start in range(0, len(plan.connections), ROUND_BATCH):
-                batch = plan.connections[start:start + ROUND_BATCH]
-                made = in_transaction(self.store.db, lambda s, b=batch: self.proposals.reserve(s, b, round_id))
-                for connection, match in zip(batch, made):
-                    if match is not None:
-                        proposals.append(match["_id"])
-                        continue
-                    # the sharer's last connection was taken meanwhile (or every learner was)
-                    unmatched += [{"participant": e.learner["participant_id"], "topic": e.learner["topic"],
-                                   "reason": "capacity"} for e in connection["learners"]
-                                  if not self.store.has_claim(claim_key(e.learner))]
-            summary = {"status": "completed", "finished_at": self.clock(), "proposals": proposals,
-                       "unmatched": unmatched, "learners": len(learners), "total_score": plan.total_score,
-                       "bound": plan.bound, "proven_optimal": plan.proven, "methods": plan.methods}
-            self.store.update_round(round_id, summary)
-            return {"_id": round_id, "started_at": now, **summary}
+            if doc.get("phase") != "writing":
+                doc = self._plan(doc)
+            if doc["status"] == "running" and doc.get("phase") == "writing":
+                doc = self._write(doc)
+            return doc
+        except _LeaseLost:
+            log.warning("round %s: lease lost to another worker", doc["_id"])
+            return None
         except Exception:
-            self.store.update_round(round_id, {"status": "failed"})
-            raise
+            log.exception("round %s failed (attempt %s); another attempt follows", doc["_id"], doc["attempts"])
+            self.store.update_round(doc["_id"], {"lease_until": None}, expect={"lease_owner": self.owner})
+            return None
         finally:
-            self.store.release_round_lock(round_id)
+            stop.set()
+            beat.join()
+
+    def _heartbeat(self, round_id: str, stop: threading.Event) -> None:
+        while not stop.wait(self.config.round_lease_seconds / 3):
+            self.store.renew_lease(round_id, self.owner, self.clock() + self.lease())
+
+    def _fence(self, session, round_id: str, fields: dict | None = None) -> None:
+        """Inside a write's transaction: this worker still holds the round (else nothing is written)."""
+        if not self.store.update_round(round_id, {"lease_until": self.clock() + self.lease(), **(fields or {})},
+                                       session=session, expect={"lease_owner": self.owner, "status": "running"}):
+            raise _LeaseLost(round_id)
+
+    def _plan(self, doc: dict) -> dict:
+        self.store.update_round(doc["_id"], {"phase": "planning"}, expect={"lease_owner": self.owner})
+        now = self.clock()
+        inputs = self.requests.inputs()
+        plan = plan_round(inputs["learners"], inputs["sharers"], blocked=inputs["blocked"],
+                          connected=inputs["connected"], loads=inputs["loads"], capacities=inputs["capacities"],
+                          region_share=inputs["region_share"], config=self.config, on=self.reference_day(), now=now,
+                          open_connections=inputs["open_connections"], members=inputs["members"])
+        entries = rounds.plan_entries(doc["_id"], plan.connections, self.config.round_batch)
+        summary = {"learners": len(inputs["learners"]), "total_score": plan.total_score, "bound": plan.bound,
+                   "proven_optimal": plan.proven, "methods": plan.methods, "planned": len(entries), "written": 0,
+                   "fingerprint": inputs["fingerprint"], "planned_at": self.clock(),
+                   "unmatched": [{"participant": u["learner"]["participant_id"], "topic": u["learner"]["topic"],
+                                  "reason": u["reason"]} for u in plan.unmatched]}
+        if doc.get("dry_run") and not doc.get("committed_by"):
+            summary.update(status="preview", finished_at=self.clock(), lease_until=None)
+        else:
+            summary.update(phase="writing")
+
+        def work(session):
+            self._fence(session, doc["_id"], summary)
+            self.store.insert_plan(entries, session=session)
+            if summary.get("status") == "preview":
+                self.store.drop_round_lock(doc["_id"], session=session)
+        in_transaction(self.store.db, work)
+        return self.store.round(doc["_id"])
+
+    def _write(self, doc: dict) -> dict:
+        pending = self.store.plan(doc["_id"], done=False)
+        self.store.ensure_loads([e["sharer"]["participant_id"] for e in pending if e["kind"] == "new"])
+        batches: dict[int, list[dict]] = {}
+        for entry in pending:
+            batches.setdefault(entry["batch"], []).append(entry)
+        for number in sorted(batches):
+            in_transaction(self.store.db, lambda s, b=batches[number]: self._write_batch(s, doc["_id"], b))
+        return self._complete(doc["_id"])
+
+    def _write_batch(self, session, round_id: str, entries: list[dict]) -> None:
+        self._fence(session, round_id)
+        new = [entry for entry in entries if entry["kind"] == "new"]
+        made = self.proposals.reserve(session, [rounds.connection_of(e) for e in new], round_id)
+        results = {entry["_id"]: match["_id"] if match else None for entry, match in zip(new, made)}
+        for entry in entries:
+            if entry["kind"] == "join":
+                joined = self.proposals.join_if_open(session, entry["match_id"], rounds.connection_of(entry)["learners"])
+                results[entry["_id"]] = entry["match_id"] if joined else None
+        self.store.mark_planned(results, session=session)
+        self.store.count_written(round_id, len(entries), session=session)
+
+    def _complete(self, round_id: str) -> dict:
+        proposals, joined, unmatched = [], [], []
+        for entry in self.store.plan(round_id):
+            if entry.get("result") and entry["kind"] == "new":
+                proposals.append(entry["result"])
+            elif entry.get("result"):
+                joined.append(entry["result"])
+            else:  # the sharer's last connection, or the open connection's seats, were taken meanwhile
+                unmatched += [{"participant": learner["participant_id"], "topic": learner["topic"],
+                               "reason": "capacity"} for learner in entry["learners"]
+                              if not self.store.has_claim(claim_key(learner))]
+        doc = self.store.round(round_id)
+        return self._finish(doc, {"status": "completed", "proposals": proposals, "joined": joined,
+                                  "unmatched": doc.get("unmatched", []) + unmatched})
+
+    def _finish(self, doc: dict, fields: dict) -> dict:
+        fields = {**fields, "finished_at": self.clock(), "lease_until": None, "phase": None}
+        self.store.update_round(doc["_id"], fields)
+        self.store.drop_round_lock(doc["_id"])
+        self.store.drop_plan(doc["_id"])
+        return {**doc, **fields}
 
 
 class Answers(_Part):
@@ -287,25 +523,46 @@ class Answers(_Part):
                 for pair, people in blocks.after_decline(match, participant_id):
                     self.store.block_for_good(pair, people, self.clock(), session=session)
                 return self.store.match(match_id, session)
-            update = {"participants": match["participants"], "responded_at": match["responded_at"]}
-            if answer.confirmed:
-                update.update(status="confirmed", confirmed_at=match["confirmed_at"])
-                self.store.outbox.add(session, "match-confirmed", event_data(match))
-            self.store.update_match(match_id, update, session=session)
+            if answer.left:  # a joined learner declined: the pair is blocked, their claim released
+                self.store.release_claim(f"{participant_id}:{match['topic']}", match_id, session=session)
+                for pair, people in blocks.after_decline(match, participant_id):
+                    self.store.block_for_good(pair, people, self.clock(), session=session)
+            self._save_answer(session, match, answer)
             return match
 
         return in_transaction(self.store.db, work)
 
+    def _save_answer(self, session, match: dict, answer: responses.Answer) -> None:
+        update = {k: match[k] for k in ("participants", "status", "responded_at", "confirmed_at", "left")
+                  if k in match}
+        self.store.update_match(match["_id"], update, session=session)
+        self.store.outbox.add_many(session, [(kind, event_data(match, **extra)) for kind, extra in answer.events
+                                             if kind == "match-confirmed"])
+
     def expire(self) -> int:
-        """Proposals nobody fully answered in time: expired, the sharer's capacity freed."""
+        """Proposals nobody fully answered in time: expired, the sharer's capacity freed; joined
+        learners who did not answer in time leave their connection, which goes on."""
         count = 0
-        for due in self.store.due_proposals(self.clock()):
+        for due in self.store.due_answers(self.clock()):
             def work(session, match_id=due["_id"]):
-                current = self.store.open_match(match_id, "proposed", session)
-                if current and responses.is_expired(current, self.clock()):
+                now = self.clock()
+                current = self.store.match(match_id, session)
+                if current and responses.is_expired(current, now):
                     self.closing.close(session, current, "expired", None, "no answer in time")
                     return 1
-                return 0
+                if current is None:
+                    return 0
+                answer = responses.drop_overdue(current, now)
+                if not answer.left:
+                    return 0
+                for kind, extra in answer.events:
+                    if kind == "match-left":
+                        self.store.release_claim(f"{extra['participant_id']}:{current['topic']}", match_id,
+                                                 session=session)
+                self.store.outbox.add_many(session, [(kind, event_data(current, **extra))
+                                                     for kind, extra in answer.events if kind != "match-confirmed"])
+                self._save_answer(session, current, answer)
+                return 1
             count += in_transaction(self.store.db, work)
         return count
 
@@ -323,6 +580,55 @@ class Answers(_Part):
                 match, summary=summary, completed_at=iso(now, "seconds"), reported_by=participant_id))
             return match
 
+        return in_transaction(self.store.db, work)
+
+
+class Connections(_Part):
+    """Self-made connections and interpretation help for a connection."""
+
+    def create(self, creator: str, topic: str, language: str, role: str, others: list[dict]) -> dict:
+        """A connection a participant arranged themselves: each named person confirms it; once all
+        have, it is a confirmed connection like any other (outcome, figures, at most four people)."""
+        people = self_made.members(creator, role, others)
+        if not is_base_topic(topic) and not self.store.topic_seen(topic):
+            raise Invalid("topic", f"unknown topic code {topic!r} (see GET /taxonomy on the registry)")
+        unknown = [p["id"] for p in people[1:] if not self.store.person(p["id"]) or self.store.is_erased(p["id"])]
+        if unknown:
+            raise Invalid("participants", "unknown participant(s): " + ", ".join(unknown))
+        match = self_made.new_connection(uuid.uuid4().hex, topic, language, people, creator, self.clock(),
+                                         self.config.response_days)
+        sharer = sharer_of(match)
+        self.store.ensure_loads([sharer])
+
+        def work(session):
+            learners = [p for p in people if p["role"] == "learner"]
+            keys = [f"{p['id']}:{topic}" for p in learners]
+            if any(self.store.has_claim(key, session) for key in keys):
+                raise MatchError("someone named already has an open connection on this topic")
+            self.store.claim([(key, match["_id"]) for key in keys], session=session)
+            self.store.add_load(sharer, session=session)  # counts in the sharer's load, beyond capacity if so
+            self.store.insert_matches([match], session=session)
+            self.store.outbox.add(session, "connection-proposed", event_data(match, created_by=creator))
+            return match
+        return in_transaction(self.store.db, work)
+
+    def request_interpretation(self, match_id: str, participant_id: str, language: str, start: datetime | None,
+                               minutes: int | None) -> dict:
+        """A member of a confirmed connection asks for an interpreter: translation-requested (kind
+        interpretation, about the connection) for the notifier to ask that language's translators."""
+        def work(session):
+            match = self_made.check_interpretation(self.store.match(match_id, session), participant_id, language)
+            asked = {"request_id": uuid.uuid4().hex, "language": language, "requested_by": participant_id,
+                     "start": start, "minutes": minutes, "at": self.clock()}
+            self.store.update_match(match_id, {"interpretation": match.get("interpretation", []) + [asked]},
+                                    session=session)
+            self.store.outbox.add(session, "translation-requested", {
+                "request_id": asked["request_id"], "kind": "interpretation", "subject_kind": "connection",
+                "subject_id": match_id, "language": language, "source_language": match["language"],
+                "title": f"Let's Connect connection: {topic_label(match['topic'])}", "url": None,
+                "requested_by": participant_id, "start": iso(start, "seconds") if start else None,
+                "minutes": minutes})
+            return asked
         return in_transaction(self.store.db, work)
 
 
@@ -346,7 +652,14 @@ class MatcherService:
         self.propose_for_sharer = self.proposals.propose_for_sharer
         self.repropose = self.proposals.repropose
         self.reserve = self.proposals.reserve
-        self.run_round = self.rounds.run_round
+        self.request_round = self.rounds.request
+        self.commit_round = self.rounds.commit
+        self.schedule_tick = self.rounds.schedule_tick
+        self.runner = RoundRunner(store, config, self.clock, self.rounds, self.proposals)
+        self.work_rounds = self.runner.work
+        self.connections = Connections(store, config, self.clock)
+        self.create_connection = self.connections.create
+        self.request_interpretation = self.connections.request_interpretation
         self.respond = self.answers.respond
         self.expire = self.answers.expire
         self.outcome = self.answers.outcome
@@ -364,6 +677,8 @@ class MatcherService:
         doc = self.store.round(round_id)
         if doc is None:
             raise NotFound("no such round")
+        if doc["status"] in ("preview", "stale"):
+            doc["preview"] = rounds.preview(self.store.plan(round_id))
         return doc
 
     def set_capacity(self, participant_id: str, limit: int) -> dict:

@@ -18,7 +18,9 @@ def build_worker(settings: Settings, config: MatcherConfig | None = None, clock=
     store.ensure_indexes()
     service = MatcherService(store, config or MatcherConfig.from_env(), clock)
     return Worker(SERVICE, settings, store.db, handlers=handlers(service, Inbox(store.db, SERVICE)),
-                  jobs=[PeriodicJob("expire-proposals", service.config.expiry_check_seconds, service.expire)])
+                  jobs=[PeriodicJob("expire-proposals", service.config.expiry_check_seconds, service.expire),
+                        PeriodicJob("rounds", service.config.round_poll_seconds, service.work_rounds),
+                        PeriodicJob("round-schedule", service.config.schedule_check_seconds, service.schedule_tick)])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,12 @@ from __future__ import annotations
 from services.matcher.domain.candidates import Edge
 
 
+def ranked(edges: list[Edge], threshold: float) -> list[Edge]:
+    """The learner's feasible edges worth proposing (at least `threshold`), best first; each may
+    join an open connection of its sharer, or open a new one if the sharer has room."""
+    return [edge for edge in sorted(edges, key=lambda e: (-e.score, e.bucket)) if edge.score >= threshold]
+
+
 def options(edges: list[Edge], loads: dict[str, int], capacities: dict[str, int], default_capacity: int,
             threshold: float) -> list[Edge]:
     """The learner's feasible edges worth proposing, best first: at least `threshold`, with a

@@ -55,4 +55,5 @@ def event_data(match: dict, **extra) -> dict:
             "participants": [{"participant_id": m["id"], "role": m["role"], "response": m["response"],
                               "share_contact": m["share_contact"]} for m in match["participants"]],
             "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
-            "round_id": match.get("round_id"), "expires_at": iso(match["expires_at"], "seconds"), **extra}
+            "round_id": match.get("round_id"), "expires_at": iso(match["expires_at"], "seconds"),
+            "origin": match.get("origin", "matcher"), **extra}

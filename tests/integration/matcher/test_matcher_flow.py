@@ -77,8 +77,8 @@ def test_the_read_model_keeps_the_newest_copy_of_an_interest(env):
     publish(publisher, "skill-registered", newer)  # a redelivery
     publish(publisher, "skill-registered", skill("learner-r", "wikidata-basics", "learn", languages=("de",),
                                                  revision=2))  # late
-    publish(publisher, "skill-registered", skill("learner-r", "governance", "learn", revision=4))
-    eventually(lambda: store.candidates.find_one({"_id": "learner-r:governance:learn"}))
+    publish(publisher, "skill-registered", skill("learner-r", "newcomer-resources", "learn", revision=4))
+    eventually(lambda: store.candidates.find_one({"_id": "learner-r:newcomer-resources:learn"}))
     assert store.candidates.find_one({"_id": "learner-r:wikidata-basics:learn"})["languages"] == ["fr"]
     publish(publisher, "skill-withdrawn", {"participant_id": "learner-r", "revision": 5, "topic": "wikidata-basics",
                                            "direction": "learn"})
