@@ -12,6 +12,15 @@ from services.resources.library import Library
 from services.resources.store import Store
 
 
+# What a published recording says about consent (the scheduler's recording_consent_basis).
+CONSENT_BASES = {
+    "every_attendee_consented": "Published because every attendee consented to being recorded.",
+    "staff_confirmed_unconsented_not_recorded": "Published after staff confirmed that the attendees who did not "
+                                                "consent to recording were not recorded.",
+    None: "Published with the consent of everyone recorded.",
+}
+
+
 def build_worker(settings: Settings) -> Worker:
     store = Store(database(settings, SERVICE))
     store.ensure_indexes()
@@ -19,15 +28,19 @@ def build_worker(settings: Settings) -> Worker:
     inbox = Inbox(store.db, SERVICE)
     subjects = TokenSubjects(store.db)
 
-    def on_session_completed(session, envelope):
+    def on_recording(session, envelope):
+        """session-completed with every attendee's consent, or clinic-recording-cleared once staff
+        confirmed those without consent were not recorded: the recording is published, naming that basis."""
         data = envelope["data"]
-        if not data.get("recording_url") or not data.get("recording_consent"):
-            return  # without everyone's consent nothing is published
+        if not data.get("recording_url") or (envelope["type"] == "session-completed"
+                                             and not data.get("recording_consent")):
+            return  # without consent nothing is published
         resource_id = f"recording-{data['clinic_id']}"
         if store.resources.find_one({"_id": resource_id}, session=session):
             return
-        library.publish({"title": f"Recording: {data['title']}", "description": "Recording of the learning clinic.",
-                         "kind": "recording", "url": data["recording_url"], "language": data["language"],
+        basis = CONSENT_BASES.get(data.get("recording_consent_basis"), CONSENT_BASES[None])
+        library.publish({"title": f"Recording: {data['title']}", "description": f"Recording of the learning clinic. "
+                         f"{basis}", "kind": "recording", "url": data["recording_url"], "language": data["language"],
                          "topics": data["topics"], "clinic": data["clinic_id"], "authors": ["Let's Connect"],
                          "license": "CC-BY-SA-4.0", "consent": True}, owner=None, session=session,
                         resource_id=resource_id)
@@ -39,7 +52,8 @@ def build_worker(settings: Settings) -> Worker:
         subjects.apply(session, envelope)
 
     return Worker(SERVICE, settings, store.db, handlers={
-        "session-completed": IdempotentHandler(inbox, on_session_completed),
+        "session-completed": IdempotentHandler(inbox, on_recording),
+        "clinic-recording-cleared": IdempotentHandler(inbox, on_recording),
         "participant-withdrawn": IdempotentHandler(inbox, on_participant_withdrawn),
         # only to refuse tokens issued before a reissue
         "participant-registered": IdempotentHandler(inbox, writes=subjects.writes),

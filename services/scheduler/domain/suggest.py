@@ -41,23 +41,31 @@ def suggest_slots(people: dict[str, str], day: date, minutes: int = 90, how_many
                   step_minutes: int = STEP_MINUTES) -> list[Suggestion]:
     """`people` maps participant id -> IANA time zone. Returns up to `how_many` start times (UTC)
     chosen together to reach the most people in all, each with the count it suits; ties go to
-    the pair whose slots each suit more people, then to the earlier time."""
-    reach: list[Suggestion] = []
-    for start in candidates(day, step_minutes):
-        suited = frozenset(pid for pid, zone in people.items() if fits(start, minutes, zone))
-        reach.append(Suggestion(start, len(suited), suited))
+    the pair whose slots each suit more people, then to the earlier time.
+
+    People are counted by time zone (whether a slot suits someone depends only on their zone), so
+    ten thousand people cost what a few hundred zones cost."""
     if not people:
         return []
-    useful = [s for s in reach if s.count] or reach
+    by_zone: dict[str, list[str]] = {}
+    for pid, zone in people.items():
+        by_zone.setdefault(zone, []).append(pid)
+    weight = {zone: len(pids) for zone, pids in by_zone.items()}
+    reach: list[tuple[datetime, frozenset[str], int]] = []
+    for start in candidates(day, step_minutes):
+        zones = frozenset(zone for zone in by_zone if fits(start, minutes, zone))
+        reach.append((start, zones, sum(weight[z] for z in zones)))
+    useful = [r for r in reach if r[2]] or reach
     best: tuple | None = None
-    chosen: tuple[Suggestion, ...] = ()
+    chosen: tuple = ()
     size = min(how_many, len(useful))
     for combo in combinations(useful, size):
-        union = frozenset().union(*(s.people for s in combo))
         # Slots must not overlap, so one clinic can run twice with different audiences.
-        if any(abs((a.start - b.start).total_seconds()) < minutes * 60 for a, b in combinations(combo, 2)):
+        if any(abs((a[0] - b[0]).total_seconds()) < minutes * 60 for a, b in combinations(combo, 2)):
             continue
-        key = (len(union), sum(s.count for s in combo), [-s.start.timestamp() for s in combo])
+        union = frozenset().union(*(zones for _, zones, _ in combo))
+        key = (sum(weight[z] for z in union), sum(count for _, _, count in combo), [-s.timestamp() for s, _, _ in combo])
         if best is None or key > best:
             best, chosen = key, combo
-    return sorted(chosen, key=lambda s: s.start)
+    return sorted((Suggestion(start, count, frozenset(pid for z in zones for pid in by_zone[z]))
+                   for start, zones, count in chosen), key=lambda s: s.start)
