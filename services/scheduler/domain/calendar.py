@@ -111,7 +111,8 @@ def space_problems(space: dict, stamp: datetime) -> dict[str, list[str]]:
         return {}
     if space["start"] > stamp + FURTHEST_AHEAD:
         return {"start": ["the first meeting is more than five years ahead"]}
-    problem = render_problem(lambda tz: [space_event({**space, "rrule": rule}, stamp, tz)])
+    probe = {"_id": "check", **space, "rrule": rule}
+    problem = render_problem(lambda tz: [space_event(probe, stamp, tz)])
     if problem:
         return {"recurrence" if rule else "start": [f"the calendar cannot show this: {problem}"]}
     return {}

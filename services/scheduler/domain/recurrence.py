@@ -93,8 +93,12 @@ def check(rule: str, start: datetime) -> str:
 
 
 def ends_before(rule: str, day: date) -> bool:
-    """True when an UNTIL in the rule lies before `day` (the space no longer meets)."""
-    until = _parts(rule).get("UNTIL")
+    """True when an UNTIL in the rule lies before `day` (the space no longer meets). An unreadable
+    rule (a record from before these checks) is left for the feed to skip when it renders."""
+    try:
+        until = _parts(rule).get("UNTIL")
+    except RuleInvalid:
+        return False
     if not until:
         return False
     last = until[0]
