@@ -24,27 +24,35 @@ import requests
 from _stack import bench_settings, command_line, embedded_servers, gunicorn_api, percentile
 
 from letsconnect.population import population
+from services.scheduler.domain.demand import contribution
 from services.scheduler.domain.people import from_participant
+from services.scheduler.store import Store
 from shared.tokens import issue_participant_token
 from shared.mongo import database
 
 
 def seed_read_model(settings, size: int) -> dict:
-    """The scheduler's read model of `size` participants (as participant-registered would leave it)
-    and connections for a fifth of the learners."""
+    """The scheduler's read model of `size` participants as participant-registered would leave it
+    (people, a fifth of the learners connected on a topic, and the suggestions' counters), written
+    straight into the database: publishing 10,000 events would measure the worker, not the endpoints."""
     rng = random.Random(11)
     people = [from_participant({**applicant.body, "participant_id": f"bench-p{index}", "revision": 1})
               for index, applicant in enumerate(population(size, seed=11, ineligible_share=0))]
-    db = database(settings, "scheduler")
-    db.people.insert_many(people, ordered=False)
-    connections = [{"_id": f"bench-m{index}", "topic": person["learn"][0], "learners": [person["_id"]]}
-                   for index, person in enumerate(people) if person["learn"] and rng.random() < 0.2]
+    connections = []
+    for index, person in enumerate(people):
+        person["connected"] = []
+        if person["learn"] and rng.random() < 0.2:
+            person["connected"] = [person["learn"][0]]
+            connections.append({"_id": f"bench-m{index}", "topic": person["learn"][0], "learners": [person["_id"]]})
+    store = Store(database(settings, "scheduler"))
+    store.people.insert_many(people, ordered=False)
     if connections:
-        db.connections.insert_many(connections, ordered=False)
-    learners: dict[str, int] = {}
+        store.connections.insert_many(connections, ordered=False)
+    counters: Counter = Counter()
     for person in people:
-        for topic in person["learn"]:
-            learners[topic] = learners.get(topic, 0) + 1
+        counters.update(contribution(person))
+    store.move_counters(dict(counters), None)
+    learners = {key: amount for (kind, key, field), amount in counters.items() if kind == "topic" and field == "learners"}
     return {"people": len(people), "connections": len(connections),
             "busiest_topic": max(learners, key=learners.get), "learners": max(learners.values())}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Callable
 
@@ -29,12 +30,12 @@ from shared.topics import unknown_topic_message
 from services.scheduler import SERVICE
 from services.scheduler.config import SchedulerConfig
 from services.scheduler.domain import (
-    calendar, clinics, completion, events, feedback, funding, interpretation, invitations, people, presenters,
+    calendar, clinics, completion, demand, events, feedback, funding, interpretation, invitations, people, presenters,
     recording, reminders, seats, spaces, topic_ranking,
 )
 from services.scheduler.domain.errors import Invalid, NotFound, Refused
 from services.scheduler.domain.slots import slot_problems
-from services.scheduler.domain.suggest import suggest_slots
+from services.scheduler.domain.suggest import best_starts, reached
 from services.scheduler.domain.views import (
     clinic_view, completed_view, presenter_registration_view, registration_row, registration_view,
 )
@@ -571,12 +572,19 @@ class People:
         held = self.store.person(participant_id, session)
         return held, people.is_stale(held, revision)
 
+    def _save(self, session: ClientSession, held: dict | None, person: dict) -> None:
+        """Store the person (with the topics they already have a connection on) and move the
+        suggestions' counters by what changed."""
+        person["connected"] = self.store.connected_topics(person["_id"], session)
+        self.store.save_person(person, session)
+        self.store.move_counters(demand.delta(held, person), session)
+
     def on_participant(self, session: ClientSession, data: dict) -> None:
-        _, stale = self._held(session, data["participant_id"], data["revision"])
+        held, stale = self._held(session, data["participant_id"], data["revision"])
         if stale:
             return
         person = people.from_participant(data)
-        self.store.save_person(person, session)
+        self._save(session, held, person)
         self._invite(session, person)
 
     def on_skill(self, session: ClientSession, data: dict) -> None:
@@ -585,7 +593,7 @@ class People:
         if stale:
             return
         person = people.with_skill(held, data)
-        self.store.save_person(person, session)
+        self._save(session, held, person)
         self._invite(session, person)
 
     def on_skill_withdrawn(self, session: ClientSession, data: dict) -> None:
@@ -594,13 +602,18 @@ class People:
             return
         changes = people.without_skill(held, data)
         if changes is not None:
-            self.store.set_person(held["_id"], changes, session)
+            self._save(session, held, {**held, **changes})
 
     def on_connection(self, session: ClientSession, data: dict) -> None:
         """match-confirmed / connection-completed: these learners have a connection on the topic."""
         learners = [pid for pid in people.learners_connected(data) if not self.ctx.erased(pid, session)]
-        if learners:
-            self.store.add_connection(data["match_id"], data["topic"], learners, session)
+        if not learners:
+            return
+        self.store.add_connection(data["match_id"], data["topic"], learners, session)
+        for pid in learners:
+            held = self.store.person(pid, session)
+            if held is not None and not held.get("withdrawn"):
+                self._save(session, held, dict(held))
 
     def on_withdrawn(self, session: ClientSession, data: dict) -> None:
         """Erasure: the person's record goes (a keyed hash of the id keeps later stale events out),
@@ -608,6 +621,7 @@ class People:
         they wrote is emptied, and their history is kept only under an anonymous id."""
         pid = data["participant_id"]
         self.store.mark_erased(keyed_hash(self.ctx.settings, "erased", pid), data["revision"], self.ctx.now(), session)
+        self.store.move_counters(demand.delta(self.store.person(pid, session), None), session)
         self.store.forget_person(pid, session)
         for registration in self.store.active_registrations_of(pid, session):
             clinic = self.store.clinic(registration["clinic_id"], session)
@@ -791,42 +805,49 @@ class Suggestions:
         """The two start times (UTC) that suit the most people wanting to learn the topic, with counts."""
         self.ctx.check_topics([topic], "topic")
         day = day or (self.ctx.now() + timedelta(days=14)).date()
-        learners = self.store.learners_of(topic)
-        return {"topic": topic, "date": day.isoformat(), "minutes": minutes, "interested": len(learners),
-                **self._times(learners, day, minutes)}
+        counters = (self.store.topic_counters([topic]) or [{}])[0]
+        return {"topic": topic, "date": day.isoformat(), "minutes": minutes,
+                "interested": max(0, counters.get("learners", 0)),
+                **self._times(demand.zone_weights(counters, "learner_zones"), day, minutes)}
 
     @staticmethod
-    def _times(zones: dict[str, str], day: date, minutes: int) -> dict:
-        chosen = suggest_slots(zones, day, minutes)
-        reached = frozenset().union(*(s.people for s in chosen)) if chosen else frozenset()
-        return {"reached": len(reached),
-                "slots": [{"start": iso(s.start), "minutes": minutes, "count": s.count} for s in chosen]}
+    def _times(weights: dict[str, int], day: date, minutes: int) -> dict:
+        starts = best_starts(weights, day, minutes)
+        return {"reached": reached(weights, starts),
+                "slots": [{"start": iso(s.start), "minutes": minutes, "count": s.count} for s in starts]}
 
     def topics(self, limit: int) -> dict:
+        """Topics for the next monthly clinic, from the counters (no scan of the people)."""
         now = self.ctx.now()
-        demand = topic_ranking.demand(self.store.interests(), self.store.connected_pairs())
-        presenting = topic_ranking.add_clinics(demand, self.store.clinic_history(), now)
+        topics = topic_ranking.from_counters(self.store.topic_counters())
+        presenting = topic_ranking.add_clinics(topics, self.store.clinic_history(), now)
+        topic_ranking.add_presenting(topics, self.store.people_sharing(sorted(presenting)))
         hot = {code for code, topic in base_topics().items() if topic.get("hot")}
-        return {"items": topic_ranking.rank(demand, hot, presenting, now, limit)}
+        return {"items": topic_ranking.rank(topics, hot, now, limit)}
 
     def dates(self, region: str | None, theme: str | None, topics: list[str], minutes: int, limit: int) -> dict:
         """Quarterly clinic dates before the funding cycle's deadlines, each with the start times that
-        suit the most people of the region (or of the theme's topics)."""
+        suit the most people of the region (or with an interest in the theme's topics, counted once per
+        topic)."""
         self.ctx.check_topics(topics, "topic")
         today = self.ctx.now().date()
         covered = [d.date() for d in self.store.quarterly_dates(region, theme)]
         proposals = funding.suggest_dates(list(self.ctx.config.funding_calendar), today, region, covered)[:limit]
-        zones = self.store.zones_of(region, topics) if (region or topics) else {}
+        weights: Counter = Counter()
+        if region:
+            weights.update(demand.zone_weights(self.store.region_counter(region), "zones"))
+        else:
+            for counters in self.store.topic_counters(topics) if topics else []:
+                weights.update(demand.zone_weights(counters, "learner_zones"))
+                weights.update(demand.zone_weights(counters, "sharer_zones"))
+        who = f"the region {region}" if region else "the theme's topics" if topics else None
         items = []
         for proposal in proposals:
-            times = self._times(zones, date.fromisoformat(proposal["date"]), minutes)
-            who = f"the region {region}" if region else "the theme's topics" if topics else None
-            reasons = proposal["reasons"] + ([f"these times suit {times['reached']} of the {len(zones)} people of {who}"]
-                                             if who else [])
+            times = self._times(dict(weights), date.fromisoformat(proposal["date"]), minutes)
+            reasons = proposal["reasons"] + ([f"these times suit {times['reached']} of the {sum(weights.values())} "
+                                              f"people of {who}"] if who else [])
             items.append({**proposal, **times, "reasons": reasons})
         return {"region": region, "theme": theme, "topics": topics, "items": items}
-
-
 
 
 class SchedulerService:

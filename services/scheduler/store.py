@@ -4,7 +4,8 @@ use cases in service.py).
 Collections: clinics (with their slots), slots (per-slot seat counters), registrations (one per
 clinic and person; opaque ids), people (read model from registry events), erased (keyed hashes of
 erased people, so their stale events are ignored), connections (who already has a connection on
-which topic, from the matcher's events), topics (codes seen in skill-registered), invitations,
+which topic, from the matcher's events), topic_demand and region_demand (the counters the
+suggestions read, domain/demand.py), topics (codes seen in skill-registered), invitations,
 reminders (claims of every reminder and warning sent), feedback, interpretation (one request per
 slot and interpretation language), spaces.
 """
@@ -38,6 +39,8 @@ class Store:
         self.people = db["people"]
         self.erased = db["erased"]
         self.connections = db["connections"]
+        self.topic_demand = db["topic_demand"]
+        self.region_demand = db["region_demand"]
         self.known_topics = KnownTopics(db["topics"])
         self.invitations = db["invitations"]
         self.reminders = db["reminders"]
@@ -220,23 +223,8 @@ class Store:
     def people_speaking(self, languages: list[str], session: Session = None):
         return self.people.find({"withdrawn": {"$ne": True}, "languages": {"$in": languages}}, session=session)
 
-    def learners_of(self, topic: str) -> dict[str, str]:
-        """Participant id -> time zone of everyone who wants to learn `topic`."""
-        return {p["_id"]: p["timezone"] for p in self.people.find({"learn": topic, "withdrawn": {"$ne": True}},
-                                                                  {"timezone": 1})}
-
-    def zones_of(self, region: str | None, topics: list[str]) -> dict[str, str]:
-        """Participant id -> time zone of the people of a region, or with an interest in the topics."""
-        match: dict = {"withdrawn": {"$ne": True}, "timezone": {"$exists": True}}
-        if region:
-            match["region"] = region
-        if topics:
-            match["$or"] = [{"learn": {"$in": topics}}, {"share": {"$in": topics}}]
-        return {p["_id"]: p["timezone"] for p in self.people.find(match, {"timezone": 1})}
-
-    def interests(self) -> list[dict]:
-        """Every known person's learn and share topics."""
-        return list(self.people.find({"withdrawn": {"$ne": True}}, {"learn": 1, "share": 1}))
+    def people_sharing(self, participant_ids: list[str]) -> list[dict]:
+        return list(self.people.find({"_id": {"$in": participant_ids}}, {"share": 1}))
 
     def consents(self, participant_ids: list[str], session: Session) -> dict[str, bool]:
         """Each known person's own consent to being recorded."""
@@ -275,9 +263,28 @@ class Store:
                                                         "$addToSet": {"learners": {"$each": learners}}},
                                     upsert=True, session=session)
 
-    def connected_pairs(self) -> set[tuple[str, str]]:
-        return {(pid, c["topic"]) for c in self.connections.find({}, {"topic": 1, "learners": 1})
-                for pid in c.get("learners", [])}
+    def connected_topics(self, participant_id: str, session: Session = None) -> list[str]:
+        return sorted({c["topic"] for c in self.connections.find({"learners": participant_id}, {"topic": 1},
+                                                                 session=session)})
+
+    # ----- the suggestions' counters
+
+    def move_counters(self, moves: dict[tuple[str, str, str], int], session: Session) -> None:
+        """$inc each (kind, key, field) by its amount, creating the counter documents as needed."""
+        by_kind: dict[str, dict[str, dict[str, int]]] = {}
+        for (kind, key, field), amount in moves.items():
+            by_kind.setdefault(kind, {}).setdefault(key, {})[field] = amount
+        for kind, counters in by_kind.items():
+            collection = self.topic_demand if kind == "topic" else self.region_demand
+            collection.bulk_write([UpdateOne({"_id": key}, {"$inc": fields}, upsert=True)
+                                   for key, fields in counters.items()], session=session)
+
+    def topic_counters(self, topics: list[str] | None = None) -> list[dict]:
+        match = {"_id": {"$in": topics}} if topics is not None else {}
+        return list(self.topic_demand.find(match))
+
+    def region_counter(self, region: str) -> dict:
+        return self.region_demand.find_one({"_id": region}) or {}
 
     # ----- invitations and reminders
 

@@ -37,35 +37,53 @@ def candidates(day: date, step_minutes: int = STEP_MINUTES) -> list[datetime]:
     return [first + timedelta(minutes=m) for m in range(0, 24 * 60, step_minutes)]
 
 
-def suggest_slots(people: dict[str, str], day: date, minutes: int = 90, how_many: int = 2,
-                  step_minutes: int = STEP_MINUTES) -> list[Suggestion]:
-    """`people` maps participant id -> IANA time zone. Returns up to `how_many` start times (UTC)
-    chosen together to reach the most people in all, each with the count it suits; ties go to
-    the pair whose slots each suit more people, then to the earlier time.
+@dataclass(frozen=True)
+class Start:
+    """A start time, the time zones it suits and how many people live in them."""
 
-    People are counted by time zone (whether a slot suits someone depends only on their zone), so
-    ten thousand people cost what a few hundred zones cost."""
-    if not people:
+    start: datetime
+    zones: frozenset[str]
+    count: int
+
+
+def best_starts(weights: dict[str, int], day: date, minutes: int = 90, how_many: int = 2,
+                step_minutes: int = STEP_MINUTES) -> list[Start]:
+    """`weights` maps an IANA time zone -> how many people live there. Up to `how_many` start times
+    (UTC) chosen together to reach the most people in all, each with the count it suits; ties go to
+    the pair whose slots each suit more people, then to the earlier time. Whether a slot suits
+    someone depends only on their zone, so ten thousand people cost what a few hundred zones cost."""
+    weights = {zone: count for zone, count in weights.items() if count > 0}
+    if not weights:
         return []
-    by_zone: dict[str, list[str]] = {}
-    for pid, zone in people.items():
-        by_zone.setdefault(zone, []).append(pid)
-    weight = {zone: len(pids) for zone, pids in by_zone.items()}
-    reach: list[tuple[datetime, frozenset[str], int]] = []
+    reach: list[Start] = []
     for start in candidates(day, step_minutes):
-        zones = frozenset(zone for zone in by_zone if fits(start, minutes, zone))
-        reach.append((start, zones, sum(weight[z] for z in zones)))
-    useful = [r for r in reach if r[2]] or reach
+        zones = frozenset(zone for zone in weights if fits(start, minutes, zone))
+        reach.append(Start(start, zones, sum(weights[z] for z in zones)))
+    useful = [r for r in reach if r.count] or reach
     best: tuple | None = None
-    chosen: tuple = ()
+    chosen: tuple[Start, ...] = ()
     size = min(how_many, len(useful))
     for combo in combinations(useful, size):
         # Slots must not overlap, so one clinic can run twice with different audiences.
-        if any(abs((a[0] - b[0]).total_seconds()) < minutes * 60 for a, b in combinations(combo, 2)):
+        if any(abs((a.start - b.start).total_seconds()) < minutes * 60 for a, b in combinations(combo, 2)):
             continue
-        union = frozenset().union(*(zones for _, zones, _ in combo))
-        key = (sum(weight[z] for z in union), sum(count for _, _, count in combo), [-s.timestamp() for s, _, _ in combo])
+        union = frozenset().union(*(s.zones for s in combo))
+        key = (sum(weights[z] for z in union), sum(s.count for s in combo), [-s.start.timestamp() for s in combo])
         if best is None or key > best:
             best, chosen = key, combo
-    return sorted((Suggestion(start, count, frozenset(pid for z in zones for pid in by_zone[z]))
-                   for start, zones, count in chosen), key=lambda s: s.start)
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def reached(weights: dict[str, int], starts: list[Start]) -> int:
+    """People suited by at least one of the starts."""
+    return sum(weights.get(zone, 0) for zone in frozenset().union(*(s.zones for s in starts))) if starts else 0
+
+
+def suggest_slots(people: dict[str, str], day: date, minutes: int = 90, how_many: int = 2,
+                  step_minutes: int = STEP_MINUTES) -> list[Suggestion]:
+    """`people` maps participant id -> IANA time zone: best_starts, with the people each start suits."""
+    by_zone: dict[str, list[str]] = {}
+    for pid, zone in people.items():
+        by_zone.setdefault(zone, []).append(pid)
+    starts = best_starts({zone: len(pids) for zone, pids in by_zone.items()}, day, minutes, how_many, step_minutes)
+    return [Suggestion(s.start, s.count, frozenset(pid for zone in s.zones for pid in by_zone[zone])) for s in starts]

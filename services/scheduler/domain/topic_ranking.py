@@ -6,7 +6,7 @@ last clinic on it. A topic without any sharer, or with a clinic already schedule
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 HOT_BONUS = 10.0           # a starter topic counts like ten waiting learners
@@ -22,23 +22,33 @@ ALREADY_SCHEDULED_FACTOR = 0.2
 class TopicDemand:
     """What the read model knows about one topic."""
 
-    learners: set[str] = field(default_factory=set)
-    sharers: set[str] = field(default_factory=set)
+    waiting: int = 0                      # learners without a connection on it
+    sharers: int = 0                      # people who can share it
+    presenting: int = 0                   # of those, how many present at a clinic still ahead
     last_clinic: datetime | None = None   # latest clinic held or scheduled (not cancelled)
     next_clinic: datetime | None = None   # a scheduled clinic still ahead
 
+    @property
+    def free(self) -> int:
+        return max(0, self.sharers - self.presenting)
 
-def demand(people: list[dict], connected: set[tuple[str, str]]) -> dict[str, TopicDemand]:
-    """Per topic, the learners still without a connection on it and the sharers, from people's
-    `learn` / `share` lists and the (person, topic) pairs already connected."""
+
+def from_counters(counters: list[dict]) -> dict[str, TopicDemand]:
+    """From the per-topic counters the service keeps (domain/demand.py)."""
+    return {doc["_id"]: TopicDemand(waiting=max(0, doc.get("waiting", 0)), sharers=max(0, doc.get("sharers", 0)))
+            for doc in counters}
+
+
+def demand(people: list[dict]) -> dict[str, TopicDemand]:
+    """The same figures straight from people (each with `learn`, `share`, `connected`): what the
+    counters must always equal."""
     topics: dict[str, TopicDemand] = {}
     for person in people:
-        pid = person["_id"]
-        for topic in person.get("learn", ()):
-            if (pid, topic) not in connected:
-                topics.setdefault(topic, TopicDemand()).learners.add(pid)
-        for topic in person.get("share", ()):
-            topics.setdefault(topic, TopicDemand()).sharers.add(pid)
+        connected = set(person.get("connected", []))
+        for topic in set(person.get("learn", [])) - connected:
+            topics.setdefault(topic, TopicDemand()).waiting += 1
+        for topic in set(person.get("share", [])):
+            topics.setdefault(topic, TopicDemand()).sharers += 1
     return topics
 
 
@@ -58,12 +68,19 @@ def add_clinics(topics: dict[str, TopicDemand], clinics: list[dict], now: dateti
     return presenting
 
 
-def rank(topics: dict[str, TopicDemand], hot: set[str], presenting: set[str], now: datetime,
-         limit: int = 10) -> list[dict]:
+def add_presenting(topics: dict[str, TopicDemand], presenters: list[dict]) -> None:
+    """A sharer who presents at an upcoming clinic is not free to present another."""
+    for person in presenters:
+        for topic in set(person.get("share", [])):
+            if topic in topics:
+                topics[topic].presenting += 1
+
+
+def rank(topics: dict[str, TopicDemand], hot: set[str], now: datetime, limit: int = 10) -> list[dict]:
     ranked = []
     for code, entry in topics.items():
-        waiting = len(entry.learners)
-        free = len(entry.sharers - presenting)
+        waiting = entry.waiting
+        free = entry.free
         if not waiting and code not in hot:
             continue
         score = float(waiting)

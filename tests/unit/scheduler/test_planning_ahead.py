@@ -15,19 +15,23 @@ def people():
 
 
 def test_learners_with_a_connection_on_the_topic_are_not_waiting():
-    demand = topic_ranking.demand(people(), {("l0", "budgets"), ("l1", "budgets"), ("g1", "budgets")})
-    assert demand["budgets"].learners == {"l2", "l3", "l4"} and demand["governance"].learners == {"g1"}
-    assert demand["budgets"].sharers == {"s1", "s2"}
+    everyone = people()
+    everyone[0]["connected"] = everyone[1]["connected"] = ["budgets"]
+    everyone[5]["connected"] = ["budgets"]  # connected on another topic than the one they learn
+    demand = topic_ranking.demand(everyone)
+    assert demand["budgets"].waiting == 3 and demand["governance"].waiting == 1
+    assert demand["budgets"].sharers == 2 and demand["governance"].sharers == 1
 
 
 def test_ranking_weighs_waiting_learners_starter_topics_sharers_and_time_since_the_last_clinic():
-    demand = topic_ranking.demand(people(), set())
+    demand = topic_ranking.demand(people())
     clinics = [{"topics": ["budgets"], "first_start": NOW - timedelta(days=40), "status": "completed", "sharers": []},
                {"topics": ["governance"], "first_start": NOW + timedelta(days=9), "status": "scheduled",
                 "sharers": ["s1"]}]
     presenting = topic_ranking.add_clinics(demand, clinics, NOW)
     assert presenting == {"s1"}
-    ranked = topic_ranking.rank(demand, hot={"governance"}, presenting=presenting, now=NOW)
+    topic_ranking.add_presenting(demand, [p for p in people() if p["_id"] in presenting])
+    ranked = topic_ranking.rank(demand, hot={"governance"}, now=NOW)
     by_topic = {row["topic"]: row for row in ranked}
     budgets, governance = by_topic["budgets"], by_topic["governance"]
     # budgets: 5 waiting + 1 free sharer (s2) * 3 + 1 month * 2
@@ -37,8 +41,8 @@ def test_ranking_weighs_waiting_learners_starter_topics_sharers_and_time_since_t
     assert governance["score"] == round((1 + 10 + 24) * 0.5 * 0.2, 2)
     assert any("already scheduled for 2027-01-13" in r for r in governance["reasons"])
     assert any("starter topic" in r for r in governance["reasons"]) and ranked[0]["topic"] == "budgets"
-    assert topic_ranking.rank(demand, set(), presenting, NOW, limit=1) == ranked[:1]
-    assert topic_ranking.rank({"x": topic_ranking.TopicDemand()}, set(), set(), NOW) == []  # nobody wants it
+    assert topic_ranking.rank(demand, set(), NOW, limit=1) == ranked[:1]
+    assert topic_ranking.rank({"x": topic_ranking.TopicDemand()}, set(), NOW) == []  # nobody wants it
 
 
 def test_deadlines_recur_yearly_or_once_and_may_be_regional():
