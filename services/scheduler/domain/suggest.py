@@ -6,6 +6,7 @@ as +05:45 (Kathmandu), -03:30 (St John's) or Lord Howe's half-hour DST are handl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import combinations
 from zoneinfo import ZoneInfo
@@ -13,6 +14,13 @@ from zoneinfo import ZoneInfo
 DAY_STARTS = time(8, 0)
 DAY_ENDS = time(21, 0)
 STEP_MINUTES = 15  # quarter hours reach every real-world offset (+05:45, +12:45)
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    """ZoneInfo keeps only the last few zones strongly; reading a zone's file again for each of the
+    96 candidate starts would cost more than the suggestion itself."""
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class Suggestion:
 
 def fits(start: datetime, minutes: int, zone: str, day_starts: time = DAY_STARTS, day_ends: time = DAY_ENDS) -> bool:
     """True when the whole slot falls inside the person's local day (same local date)."""
-    tz = ZoneInfo(zone)
+    tz = _zone(zone)
     local_start = start.astimezone(tz)
     local_end = (start + timedelta(minutes=minutes)).astimezone(tz)
     if local_end.date() != local_start.date():
