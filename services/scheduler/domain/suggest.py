@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from itertools import combinations
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 DAY_STARTS = time(8, 0)
 DAY_ENDS = time(21, 0)
 STEP_MINUTES = 15  # quarter hours reach every real-world offset (+05:45, +12:45)
@@ -40,6 +42,27 @@ def fits(start: datetime, minutes: int, zone: str, day_starts: time = DAY_STARTS
     return local_start.time() >= day_starts and local_end.time() <= day_ends
 
 
+def fitting(zone: str, starts: list[datetime], minutes: int) -> frozenset[int]:
+    """The indexes of the `starts` (one day's, in order) that suit someone in `zone` (as `fits`).
+    A zone keeps one offset through almost every day: then the local times are simple sums; on a
+    day its clocks change, each start is converted."""
+    tz = _zone(zone)
+    probes = (starts[0], starts[len(starts) // 2], starts[-1] + timedelta(minutes=minutes))
+    offsets = {probe.astimezone(tz).utcoffset() for probe in probes}
+    if len(offsets) != 1:
+        return frozenset(i for i, start in enumerate(starts) if fits(start, minutes, zone))
+    offset = offsets.pop()
+    length = timedelta(minutes=minutes)
+    found = []
+    for index, start in enumerate(starts):
+        local_start = (start + offset).replace(tzinfo=None)
+        local_end = local_start + length
+        if local_end.date() == local_start.date() and local_start.time() >= DAY_STARTS \
+                and local_end.time() <= DAY_ENDS:
+            found.append(index)
+    return frozenset(found)
+
+
 def candidates(day: date, step_minutes: int = STEP_MINUTES) -> list[datetime]:
     first = datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
     return [first + timedelta(minutes=m) for m in range(0, 24 * 60, step_minutes)]
@@ -63,14 +86,18 @@ def best_starts(weights: dict[str, int], day: date, minutes: int = 90, how_many:
     weights = {zone: count for zone, count in weights.items() if count > 0}
     if not weights:
         return []
+    starts = candidates(day, step_minutes)
+    suited = {zone: fitting(zone, starts, minutes) for zone in weights}
     reach: list[Start] = []
-    for start in candidates(day, step_minutes):
-        zones = frozenset(zone for zone in weights if fits(start, minutes, zone))
+    for index, start in enumerate(starts):
+        zones = frozenset(zone for zone in weights if index in suited[zone])
         reach.append(Start(start, zones, sum(weights[z] for z in zones)))
     useful = [r for r in reach if r.count] or reach
+    size = min(how_many, len(useful))
+    if size == 2:
+        return list(_best_pair(useful, weights, minutes))
     best: tuple | None = None
     chosen: tuple[Start, ...] = ()
-    size = min(how_many, len(useful))
     for combo in combinations(useful, size):
         # Slots must not overlap, so one clinic can run twice with different audiences.
         if any(abs((a.start - b.start).total_seconds()) < minutes * 60 for a, b in combinations(combo, 2)):
@@ -80,6 +107,28 @@ def best_starts(weights: dict[str, int], day: date, minutes: int = 90, how_many:
         if best is None or key > best:
             best, chosen = key, combo
     return sorted(chosen, key=lambda s: s.start)
+
+
+def _best_pair(useful: list[Start], weights: dict[str, int], minutes: int) -> tuple[Start, ...]:
+    """The same choice as the general search for two starts, over every pair at once (numpy): the
+    people both starts reach = each one's count minus those of the zones they share."""
+    zones = sorted(weights)
+    member = np.array([[zone in s.zones for zone in zones] for s in useful], dtype=float)
+    weight = np.array([weights[zone] for zone in zones], dtype=float)
+    counts = member @ weight
+    shared = (member * weight) @ member.T
+    union = counts[:, None] + counts[None, :] - shared
+    total = counts[:, None] + counts[None, :]
+    seconds = np.array([s.start.timestamp() for s in useful])
+    allowed = np.triu(np.abs(seconds[:, None] - seconds[None, :]) >= minutes * 60, k=1)
+    if not allowed.any():
+        return ()
+    union = np.where(allowed, union, -1)
+    best = union.max()
+    total = np.where(allowed & (union == best), total, -1)
+    # ties: the most counted, then the earliest first start, then the earliest second (useful is in time order)
+    first, second = np.argwhere(total == total.max())[0]
+    return useful[first], useful[second]
 
 
 def reached(weights: dict[str, int], starts: list[Start]) -> int:
