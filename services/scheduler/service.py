@@ -51,7 +51,8 @@ def new_id() -> str:
 
 
 class SeatRace(Exception):
-    """The slot's counter changed between reading it and writing it: decide again."""
+    """The slot's counter changed between reading it and writing it (not expected while `arrive` holds
+    it; kept as a guard): decide again."""
 
 
 class Context:
@@ -288,12 +289,12 @@ class Seats:
         seats.check_interpretation(clinic, interpretation_)
         existing = self.store.registration(clinic_id, participant_id, session)
         seats.check_not_registered(existing)
-        counter = self.store.seat_counter(slot_id, session)
+        counter = self.store.arrive(slot_id, session)
         status = seats.allocate(counter["seats"], counter["confirmed"])
-        if not self.store.take_place(counter, status == seats.CONFIRMED, session):
+        if status == seats.CONFIRMED and not self.store.take_seat(counter, session):
             raise SeatRace()
         registration = {"_id": existing["_id"] if existing else new_id(), "clinic_id": clinic_id, "slot_id": slot_id,
-                        "participant_id": participant_id, "status": status, "seq": counter["arrivals"] + 1,
+                        "participant_id": participant_id, "status": status, "seq": counter["arrivals"],
                         "interpretation": interpretation_, "registered_at": now}
         self.store.save_registration(registration, session)
         position = position_of(self.store, registration, session)

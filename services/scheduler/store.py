@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
@@ -143,15 +143,18 @@ class Store:
     def seat_counts(self, clinic_id: str) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.slots.find({"clinic_id": clinic_id})}
 
-    def seat_counter(self, slot_id: str, session: Session) -> dict:
-        return self.slots.find_one({"_id": slot_id}, session=session)
+    def arrive(self, slot_id: str, session: Session) -> dict:
+        """Count one more arrival at the slot and return its counter as it now stands. Being a write,
+        it also holds the counter for the rest of the transaction: a concurrent registration for the
+        same slot conflicts here and is retried (shared.mongo.in_transaction), so what the caller
+        decides from the returned counter cannot be overtaken."""
+        return self.slots.find_one_and_update({"_id": slot_id}, {"$inc": {"arrivals": 1}},
+                                              return_document=ReturnDocument.AFTER, session=session)
 
-    def take_place(self, counter: dict, confirmed: bool, session: Session) -> bool:
-        """Count one more arrival (and a confirmed seat when `confirmed`), only if the counter still
-        holds what was read: False when someone else changed it in between."""
-        result = self.slots.update_one(
-            {"_id": counter["_id"], "confirmed": counter["confirmed"], "arrivals": counter["arrivals"]},
-            {"$inc": {"confirmed": 1 if confirmed else 0, "arrivals": 1}}, session=session)
+    def take_seat(self, counter: dict, session: Session) -> bool:
+        """One more confirmed seat, only if the counter still holds what `arrive` returned."""
+        result = self.slots.update_one({"_id": counter["_id"], "confirmed": counter["confirmed"]},
+                                       {"$inc": {"confirmed": 1}}, session=session)
         return result.modified_count == 1
 
     def free_seat(self, slot_id: str, session: Session) -> None:
