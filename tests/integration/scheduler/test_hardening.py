@@ -203,3 +203,14 @@ def test_after_withdrawal_no_raw_id_nor_their_words_remain(env):
     assert pid not in client.get(f"/clinics/{presented['id']}").get_data(as_text=True)
     assert client.post(f"/clinics/{held['id']}/registrations", headers=token,
                        json={"participant": pid, "slot": held["slots"][0]["id"]}).status_code == 410
+
+
+def test_a_removed_staff_account_can_no_longer_act(env):
+    settings, client, worker, _ = env
+    token = issue_staff_token(settings, "wg-leaving", ["working_group"])
+    assert client.get("/clinics/proposals", headers=auth(token)).status_code == 200
+    publisher = Publisher(settings, "test")
+    publisher.publish(make_event("staff-account-changed", "wg-leaving", {
+        "staff_id": "wg-leaving", "revision": 2, "status": "removed", "roles": []}, "registry"))
+    publisher.close()
+    eventually(lambda: client.get("/clinics/proposals", headers=auth(token)).status_code == 410)
