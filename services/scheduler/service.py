@@ -264,12 +264,8 @@ class Seats:
         self.store = ctx.store
 
     def register(self, clinic_id: str, participant_id: str, slot_id: str, interpretation_: str | None) -> dict:
-        clinic = self.store.clinic(clinic_id)
-        if clinic["status"] == clinics.PROPOSED:
-            raise NotFound("no such clinic")
         if self.ctx.erased(participant_id):
             raise Refused("this participant has withdrawn from the program", 409)
-        presenters.check_not_presenting(clinic, participant_id)
         for _ in range(SEAT_ATTEMPTS):
             try:
                 return self.ctx.transaction(lambda session: self._take(session, clinic_id, participant_id, slot_id,
@@ -284,6 +280,9 @@ class Seats:
               interpretation_: str | None) -> dict:
         now = self.ctx.now()
         clinic = self.store.clinic(clinic_id, session)
+        if clinic["status"] == clinics.PROPOSED:
+            raise NotFound("no such clinic")
+        presenters.check_not_presenting(clinic, participant_id)
         slot = seats.find_slot(clinic, slot_id)
         seats.check_open(clinic, slot, now)
         seats.check_interpretation(clinic, interpretation_)
