@@ -22,7 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env()
     if args.command == "up":
         from letsconnect.stack import up
+        from shared.config import refuse_known_secrets_when_exposed
 
+        refuse_known_secrets_when_exposed(settings, [settings.host])  # LC_HOST other than loopback
         return up(settings)
     if args.command == "topics":
         from shared.bus import ensure_topics

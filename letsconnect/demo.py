@@ -39,6 +39,37 @@ class DemoResult:
     matches: dict[str, dict] = field(default_factory=dict)
     clinics: list[dict] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)
+    run: str = ""
+    matcher_baseline: int = 0
+    already_registered: int = 0
+    seats: int = 0
+    waitlisted: int = 0
+
+    def summary(self) -> list[str]:
+        """This run's own figures (`letsconnect report` gives the whole platform's)."""
+        proposed = len(self.matches)  # every connection proposed to someone of this run
+        confirmed = sum(1 for m in self.matches.values() if m["status"] in ("confirmed", "completed"))
+        return [
+            f"This run ({self.run}):",
+            f"  {len(self.registered)} registered, {self.refused} refused by the checklist"
+            + (f", {self.already_registered} already registered" if self.already_registered else ""),
+            f"  {proposed} connections proposed to them, {confirmed} confirmed",
+            f"  {len(self.clinics)} clinics, {self.seats} seats confirmed, {self.waitlisted} on waitlists",
+            f"  {len(self.resources)} resources published, {len(self.withdrawn)} person erased on request",
+        ]
+
+
+def run_tag(seed: int, now: float | None = None) -> str:
+    """Short and different for every run (seconds since 2026, base 36), with the seed."""
+    stamp = int((time.time() if now is None else now) - 1_767_225_600)
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        stamp, rest = divmod(max(stamp, 0), 36)
+        text = digits[rest] + text
+        if not stamp:
+            break
+    return f"s{seed}{text}"
 
 
 def say(text: str) -> None:
@@ -46,12 +77,14 @@ def say(text: str) -> None:
 
 
 def register(platform: Platform, size: int, seed: int, result: DemoResult) -> None:
-    say(f"1/6 Registering {size} organisers from every region ...")
-    for index, applicant in enumerate(population(size, seed=seed), start=1):
-        response = platform.call("POST", "registry", "/participants", json=applicant.body, expect=(201, 422))
+    say(f"1/6 Registering {size} organisers from every region (run {result.run}) ...")
+    for index, applicant in enumerate(population(size, seed=seed, run=result.run), start=1):
+        response = platform.call("POST", "registry", "/participants", json=applicant.body, expect=(201, 409, 422))
         if response.status_code == 201:
             created = response.json()
             result.registered.append(Person(created["id"], created["token"], applicant.body))
+        elif response.status_code == 409:
+            result.already_registered += 1  # someone took the username meanwhile: not this run's person
         else:
             result.refused += 1
         if index % 25 == 0 or index == size:
@@ -71,7 +104,8 @@ def wait_for(check, timeout: float, interval: float = 0.5):
 def match(platform: Platform, rng: random.Random, result: DemoResult) -> None:
     say("2/6 Running a connect-making round over every open learning interest ...")
     learners = sum(1 for p in result.registered if p.learns())
-    wait_for(lambda: platform.stats("matcher").get("learn_interests", 0) >= learners * 0.9, timeout=30)
+    known = result.matcher_baseline + learners * 0.9  # the matcher may already hold earlier runs' people
+    wait_for(lambda: platform.stats("matcher").get("learn_interests", 0) >= known, timeout=30)
     round_ = platform.json("POST", "matcher", "/rounds", staff=True, json={}, expect=(200, 201, 202))
     round_id = round_.get("id")
     wait_for(lambda: platform.json("GET", "matcher", f"/rounds/{round_id}", staff=True).get("status")
@@ -144,6 +178,7 @@ def clinics(platform: Platform, rng: random.Random, result: DemoResult) -> None:
                 seats += 1
             elif registration and registration.get("status") == "waitlisted":
                 waitlisted += 1
+    result.seats, result.waitlisted = seats, waitlisted
     say(f"    {seats} seats confirmed, {waitlisted} on waitlists")
 
 
@@ -187,7 +222,8 @@ def withdraw_one(platform: Platform, result: DemoResult) -> None:
 
 def run_demo(platform: Platform, settings: Settings, participants: int = 140, seed: int = 2022) -> DemoResult:
     rng = random.Random(seed)
-    result = DemoResult()
+    result = DemoResult(run=run_tag(seed))
+    result.matcher_baseline = platform.stats("matcher").get("learn_interests", 0)
     started = time.time()
     register(platform, participants, seed, result)
     try:
@@ -198,9 +234,11 @@ def run_demo(platform: Platform, settings: Settings, participants: int = 140, se
         say(f"    stopped early: {exc}")
         raise
     withdraw_one(platform, result)
+    for line in result.summary():
+        say(line)
     say(f"Done in {time.time() - started:.0f}s. Where to look:")
     for service, url in platform.urls.items():
         say(f"  {service:<10} {url}  (/stats, /docs)")
     say(f"  mail       {settings.data_dir}/mail/new  (one file per message, in each person's language)")
-    say("  report     letsconnect report")
+    say("  report     letsconnect report (the whole platform, every run included)")
     return result

@@ -77,12 +77,14 @@ def _languages(rng: random.Random, region: str) -> list[str]:
     return chosen[:3]
 
 
-def applicant(rng: random.Random, index: int, ineligible_share: float = 0.05) -> Applicant:
+def applicant(rng: random.Random, index: int, ineligible_share: float = 0.05, run: str = "") -> Applicant:
+    """The `index`th applicant; `run` (a short tag) keeps usernames and emails apart between runs
+    on the same data, so a demo can register again without colliding with the people it made before."""
     region = _pick(rng, [(name, spec[0]) for name, spec in REGIONS.items()])
     place = rng.choice(PLACES[region])
     group_type = _pick(rng, GROUP_TYPES)
     first = rng.choice(FIRST_NAMES)
-    username = f"{first} {index:05d}"
+    username = f"{first} {index:05d}" + (f" {run}" if run else "")
     topics = _topic_weights()
     learn = []
     for _ in range(rng.choice([1, 1, 2, 2, 3])):
@@ -99,7 +101,8 @@ def applicant(rng: random.Random, index: int, ineligible_share: float = 0.05) ->
     interests += [{"topic": t, "direction": "share", "note": "We ran this in our community and can show how.",
                    "level": "advanced"} for t in share]
     body = {
-        "username": username, "name": f"{first} {place}", "email": f"organiser{index:05d}@example.org",
+        "username": username, "name": f"{first} {place}",
+        "email": f"organiser{index:05d}{'.' + run if run else ''}@example.org",
         "languages": _languages(rng, region), "timezone": rng.choice(REGIONS[region][2]), "region": region,
         "group": {"name": f"{rng.choice(GROUP_WORDS)} {place}", "type": group_type},
         "role": _pick(rng, ROLES), "purpose": rng.choice(["organising", "organising", "training_others"]),
@@ -117,6 +120,6 @@ def applicant(rng: random.Random, index: int, ineligible_share: float = 0.05) ->
     return Applicant(body, eligible)
 
 
-def population(size: int, seed: int = 2022, ineligible_share: float = 0.05) -> list[Applicant]:
+def population(size: int, seed: int = 2022, ineligible_share: float = 0.05, run: str = "") -> list[Applicant]:
     rng = random.Random(seed)
-    return [applicant(rng, index, ineligible_share) for index in range(size)]
+    return [applicant(rng, index, ineligible_share, run) for index in range(size)]

@@ -80,7 +80,7 @@ class Stack:
             env = self.child_env(service)
             port = self.settings.ports[service]
             self._spawn(f"{service}-api", [
-                gunicorn, "--bind", f"{self.settings.host}:{port}", "--workers", str(self.api_workers),
+                gunicorn, "--config=python:shared.gunicorn_config", "--bind", f"{self.settings.host}:{port}", "--workers", str(self.api_workers),
                 "--threads", str(self.api_threads), "--worker-class", "gthread", "--timeout", "60",
                 "--graceful-timeout", "5", "--access-logfile", "-", "--name", f"letsconnect-{service}",
                 f"services.{service}.app:create_app()"], env)

@@ -5,10 +5,18 @@ that parallel runs get their own ports, databases and topic namespace.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 
 SERVICES = ("registry", "matcher", "scheduler", "notifier", "resources")
+LOCAL, PRODUCTION = "local", "production"
+# Values anyone can read in this repository: refused outside a local setting (see refuse_known_secrets).
+KNOWN_SECRETS = {"dev-only-insecure-secret", "dev-staff-token", "change-me", "change-me-staff-token", "test-secret",
+                 "staff-test-token"}
+# Abuse limits on anonymous POSTs when LC_ENV=production and nothing else is set (limits' notation).
+PRODUCTION_LIMIT_PER_ADDRESS = "30/hour;200/day"
+PRODUCTION_LIMIT_PER_EMAIL = "5/hour;20/day"
 DEFAULT_PORTS = {"registry": 8001, "matcher": 8002, "scheduler": 8003, "notifier": 8004, "resources": 8005}
 
 
@@ -53,6 +61,68 @@ def _keys(raw: str) -> dict[str, str]:
     return keys
 
 
+def _limit(name: str, default: str) -> str:
+    """A limits-notation setting ("5/hour;20/day"); `off` (or empty when the default is off) disables."""
+    raw = os.environ.get(name)
+    value = default if raw is None else raw.strip()
+    if value.lower() in ("", "off", "none", "0"):
+        return ""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must look like 5/hour or 30/hour;200/day (or off), got {value!r}") from exc
+    return value
+
+
+def _networks(name: str) -> tuple[str, ...]:
+    entries = _list(name)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SystemExit(f"{name} entries must be IP addresses or networks (10.0.0.0/8), got {entry!r}") from exc
+    return entries
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def known_secrets_in_use(settings: "Settings") -> list[str]:
+    """The variables whose value is one anyone can read in this repository."""
+    named = []
+    if any(secret in KNOWN_SECRETS or secret.startswith("change-me") for secret in settings.secret_keys.values()):
+        named.append("LC_SECRET_KEYS (or LC_SECRET_KEY)")
+    if any(token.rpartition(":")[0] in KNOWN_SECRETS or token in KNOWN_SECRETS or token.startswith("change-me")
+           for token in settings.staff_tokens):
+        named.append("LC_STAFF_TOKENS")
+    return named
+
+
+def refuse_known_secrets(settings: "Settings", why: str) -> None:
+    """Stop the process, naming each variable, when a signing key or staff token is a known default
+    and the setting is not local (`why`: LC_ENV=production, or the non-loopback address bound)."""
+    named = known_secrets_in_use(settings)
+    if named:
+        verb = "hold" if len(named) > 1 else "holds"
+        raise SystemExit(f"refusing to start ({why}): {' and '.join(named)} still {verb} a default value "
+                         "published with the code; set your own secrets (docs/operations.md, deploy/env.example)")
+
+
+def refuse_known_secrets_when_exposed(settings: "Settings", hosts) -> None:
+    """The same check for processes that bind: any address other than loopback is not local."""
+    exposed = [host for host in hosts if not is_loopback(host)]
+    if exposed:
+        refuse_known_secrets(settings, f"listening on {', '.join(exposed)}")
+
+
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -84,6 +154,13 @@ class Settings:
     outbox_poll_ms: int = 50
     translators: dict[str, tuple[str, ...]] = field(default_factory=dict)
     worker_metrics_port: int = 0
+    environment: str = LOCAL  # LC_ENV: `production` refuses known secrets and turns abuse limits on
+    # Abuse limits on anonymous POSTs (registration, sign-in), `limits` notation ("5/hour;20/day");
+    # empty: off. Counted per client address and per email address, shared by every API process.
+    rate_limit_per_address: str = ""
+    rate_limit_per_email: str = ""
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks); nobody else's is.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -97,7 +174,10 @@ class Settings:
             if lang and email:
                 translators.setdefault(lang.strip(), ())
                 translators[lang.strip()] += (email.strip(),)
-        return cls(
+        environment = _env("LC_ENV", LOCAL).strip().lower() or LOCAL
+        limit_default = {"address": PRODUCTION_LIMIT_PER_ADDRESS, "email": PRODUCTION_LIMIT_PER_EMAIL} \
+            if environment == PRODUCTION else {"address": "", "email": ""}
+        settings = cls(
             kafka_bootstrap=_env("LC_KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             mongo_uri=_env("LC_MONGO_URI", cls.mongo_uri),
             db_prefix=_env("LC_DB_PREFIX", cls.db_prefix),
@@ -124,7 +204,14 @@ class Settings:
             outbox_poll_ms=env_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
             translators=translators,
             worker_metrics_port=env_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
+            environment=environment,
+            rate_limit_per_address=_limit("LC_RATE_LIMIT_PER_ADDRESS", limit_default["address"]),
+            rate_limit_per_email=_limit("LC_RATE_LIMIT_PER_EMAIL", limit_default["email"]),
+            trusted_proxies=_networks("LC_TRUSTED_PROXIES"),
         )
+        if environment == PRODUCTION:
+            refuse_known_secrets(settings, "LC_ENV=production")
+        return settings
 
     def machine_tokens(self) -> dict[str, str]:
         """LC_STAFF_TOKENS as {token: role}; an entry without a known role is a coordinator's."""

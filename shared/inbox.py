@@ -35,8 +35,8 @@ class Inbox:
         def work(session: ClientSession) -> bool:
             if self.collection.find_one({"_id": key}, session=session, projection={"_id": 1}):
                 return False
-            self.collection.insert_one({"_id": key, "type": envelope["type"], "subject": envelope["subject"],
-                                        "applied_at": datetime.now(timezone.utc)}, session=session)
+            self.collection.insert_one({"_id": key, "type": envelope["type"], "applied_at": datetime.now(timezone.utc)},
+                                       session=session)
             effect(session)
             return True
 
@@ -58,8 +58,9 @@ class Inbox:
             fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
             if fresh:
                 now = datetime.now(timezone.utc)
-                self.collection.insert_many([{"_id": key, "type": e["type"], "subject": e["subject"],
-                                              "applied_at": now} for key, e in fresh], session=session)
+                # no subject: for participant events it is the person's id, kept here after erasure
+                self.collection.insert_many([{"_id": key, "type": e["type"], "applied_at": now} for key, e in fresh],
+                                            session=session)
             for _, envelope in fresh:
                 effect(session, envelope)
             if finish is not None:

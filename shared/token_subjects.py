@@ -7,6 +7,7 @@ every service refuses a replaced or orphaned token the same way without calling 
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 
 from pymongo import UpdateOne
@@ -20,7 +21,9 @@ EVENT_TYPES = ("participant-registered", "participant-updated", "participant-wit
 
 
 def _key(kind: str, subject: str) -> str:
-    return f"{kind}:{subject}"
+    """Keyed by a hash of the subject: an erased person's entry must stay (their old tokens keep
+    failing) without keeping their id in a searchable field."""
+    return f"{kind}:{hashlib.sha256(subject.encode('utf-8')).hexdigest()}"
 
 
 def subject_update(envelope: dict) -> UpdateOne | None:

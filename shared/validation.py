@@ -12,6 +12,8 @@ from marshmallow import ValidationError
 
 
 _LANG_SHAPE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# The longest language tag any API or event takes (shared.events.fields.Lang uses the same bound).
+MAX_LANGUAGE_TAG = 20
 
 
 _NOT_LANGUAGES = {"und", "mul", "zxx", "mis"}
@@ -25,7 +27,8 @@ def _cldr_language_names() -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def is_language_code(code: str) -> bool:
     """A BCP 47 tag whose language CLDR names (ar, arz, pt-BR, zh-Hant); Babel's data, no network."""
-    if not isinstance(code, str) or not _LANG_SHAPE.match(code) or code.split("-")[0] in _NOT_LANGUAGES:
+    if (not isinstance(code, str) or len(code) > MAX_LANGUAGE_TAG or not _LANG_SHAPE.match(code)
+            or code.split("-")[0] in _NOT_LANGUAGES):
         return False
     if code in _cldr_language_names() or code.split("-")[0] in _cldr_language_names():
         return True
@@ -67,8 +70,11 @@ def safe_url(value: str) -> None:
 def no_control_characters(value: str) -> None:
     """Text from people: any script, emoji welcome; control characters (other than newlines) not."""
     for ch in value:
-        if unicodedata.category(ch) == "Cc" and ch not in "\n\t":
+        category = unicodedata.category(ch)
+        if category == "Cc" and ch not in "\n\t":
             raise ValidationError("contains control characters")
+        if category == "Cs":
+            raise ValidationError("not valid Unicode text (an unpaired surrogate)")
 
 
 def single_line(value: str) -> None:

@@ -1,6 +1,7 @@
 """The Flask app factory every service API shares: JSON errors, health, readiness, metrics, stats."""
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -9,8 +10,10 @@ import uuid
 from typing import Callable, Iterable
 
 from flask import Flask, current_app, g, jsonify, request
-from flask_smorest import Api
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException
@@ -18,15 +21,83 @@ from werkzeug.exceptions import HTTPException
 from shared import metrics
 from shared.config import Settings
 from shared.mongo import ping, until_reachable
+from shared.ratelimit import AbuseLimits, RateLimited, client_address
 from shared.tokens import StatusLookup
 
 log = logging.getLogger(__name__)
 JSON_TYPES = ("application/json",)
 
 
+MAX_JSON_DEPTH = 32
+
+
+class _TooDeep(ValueError):
+    pass
+
+
+def _unpaired_surrogate(value, path: tuple = (), depth: int = 0) -> tuple | None:
+    """The path to the first string holding an unpaired surrogate (JSON allows "\\ud800"; no
+    database or mail header does), else None; _TooDeep past MAX_JSON_DEPTH levels."""
+    if depth > MAX_JSON_DEPTH:
+        raise _TooDeep()
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _unpaired_surrogate(key, path, depth + 1) is not None:
+            return path  # a key is broken: name the object holding it (the key cannot be echoed)
+        found = _unpaired_surrogate(item, path + (key,), depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+class JsonBodyParser(FlaskParser):
+    """webargs' parser, refusing what would pass JSON parsing and break later: nesting deeper than
+    MAX_JSON_DEPTH (400, not a RecursionError) and unpaired surrogates (422 naming the field)."""
+
+    def _raw_load_json(self, req):
+        try:
+            data = super()._raw_load_json(req)
+            path = _unpaired_surrogate(data)
+        except (RecursionError, _TooDeep):
+            raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", "(body)", 0) from None
+        if path is not None:
+            errors: dict = {}
+            node = errors
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1] if path else "_schema"] = ["not valid Unicode text (an unpaired surrogate)"]
+            errors = errors if path else {"_schema": errors["_schema"]}
+            abort(422, errors={"json": errors})
+        return data
+
+
+class JsonProvider(DefaultJSONProvider):
+    """UTF-8 JSON as is; a body that cannot be UTF-8 (an error message quoting a client's unpaired
+    surrogate) is escaped instead of failing the response."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def dumps(self, obj, **kwargs) -> str:
+        text = super().dumps(obj, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return super().dumps(obj, **{**kwargs, "ensure_ascii": True})
+        return text
+
+
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint, with argument schemas built once: given a class, webargs would
-    build a schema (deep-copying every field) on each request."""
+    build a schema (deep-copying every field) on each request; JSON bodies go through JsonBodyParser."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
 
     def arguments(self, schema, *args, **kwargs):
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
@@ -35,6 +106,19 @@ class Blueprint(SmorestBlueprint):
 def service_layer():
     """The running service's use cases (services/<name>/service.py), as create_service_app was given them."""
     return current_app.config["LC_SERVICE_LAYER"]
+
+
+def limit_anonymous(action: str, email: str | None = None) -> None:
+    """Count an anonymous POST (`action`: register, sign-in ...) against the abuse limits, per
+    client address and per `email`; 429 with Retry-After past them (shared.ratelimit)."""
+    limits: AbuseLimits = current_app.extensions["lc_abuse_limits"]
+    if not limits.enabled:
+        return
+    address = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), limits.trusted_proxies)
+    try:
+        limits.hit(action, address, email)
+    except RateLimited as exc:
+        abort(429, message=str(exc), headers={"Retry-After": str(exc.retry_after)})
 
 
 def accepts(*mimetypes: str):
@@ -99,13 +183,13 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         API_SPEC_OPTIONS={"info": {"description": description}},
         JSON_SORT_KEYS=False,
     )
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = JsonProvider(app)
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.extensions["lc_api"] = api
+    app.extensions["lc_abuse_limits"] = AbuseLimits(settings, db.name)
     logging.getLogger().addFilter(_RequestIdFilter())
 
     @app.before_request
@@ -145,7 +229,9 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
                 body.setdefault(extra, value)
         if "messages" in data and "errors" not in body:
             body["errors"] = data["messages"]
-        return jsonify(body), exc.code
+        response = jsonify(body)
+        response.headers.update(data.get("headers") or {})  # e.g. Retry-After on a 429
+        return response, exc.code
 
     @app.errorhandler(ConnectionFailure)
     def _database_unreachable(exc: ConnectionFailure):

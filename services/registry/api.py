@@ -1,62 +1,83 @@
-"""HTTP routes of the registry (thin: validation by schemas, work in participants.Registry)."""
+"""HTTP routes of the registry: parse (schemas.py) -> a use case (service.py) -> render."""
 from __future__ import annotations
 
-import base64
 import json
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import ValidationError
-from pymongo.errors import DuplicateKeyError
+from werkzeug.http import HTTP_STATUS_CODES
 
-from shared.auth import require_participant, require_staff
-from shared.web import Blueprint, accepts
+from shared.auth import principal, require_participant, require_staff
+from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
+from shared.web import Blueprint, accepts, limit_anonymous, service_layer
 
-from services.registry.imports import ImportFileError, read_rows, row_to_body
-from services.registry.participants import (
-    NotEligible, NotFound, Registry, RegistryError, UnknownTopics, UsernameTaken, Withdrawn,
+from services.registry.domain.errors import (
+    NotEligible, NotFound, RegistryError, SignInRefused, TopicExists, UnknownCategory, UnknownTopics, UsernameTaken,
+    Withdrawn,
 )
+from services.registry.domain.imports import FIRST_DATA_LINE, ImportFileError, read_rows, row_to_body
+from services.registry.domain.taxonomy import preferred_language
 from services.registry.schemas import (
-    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, TaxonomyQuery,
-    TokenOut, TopicIn, patch_schema,
+    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, SessionIn, SessionOut,
+    SignInIn, SignInOut, TaxonomyQuery, TokenOut, TopicIn, patch_schema,
 )
-from services.registry.taxonomy import known_topic_codes, localised, merged_categories, preferred_language
+from services.registry.service import RegistryService
 
 blp = Blueprint("registry", __name__, description="The skills directory: who wants to learn what, who can share what")
 
+PROFILE_FIELDS = ("username", "name", "email", "languages", "timezone", "region", "group", "role", "purpose",
+                  "activities", "interests", "consent", "revision", "registered_at", "updated_at")
 
-def _registry() -> Registry:
-    return current_app.config["LC_REGISTRY"]
+
+def _registry() -> RegistryService:
+    return service_layer()
 
 
 def public_profile(profile: dict) -> dict:
-    out = {k: profile.get(k) for k in ("username", "name", "email", "languages", "timezone", "region", "group",
-                                       "role", "purpose", "activities", "interests", "consent", "revision",
-                                       "registered_at", "updated_at")}
-    return {"id": profile["_id"], **out}
+    return {"id": profile["_id"], **{k: profile.get(k) for k in PROFILE_FIELDS}}
 
 
-def _profile_or_abort(participant_id: str) -> dict:
-    try:
-        return _registry().get(participant_id)
-    except Withdrawn:
-        abort(410, message="this participant withdrew; their data was erased")
-    except NotFound:
-        abort(404, message="no such participant")
+def _answer(code: int, message: str, errors: dict | None = None, **extra):
+    """The JSON error body every route answers with (shared.web's shape)."""
+    body = {"code": code, "status": HTTP_STATUS_CODES[code], "message": message, **extra}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), code
 
 
-def _registry_errors(error: RegistryError):
+@blp.errorhandler(RegistryError)
+def _refused(error: RegistryError):
+    """Every refusal of a use case, answered the same way on every route."""
     if isinstance(error, NotEligible):
-        return jsonify(code=422, status="Unprocessable Entity",
-                       message="not eligible for Let's Connect: " + "; ".join(r["code"] for r in error.verdict.reasons),
-                       eligibility=error.verdict.as_dict()), 422
+        return _answer(422, "not eligible for Let's Connect: " + "; ".join(r["code"] for r in error.verdict.reasons),
+                       eligibility=error.verdict.as_dict())
     if isinstance(error, UnknownTopics):
-        abort(422, message="unknown topic", errors={"json": error.errors})
+        return _answer(422, "unknown topic", {"json": error.errors})
+    if isinstance(error, UnknownCategory):
+        return _answer(422, "unknown category",
+                       {"json": {"category": [f"one of {', '.join(sorted(error.categories))}"]}})
+    if isinstance(error, TopicExists):
+        return _answer(409, str(error), {"json": {"code": ["already used"]}})
     if isinstance(error, UsernameTaken):
-        abort(409, message=f"the username {error.args[0]!r} is already registered",
-              errors={"json": {"username": ["already registered"]}})
-    abort(409, message=str(error))
+        return _answer(409, f"the username {error.args[0]!r} is already registered",
+                       {"json": {"username": ["already registered"]}})
+    if isinstance(error, Withdrawn):
+        return _answer(410, "this participant withdrew; their data was erased")
+    if isinstance(error, NotFound):
+        return _answer(404, "no such participant")
+    if isinstance(error, SignInRefused):
+        return _answer(401, str(error))
+    return _answer(409, str(error))
+
+
+def _participant_route(participant_id: str) -> None:
+    """Who may act on a participant: the person or staff. A caller without any token learns
+    nothing about the id: 404 whether it exists, never did, or was erased."""
+    if principal() is None:
+        abort(404, message="no such participant")
+    require_participant(participant_id)
 
 
 @blp.route("/taxonomy")
@@ -64,8 +85,7 @@ class Taxonomy(MethodView):
     @blp.arguments(TaxonomyQuery, location="query")
     def get(self, query):
         """Categories and topics, labels in ?lang= or Accept-Language (English fallback)."""
-        language = preferred_language(query["lang"], request.accept_languages)
-        return localised(merged_categories(_registry().added_topics()), language)
+        return _registry().taxonomy.localised(preferred_language(query["lang"], request.accept_languages))
 
 
 @blp.route("/taxonomy/topics")
@@ -76,18 +96,7 @@ class TaxonomyTopics(MethodView):
     def post(self, topic):
         """Add a topic (staff). Codes are permanent."""
         require_staff()
-        registry = _registry()
-        categories = {c["code"] for c in merged_categories([])}
-        if topic["category"] not in categories:
-            abort(422, errors={"json": {"category": [f"one of {', '.join(sorted(categories))}"]}})
-        taken = {"json": {"code": ["already used"]}}
-        if topic["code"] in known_topic_codes(registry.added_topics(fresh=True)):
-            abort(409, message=f"topic {topic['code']!r} exists; codes never change", errors=taken)
-        try:
-            registry.store.topics.insert_one(dict(topic))
-        except DuplicateKeyError:
-            abort(409, message=f"topic {topic['code']!r} exists; codes never change", errors=taken)
-        return topic
+        return _registry().taxonomy.add_topic(topic)
 
 
 @blp.route("/participants")
@@ -95,11 +104,10 @@ class Participants(MethodView):
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegisteredOut)
     def post(self, body):
-        """Register: returns the id, a token to manage the profile, and the eligibility verdict."""
-        try:
-            profile, token, verdict = _registry().register(body)
-        except RegistryError as error:
-            return _registry_errors(error)
+        """Register: returns the id, a token to manage the profile, and the eligibility verdict.
+        Rate limited per client address and per email address (429 with Retry-After)."""
+        limit_anonymous("register", email=body["email"])
+        profile, token, verdict = _registry().register(body)
         return {**public_profile(profile), "token": token, "eligibility": verdict.as_dict()}
 
 
@@ -109,27 +117,22 @@ class Participant(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, participant_id):
         """The whole profile (the participant's own token, or staff)."""
-        require_participant(participant_id)
-        return public_profile(_profile_or_abort(participant_id))
+        _participant_route(participant_id)
+        return public_profile(_registry().profile(participant_id))
 
     @blp.arguments(patch_schema())
     @blp.response(200, ParticipantOut)
     @blp.doc(security=[{"bearer": []}])
     def patch(self, changes, participant_id):
         """Change any part of the profile; `interests` replaces the list. Bumps the revision."""
-        require_participant(participant_id)
-        _profile_or_abort(participant_id)
-        try:
-            return public_profile(_registry().update(participant_id, changes))
-        except RegistryError as error:
-            return _registry_errors(error)
+        _participant_route(participant_id)
+        return public_profile(_registry().update(participant_id, changes))
 
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, participant_id):
         """Withdraw: personal data is erased here and, through participant-withdrawn, everywhere."""
-        require_participant(participant_id)
-        _profile_or_abort(participant_id)
+        _participant_route(participant_id)
         _registry().withdraw(participant_id)
 
 
@@ -138,22 +141,34 @@ class ParticipantToken(MethodView):
     @blp.response(201, TokenOut)
     @blp.doc(security=[{"bearer": []}])
     def post(self, participant_id):
-        """A new token; all older tokens of this participant stop working in every service."""
-        require_participant(participant_id)
-        _profile_or_abort(participant_id)
+        """Sign me out everywhere: a new session token; every older token of this participant
+        (sessions, emailed links) stops working in every service."""
+        _participant_route(participant_id)
         token, valid_after = _registry().reissue_token(participant_id)
         return {"token": token, "tokens_valid_after": valid_after}
 
 
-def _encode_cursor(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii")
+@blp.route("/sign-in")
+class SignInRequests(MethodView):
+    @blp.arguments(SignInIn)
+    @blp.response(202, SignInOut)
+    def post(self, body):
+        """Ask for an emailed sign-in link (single use, 30 minutes). The answer is the same
+        whether or not the address is registered. Rate limited per client address and per email."""
+        limit_anonymous("sign-in", email=body["email"])
+        _registry().sign_in.request(body["email"], body["audience"])
+        return {"status": "requested",
+                "message": "If this address belongs to a registered participant, a sign-in link is on its way."}
 
 
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @blp.arguments(SessionIn)
+    @blp.response(201, SessionOut)
+    def post(self, body):
+        """Exchange the token of an emailed sign-in link for a session token, once."""
+        limit_anonymous("session")
+        return _registry().sign_in.open_session(body["token"])
 
 
 @blp.route("/directory")
@@ -162,25 +177,17 @@ class Directory(MethodView):
     @blp.response(200, DirectoryPage)
     def get(self, query):
         """The public directory: people who agreed to a public profile, public fields only."""
-        match: dict = {"consent.public_profile": True}
-        if query["topic"] or query["direction"]:
-            element = {k: query[k] for k in ("topic", "direction") if query[k]}
-            match["interests"] = {"$elemMatch": element}
-        if query["language"]:
-            match["languages"] = query["language"]
-        if query["region"]:
-            match["region"] = query["region"]
-        if query["group_type"]:
-            match["group.type"] = query["group_type"]
+        after = None
         if query["cursor"]:
-            match["directory_key"] = {"$gt": _decode_cursor(query["cursor"])}
-        docs = list(_registry().store.participants.find(match).sort("directory_key", 1).limit(query["limit"] + 1))
-        more = len(docs) > query["limit"]
-        docs = docs[:query["limit"]]
-        items = [{"id": d["_id"], "username": d["username"], "name": d["name"], "languages": d["languages"],
-                  "region": d["region"], "group": d.get("group"), "role": d["role"],
-                  "interests": d["interests"]} for d in docs]
-        return {"items": items, "next": _encode_cursor(docs[-1]["directory_key"]) if more and docs else None}
+            try:
+                after = decode_cursor(query["cursor"])
+            except CursorInvalid as exc:
+                abort(422, errors={"query": {"cursor": [str(exc)]}})
+            if not isinstance(after, str):
+                abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+        filters = {k: query[k] for k in ("topic", "direction", "language", "region", "group_type")}
+        items, position = _registry().directory(filters, after, query["limit"])
+        return {"items": items, "next": encode_cursor(position) if position is not None else None}
 
 
 @blp.route("/imports")
@@ -199,49 +206,23 @@ class Imports(MethodView):
             abort(422, errors={"body": ["the CSV must be UTF-8"]})
         try:
             mapping = json.loads(query["mapping"]) if query["mapping"] else None
-            if mapping is not None and not isinstance(mapping, dict):
+            if mapping is not None and not (isinstance(mapping, dict)
+                                            and all(isinstance(v, str) for v in mapping.values())):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):
             abort(422, errors={"query": {"mapping": ["a JSON object such as {\"email\": \"Email address\"}"]}})
         try:
             rows = read_rows(text, mapping, query["delimiter"])
         except ImportFileError as exc:
             abort(422, message=str(exc), errors={"body": [str(exc)]})
-        return _import_rows(rows)
+        return _registry().import_rows(list(_validated(rows)))
 
 
-def _import_rows(rows: list[dict]) -> dict:
-    registry = _registry()
+def _validated(rows: list[dict]):
+    """(line, body, None) for a row POST /participants would accept, else (line, None, field errors)."""
     schema = RegistrationIn()
-    results, summary = [], {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
+    for line, row in enumerate(rows, start=FIRST_DATA_LINE):
         try:
-            body = schema.load(row_to_body(row))
+            yield line, schema.load(row_to_body(row)), None
         except ValidationError as exc:
-            results.append({"row": number, "status": "rejected", "errors": exc.messages})
-            summary["rejected"] += 1
-            continue
-        existing = registry.find_by_username(body["username"])
-        try:
-            if existing is None:
-                profile, _token, _ = registry.register(body, source="import")
-                status = "created"
-            else:
-                changes = {k: v for k, v in body.items() if k != "username"}
-                profile = registry.update(existing["_id"], changes)
-                status = "unchanged" if profile["revision"] == existing["revision"] else "updated"
-        except NotEligible as exc:
-            results.append({"row": number, "status": "rejected", "eligibility": exc.verdict.as_dict()})
-            summary["rejected"] += 1
-            continue
-        except UnknownTopics as exc:
-            results.append({"row": number, "status": "rejected", "errors": exc.errors})
-            summary["rejected"] += 1
-            continue
-        except RegistryError as exc:
-            results.append({"row": number, "status": "rejected", "errors": {"row": [str(exc)]}})
-            summary["rejected"] += 1
-            continue
-        summary[status] += 1
-        results.append({"row": number, "status": status, "id": profile["_id"]})
-    return {"summary": summary, "rows": results}
+            yield line, None, exc.messages

@@ -166,3 +166,26 @@ class ImportQuery(Schema):
     mapping = fields.String(load_default=None, metadata={
         "description": 'JSON object mapping our column names to yours, e.g. {"email": "Email address"}'})
     delimiter = fields.String(load_default=None, validate=validate.Length(equal=1))
+
+
+
+class SignInIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    audience = fields.String(load_default="participant", validate=validate.OneOf(("participant", "staff")),
+                             metadata={"description": "participant (staff accounts: not yet)"})
+
+
+class SignInOut(Schema):
+    status = fields.String(metadata={"description": "always `requested`, registered address or not"})
+    message = fields.String()
+
+
+class SessionIn(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=4096),
+                          metadata={"description": "the token of the emailed sign-in link"})
+
+
+class SessionOut(Schema):
+    token = fields.String(metadata={"description": "the participant's session token (keep it out of URLs)"})
+    participant = fields.String()
+    expires_at = fields.String()

@@ -1,42 +1,9 @@
-"""GET /stats: the figures the program reported after its pilot."""
+"""GET /stats: the figures the program reported after its pilot (domain/figures.py computes them)."""
 from __future__ import annotations
 
-from collections import Counter
-
+from services.registry.domain.figures import FIELDS, program_figures
 from services.registry.store import Store
 
-AFFILIATES = {"chapter", "thematic_org", "user_group"}
 
-
-def registry_stats(store: Store) -> dict:
-    by_region: Counter = Counter()
-    by_group_type: Counter = Counter()
-    learn: Counter = Counter()
-    share: Counter = Counter()
-    languages: Counter = Counter()
-    total = affiliated = sharers = public = 0
-    fields = {"region": 1, "group.type": 1, "interests.topic": 1, "interests.direction": 1, "languages": 1,
-              "consent.public_profile": 1}
-    for doc in store.participants.find({}, fields):
-        total += 1
-        by_region[doc["region"]] += 1
-        group_type = (doc.get("group") or {}).get("type", "none")
-        by_group_type[group_type] += 1
-        affiliated += group_type in AFFILIATES
-        public += bool(doc.get("consent", {}).get("public_profile"))
-        languages.update(doc.get("languages", []))
-        shares = False
-        for interest in doc.get("interests", []):
-            (learn if interest["direction"] == "learn" else share)[interest["topic"]] += 1
-            shares = shares or interest["direction"] == "share"
-        sharers += shares
-    withdrawn = (store.counters.find_one({"_id": "withdrawn"}) or {}).get("count", 0)
-    return {
-        "participants": total, "withdrawn": withdrawn, "affiliated": affiliated,
-        "affiliated_share": round(affiliated / total, 3) if total else 0.0,
-        "sharers": sharers, "public_profiles": public,
-        "by_region": dict(sorted(by_region.items())), "by_group_type": dict(sorted(by_group_type.items())),
-        "languages": dict(languages.most_common(15)),
-        "top_learn": [{"topic": t, "count": n} for t, n in learn.most_common(5)],
-        "top_share": [{"topic": t, "count": n} for t, n in share.most_common(5)],
-    }
+def stats(store: Store) -> dict:
+    return program_figures(store.profiles_for_figures(FIELDS), store.withdrawn_count())

@@ -1,57 +1,70 @@
-"""HTTP routes of the resource space (thin: the work is in library.Library)."""
+"""HTTP routes of the resource space: parse (schemas.py) -> a use case (service.py) -> render."""
 from __future__ import annotations
 
-import base64
-
-from flask import Response, current_app
+from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import abort
+from werkzeug.http import HTTP_STATUS_CODES
 
 from shared.auth import require_signed_in
-from shared.topics import abort_unless_known
-from shared.web import Blueprint
+from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
+from shared.topics import unknown_topic_message
+from shared.web import Blueprint, service_layer
 
-from services.resources.index import FIELDS, SearchIndex
-from services.resources.library import Library, NotFound
+from services.resources.domain.errors import (
+    NotFound, NotOwner, RecordingWithoutConsent, ResourcesError, TooManyProposals, UnknownTopicCodes,
+)
 from services.resources.schemas import ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn
-from services.resources.search import query_tokens
-from services.resources.wikitext import render
+from services.resources.service import ResourcesService
 
 blp = Blueprint("resources", __name__, description="The resource space: recordings, decks, guidelines")
 
+OUT_FIELDS = ("title", "description", "kind", "url", "language", "topics", "authors", "license", "translations",
+              "published_at", "updated_at")
+PROPOSAL_FIELDS = ("language", "title", "url", "proposed_at")  # never who proposed it
 
-def _library() -> Library:
-    return current_app.config["LC_LIBRARY"]
+
+def _resources() -> ResourcesService:
+    return service_layer()
 
 
 def resource_out(resource: dict) -> dict:
-    return {"id": resource["_id"], **{k: resource.get(k) for k in (
-        "title", "description", "kind", "url", "language", "topics", "authors", "license", "translations",
-        "published_at", "updated_at")}, "clinic": resource.get("clinic_id"), "owned": resource.get("owner") is not None}
+    return {"id": resource["_id"], **{k: resource.get(k) for k in OUT_FIELDS}, "clinic": resource.get("clinic_id"),
+            "owned": resource.get("owner") is not None,
+            "proposals": [{k: p.get(k) for k in PROPOSAL_FIELDS} for p in resource.get("proposals", [])]}
 
 
-def _resource_or_404(resource_id: str) -> dict:
+def _answer(code: int, message: str, errors: dict | None = None):
+    body = {"code": code, "status": HTTP_STATUS_CODES[code], "message": message}
+    if errors:
+        body["errors"] = errors
+    return jsonify(body), code
+
+
+@blp.errorhandler(ResourcesError)
+def _refused(error: ResourcesError):
+    if isinstance(error, NotFound):
+        return _answer(404, "no such resource")
+    if isinstance(error, NotOwner):
+        return _answer(403, str(error))
+    if isinstance(error, RecordingWithoutConsent):
+        return _answer(422, str(error), {"json": {"consent": [str(error)]}})
+    if isinstance(error, TooManyProposals):
+        return _answer(409, str(error))
+    if isinstance(error, UnknownTopicCodes):
+        return _answer(422, "unknown topic codes",
+                       {"json": {"topics": [unknown_topic_message(code) for code in error.codes]}})
+    return _answer(409, str(error))
+
+
+def _position(cursor: str) -> tuple[str, str]:
     try:
-        return _library().get(resource_id)
-    except NotFound:
-        abort(404, message="no such resource")
-
-
-def _owner_or_staff(resource: dict) -> None:
-    actor = require_signed_in()
-    if not actor.is_staff and actor.subject != resource.get("owner"):
-        abort(403, message="only the person who published it, or staff, can change it")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = base64.b64decode(cursor.encode(), altchars=b"-_", validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        raw = ""
-    published_at, separator, last_id = raw.partition("|")
-    if not separator or not published_at or not last_id:
+        position = decode_cursor(cursor)
+    except CursorInvalid as exc:
+        abort(422, errors={"query": {"cursor": [str(exc)]}})
+    if not (isinstance(position, list) and len(position) == 2 and all(isinstance(p, str) and p for p in position)):
         abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
-    return published_at, last_id
+    return position[0], position[1]
 
 
 @blp.route("/resources")
@@ -61,61 +74,44 @@ class Resources(MethodView):
     def post(self, data):
         """Publish a resource (staff, or a participant with their own token)."""
         actor = require_signed_in()
-        abort_unless_known(_library().store.known_topics, data["topics"])
-        return resource_out(_library().publish(data, None if actor.is_staff else actor.subject)), 201
+        return resource_out(_resources().publish(data, None if actor.is_staff else actor.subject)), 201
 
     @blp.arguments(SearchQuery, location="query")
     def get(self, query):
         """Search title and description in any script; filter by topic, language, kind, clinic."""
-        library = _library()
-        index: SearchIndex = current_app.config["LC_SEARCH_INDEX"]
-        index.refresh(lambda match: library.store.resources.find(match, FIELDS))
-        before = _decode_cursor(query["cursor"]) if query["cursor"] else None
-        ids = index.search(query_tokens(query["q"]) if query["q"] else [], topic=query["topic"],
-                           language=query["language"], kind=query["kind"], clinic=query["clinic"], before=before,
-                           limit=query["limit"] + 1)
-        found = {d["_id"]: d for d in library.store.resources.find({"_id": {"$in": ids}})}
-        for missing in set(ids) - set(found):
-            index.forget(missing)  # deleted by another process
-        docs = [found[i] for i in ids if i in found]
-        more = len(ids) > query["limit"]
-        docs = docs[:query["limit"]]
-        cursor = None
-        if more and docs:
-            cursor = base64.urlsafe_b64encode(f"{docs[-1]['published_at']}|{docs[-1]['_id']}".encode()).decode()
-        return {"items": [resource_out(d) for d in docs], "next": cursor}
+        before = _position(query["cursor"]) if query["cursor"] else None
+        docs, position = _resources().search(query["q"], topic=query["topic"], language=query["language"],
+                                             kind=query["kind"], clinic=query["clinic"], before=before,
+                                             limit=query["limit"])
+        return {"items": [resource_out(d) for d in docs],
+                "next": encode_cursor(list(position)) if position is not None else None}
 
 
 @blp.route("/resources/export.wikitext")
 class Export(MethodView):
     def get(self):
         """The resource space as a Meta-Wiki page, grouped by topic."""
-        resources = list(_library().store.resources.find({}))
-        return Response(render(resources), mimetype="text/plain")
+        return Response(_resources().wikitext(), mimetype="text/plain")
 
 
 @blp.route("/resources/<resource_id>")
 class Resource(MethodView):
     def get(self, resource_id):
-        return resource_out(_resource_or_404(resource_id))
+        return resource_out(_resources().resource(resource_id))
 
     @blp.arguments(ResourcePatch(partial=True))
     @blp.doc(security=[{"bearer": []}])
     def patch(self, changes, resource_id):
-        resource = _resource_or_404(resource_id)
-        _owner_or_staff(resource)
-        abort_unless_known(_library().store.known_topics, changes.get("topics", []))
-        merged = {**resource, **changes}
-        if merged["kind"] == "recording" and not merged.get("consent"):
-            abort(422, errors={"json": {"consent": ["a recording is published only when everyone consented"]}})
-        return resource_out(_library().update(resource_id, changes))
+        """Change it (the participant who published it, or staff)."""
+        actor = require_signed_in()
+        return resource_out(_resources().update(resource_id, changes, actor.subject, actor.is_staff))
 
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, resource_id):
-        _owner_or_staff(_resource_or_404(resource_id))
-        _library().delete(resource_id)
-        current_app.config["LC_SEARCH_INDEX"].forget(resource_id)
+        """Remove it and its translation requests (the participant who published it, or staff)."""
+        actor = require_signed_in()
+        _resources().delete(resource_id, actor.subject, actor.is_staff)
 
 
 @blp.route("/resources/<resource_id>/translations")
@@ -123,10 +119,12 @@ class Translations(MethodView):
     @blp.arguments(TranslationIn)
     @blp.doc(security=[{"bearer": []}])
     def post(self, translation, resource_id):
-        """Add a translation (any participant or staff); it closes the open request for that language."""
-        require_signed_in()
-        _resource_or_404(resource_id)
-        return resource_out(_library().add_translation(resource_id, translation)), 201
+        """Offer a translation. From the resource's owner or staff it becomes the translation for its
+        language (201; the open request for that language closes); from anyone else it is kept as
+        a proposal beside the owner's links (202), which the owner may adopt."""
+        actor = require_signed_in()
+        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, actor.is_staff)
+        return resource_out(resource), 201 if set_now else 202
 
 
 @blp.route("/resources/<resource_id>/translation-requests")
@@ -136,6 +134,4 @@ class TranslationRequests(MethodView):
     def post(self, body, resource_id):
         """Ask translators: one request per language not yet translated or requested."""
         require_signed_in()
-        _resource_or_404(resource_id)
-        created = _library().request_translations(resource_id, body["languages"])
-        return {"requested": [r["language"] for r in created]}, 201
+        return {"requested": _resources().request_translations(resource_id, body["languages"])}, 201

@@ -6,6 +6,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from shared.events.resources import KINDS
 from shared.validation import language_code, no_control_characters, safe_url, single_line
 
+from services.resources.domain.resources import recording_consent_missing
+
 LICENCES = ("CC-BY-SA-4.0", "CC-BY-4.0", "CC0-1.0", "CC-BY-SA-3.0", "CC-BY-3.0", "CC-BY-NC-SA-4.0",
             "GFDL-1.3-or-later", "MIT", "Apache-2.0", "GPL-3.0-or-later", "public-domain")
 
@@ -28,7 +30,7 @@ class ResourceIn(Schema):
 
     @validates_schema
     def _recordings_need_consent(self, data, partial=False, **kwargs):
-        if data.get("kind") == "recording" and not data.get("consent"):
+        if recording_consent_missing(data.get("kind"), data.get("consent")):
             raise ValidationError({"consent": ["a recording is published only when everyone recorded consented"]})
 
 

@@ -30,38 +30,8 @@ def invitation_key(clinic_id: str, participant_id: str) -> str:
     return f"{clinic_id}|{participant_id}"
 
 
-class Store:
-    def __init__(self, db: Database):
-        self.db = db
-        self.clinics = db["clinics"]
-        self.slots = db["slots"]
-        self.registrations = db["registrations"]
-        self.people = db["people"]
-        self.erased = db["erased"]
-        self.connections = db["connections"]
-        self.topic_demand = db["topic_demand"]
-        self.region_demand = db["region_demand"]
-        self.known_topics = KnownTopics(db["topics"])
-        self.invitations = db["invitations"]
-        self.reminders = db["reminders"]
-        self.feedback = db["feedback"]
-        self.interpretation = db["interpretation"]
-        self.spaces = db["spaces"]
-
-    def ensure_indexes(self) -> None:
-        self.registrations.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)
-        self.registrations.create_index([("slot_id", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
-        self.registrations.create_index([("participant_id", ASCENDING)])
-        self.clinics.create_index([("first_start", ASCENDING)])
-        self.invitations.create_index([("participant_id", ASCENDING)])
-        self.reminders.create_index([("participant_id", ASCENDING)])
-        self.feedback.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)
-        self.feedback.create_index([("at", DESCENDING), ("_id", DESCENDING)])
-        self.interpretation.create_index([("clinic_id", ASCENDING)])
-        self.interpretation.create_index([("start", ASCENDING)])
-        self.spaces.create_index([("source_uid", ASCENDING)], unique=True, sparse=True)
-        self.spaces.create_index([("topics", ASCENDING)])
-        self.connections.create_index([("learners", ASCENDING)])
+class ClinicRecords:
+    """Clinics and their seat counters."""
 
     # ----- clinics
 
@@ -163,6 +133,10 @@ class Store:
     def reset_seats(self, clinic_id: str, session: Session) -> None:
         self.slots.update_many({"clinic_id": clinic_id}, {"$set": {"confirmed": 0}}, session=session)
 
+
+class RegistrationRecords:
+    """Registrations, feedback and the figures."""
+
     # ----- registrations
 
     def registration(self, clinic_id: str, participant_id: str, session: Session = None) -> dict | None:
@@ -211,6 +185,51 @@ class Store:
 
     def confirmed_registrations_of(self, participant_id: str) -> list[dict]:
         return list(self.registrations.find({"participant_id": participant_id, "status": CONFIRMED}))
+
+    # ----- feedback
+
+    def feedback_given(self, clinic_id: str, participant_id: str, session: Session) -> bool:
+        return self.feedback.find_one({"clinic_id": clinic_id, "participant_id": participant_id}, {"_id": 1},
+                                      session=session) is not None
+
+    def insert_feedback(self, record: dict, session: Session) -> None:
+        self.feedback.insert_one(record, session=session)
+
+    def feedback_of(self, clinic_id: str) -> list[dict]:
+        return list(self.feedback.find({"clinic_id": clinic_id}).sort([("at", DESCENDING), ("_id", DESCENDING)]))
+
+    def feedback_where(self, topic: str | None, since: datetime | None, before: tuple | None = None,
+                       limit: int | None = None) -> list[dict]:
+        """Feedback newest first, on a topic, since a time, after a page position (at, _id)."""
+        match: dict = {}
+        if topic:
+            match["topics"] = topic
+        if since:
+            match["at"] = {"$gte": since}
+        if before:
+            match["$or"] = [{"at": {"$lt": before[0]}}, {"at": before[0], "_id": {"$lt": before[1]}}]
+        found = self.feedback.find(match).sort([("at", DESCENDING), ("_id", DESCENDING)])
+        return list(found.limit(limit) if limit else found)
+
+    # ----- figures
+
+    def figures_input(self) -> tuple[list[dict], list[dict]]:
+        """Every clinic (without link or description) and every feedback's rating and words."""
+        clinics = list(self.clinics.find({"status": {"$ne": "proposed"}}, {"meeting_url": 0, "description": 0}))
+        feedback = list(self.feedback.find({}, {"clinic_id": 1, "useful": 1, "rating": 1, "comment": 1,
+                                                "what_was_useful": 1, "what_to_improve": 1}))
+        return clinics, feedback
+
+    def counts(self) -> dict[str, int]:
+        return {"registrations": self.registrations.count_documents({"status": {"$in": list(ACTIVE)}}),
+                "waitlisted": self.registrations.count_documents({"status": WAITLISTED}),
+                "invitations": self.invitations.count_documents({}),
+                "spaces": self.spaces.count_documents({}),
+                "clinics_proposed": self.clinics.count_documents({"status": "proposed"})}
+
+
+class PeopleRecords:
+    """The read model of people, connections and the suggestions' counters."""
 
     # ----- people
 
@@ -289,6 +308,10 @@ class Store:
     def region_counter(self, region: str) -> dict:
         return self.region_demand.find_one({"_id": region}) or {}
 
+
+class TeamRecords:
+    """Invitations, reminder claims and interpretation requests."""
+
     # ----- invitations and reminders
 
     def invited(self, clinic_id: str, participant_id: str, session: Session) -> bool:
@@ -332,30 +355,9 @@ class Store:
         match["interpreter"] = {"$ne": None} if confirmed else None
         return list(self.interpretation.find(match))
 
-    # ----- feedback
 
-    def feedback_given(self, clinic_id: str, participant_id: str, session: Session) -> bool:
-        return self.feedback.find_one({"clinic_id": clinic_id, "participant_id": participant_id}, {"_id": 1},
-                                      session=session) is not None
-
-    def insert_feedback(self, record: dict, session: Session) -> None:
-        self.feedback.insert_one(record, session=session)
-
-    def feedback_of(self, clinic_id: str) -> list[dict]:
-        return list(self.feedback.find({"clinic_id": clinic_id}).sort([("at", DESCENDING), ("_id", DESCENDING)]))
-
-    def feedback_where(self, topic: str | None, since: datetime | None, before: tuple | None = None,
-                       limit: int | None = None) -> list[dict]:
-        """Feedback newest first, on a topic, since a time, after a page position (at, _id)."""
-        match: dict = {}
-        if topic:
-            match["topics"] = topic
-        if since:
-            match["at"] = {"$gte": since}
-        if before:
-            match["$or"] = [{"at": {"$lt": before[0]}}, {"at": before[0], "_id": {"$lt": before[1]}}]
-        found = self.feedback.find(match).sort([("at", DESCENDING), ("_id", DESCENDING)])
-        return list(found.limit(limit) if limit else found)
+class SpaceRecords:
+    """Learning spaces."""
 
     # ----- spaces
 
@@ -396,18 +398,38 @@ class Store:
             match["topics"] = {"$in": topics}
         return list(self.spaces.find(match))
 
-    # ----- figures
 
-    def figures_input(self) -> tuple[list[dict], list[dict]]:
-        """Every clinic (without link or description) and every feedback's rating and words."""
-        clinics = list(self.clinics.find({"status": {"$ne": "proposed"}}, {"meeting_url": 0, "description": 0}))
-        feedback = list(self.feedback.find({}, {"clinic_id": 1, "useful": 1, "rating": 1, "comment": 1,
-                                                "what_was_useful": 1, "what_to_improve": 1}))
-        return clinics, feedback
+class Store(ClinicRecords, RegistrationRecords, PeopleRecords, TeamRecords, SpaceRecords):
+    """Every collection of the scheduler; each group of queries and writes is a base class above."""
 
-    def counts(self) -> dict[str, int]:
-        return {"registrations": self.registrations.count_documents({"status": {"$in": list(ACTIVE)}}),
-                "waitlisted": self.registrations.count_documents({"status": WAITLISTED}),
-                "invitations": self.invitations.count_documents({}),
-                "spaces": self.spaces.count_documents({}),
-                "clinics_proposed": self.clinics.count_documents({"status": "proposed"})}
+    def __init__(self, db: Database):
+        self.db = db
+        self.clinics = db["clinics"]
+        self.slots = db["slots"]
+        self.registrations = db["registrations"]
+        self.people = db["people"]
+        self.erased = db["erased"]
+        self.connections = db["connections"]
+        self.topic_demand = db["topic_demand"]
+        self.region_demand = db["region_demand"]
+        self.known_topics = KnownTopics(db["topics"])
+        self.invitations = db["invitations"]
+        self.reminders = db["reminders"]
+        self.feedback = db["feedback"]
+        self.interpretation = db["interpretation"]
+        self.spaces = db["spaces"]
+
+    def ensure_indexes(self) -> None:
+        self.registrations.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)
+        self.registrations.create_index([("slot_id", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
+        self.registrations.create_index([("participant_id", ASCENDING)])
+        self.clinics.create_index([("first_start", ASCENDING)])
+        self.invitations.create_index([("participant_id", ASCENDING)])
+        self.reminders.create_index([("participant_id", ASCENDING)])
+        self.feedback.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)
+        self.feedback.create_index([("at", DESCENDING), ("_id", DESCENDING)])
+        self.interpretation.create_index([("clinic_id", ASCENDING)])
+        self.interpretation.create_index([("start", ASCENDING)])
+        self.spaces.create_index([("source_uid", ASCENDING)], unique=True, sparse=True)
+        self.spaces.create_index([("topics", ASCENDING)])
+        self.connections.create_index([("learners", ASCENDING)])

@@ -1,6 +1,8 @@
 """Field building blocks the event schemas of every producer share."""
 from marshmallow import Schema, fields, validate
 
+from shared.validation import MAX_LANGUAGE_TAG
+
 REGIONS = ("mena", "ssa", "sa", "esea", "ceeca", "nwe", "lac", "usca")
 GROUP_TYPES = ("chapter", "thematic_org", "user_group", "unrecognized_group")
 ROLES = ("volunteer", "core_team", "board", "staff", "active_contributor", "none")
@@ -9,7 +11,7 @@ DIRECTIONS = ("learn", "share")
 LEVELS = ("beginner", "intermediate", "advanced")
 
 Id = lambda **kw: fields.String(validate=validate.Length(min=1, max=64), **kw)  # noqa: E731
-Lang = lambda **kw: fields.String(validate=validate.Length(min=2, max=20), **kw)  # noqa: E731
+Lang = lambda **kw: fields.String(validate=validate.Length(min=2, max=MAX_LANGUAGE_TAG), **kw)  # noqa: E731
 
 
 class GroupSchema(Schema):

@@ -71,3 +71,23 @@ def test_mongo_runs_as_a_replica_set_for_transactions():
     mongo = COMPOSE["services"]["mongo"]
     assert "--replSet" in mongo["command"]
     assert "replicaSet=rs0" in COMPOSE["services"]["registry-api"]["environment"]["LC_MONGO_URI"]
+
+
+def test_secrets_come_only_from_an_env_file_and_the_stack_runs_as_production():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "change-me" not in text
+    for name, container in COMPOSE["services"].items():
+        if container.get("build"):
+            assert container["env_file"] == [".env"], name
+            environment = container.get("environment") or {}
+            assert "LC_SECRET_KEYS" not in environment and "LC_STAFF_TOKENS" not in environment, name
+            assert environment.get("LC_ENV") == "production", name
+    example = (ROOT / "deploy" / "env.example").read_text()
+    assert "LC_SECRET_KEYS=\n" in example and "LC_STAFF_TOKENS=\n" in example  # placeholders without values
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_api_loads_the_shared_gunicorn_config(name):
+    command = COMPOSE["services"][f"{name}-api"]["command"]
+    assert "--config=python:shared.gunicorn_config" in command
+    assert "--config=python:shared.gunicorn_config" in (ROOT / "deploy" / "Dockerfile").read_text()

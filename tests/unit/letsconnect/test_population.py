@@ -47,3 +47,19 @@ def test_learning_interests_lean_towards_the_pilots_most_wanted_skills():
     assert len(top_five & set(base_taxonomy()["pilot_top_learn"])) >= 4
     assert sum(1 for a in population(1000, seed=9) if any(i["direction"] == "share"
                                                          for i in a.body["interests"])) > 200
+
+
+def test_a_run_tag_keeps_a_second_run_apart_from_the_first_with_the_same_people_otherwise():
+    first, second = population(40, seed=7, run="s7a"), population(40, seed=7, run="s7b")
+    assert not {a.body["username"] for a in first} & {a.body["username"] for a in second}
+    assert not {a.body["email"] for a in first} & {a.body["email"] for a in second}
+    strip = lambda a: {k: v for k, v in a.body.items() if k not in ("username", "email")}  # noqa: E731
+    assert [strip(a) for a in first] == [strip(a) for a in second]
+    assert population(3, seed=7)[0].body["username"].endswith("00000")  # no tag: the names as before
+
+
+def test_every_demo_run_gets_its_own_short_tag():
+    from letsconnect.demo import run_tag
+
+    assert run_tag(7, now=1_800_000_000) != run_tag(7, now=1_800_000_001) != run_tag(8, now=1_800_000_001)
+    assert run_tag(7, now=1_800_000_000).startswith("s7") and len(run_tag(2022)) <= 12

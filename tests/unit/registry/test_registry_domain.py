@@ -1,10 +1,10 @@
 """The registry's rules without I/O: eligibility, usernames, skill events, CSV rows."""
 import pytest
 
-from services.registry.eligibility import check
-from services.registry.imports import ImportFileError, read_rows, row_to_body
-from services.registry.skills import skill_changes
-from services.registry.usernames import canonical_username
+from services.registry.domain.eligibility import check
+from services.registry.domain.imports import ImportFileError, read_rows, row_to_body
+from services.registry.domain.skills import skill_changes
+from services.registry.domain.usernames import canonical_username
 
 GROUP = {"name": "Wikimedia Egypt", "type": "user_group"}
 

@@ -1,8 +1,8 @@
 """The in-process search read model, without a database."""
 from datetime import datetime, timezone
 
-from services.resources.index import SearchIndex
-from services.resources.search import tokens
+from services.resources.domain.index import SearchIndex
+from services.resources.domain.search import tokens
 
 
 def doc(i, title, at, **fields):
@@ -13,7 +13,7 @@ def doc(i, title, at, **fields):
 
 def build():
     index = SearchIndex()
-    index.refresh(now=datetime(2026, 1, 5, 12, tzinfo=timezone.utc), load=lambda match: [
+    index.refresh(now=datetime(2026, 1, 5, 12, tzinfo=timezone.utc), load=lambda since: [
         doc(1, "Budget planning", "2026-01-01T00:00:00.000Z"),
         doc(2, "تخطيط الميزانية", "2026-01-02T00:00:00.000Z", language="ar", kind="guideline"),
         doc(3, "Budget review", "2026-01-03T00:00:00.000Z", topics=["evaluation"]),
@@ -42,14 +42,14 @@ def test_refresh_reads_changes_since_the_watermark_with_an_overlap_and_forget_dr
     index = build()
     seen = []
 
-    def load(match):
-        seen.append(match)
+    def load(since):
+        seen.append(since)
         return [doc(1, "Fundraising", "2026-01-01T00:00:00.000Z", updated_at="2026-01-05T00:00:00.000Z")]
 
     index.refresh(load, now=datetime(2026, 1, 5, 12, 30, tzinfo=timezone.utc))
     index.refresh(load, now=datetime(2026, 1, 5, 13, tzinfo=timezone.utc))
-    assert seen == [{"updated_at": {"$gte": "2026-01-05T11:59:55.000Z"}},  # since the refresh of build()
-                    {"updated_at": {"$gte": "2026-01-05T12:29:55.000Z"}}]
+    assert seen == ["2026-01-05T11:59:55.000Z",  # since the refresh of build(), minus the overlap
+                    "2026-01-05T12:29:55.000Z"]
     assert index.search(tokens("planning")) == [] and index.search(tokens("fundraising")) == ["r1"]
     assert index.watermark == "2026-01-05T00:00:00.000Z"
     index.forget("r1")

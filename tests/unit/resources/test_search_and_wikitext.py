@@ -1,8 +1,8 @@
 """Search tokens and the Meta-Wiki export, without I/O."""
 import re
 
-from services.resources.search import tokens
-from services.resources.wikitext import escape, render, unescape
+from services.resources.domain.search import tokens
+from services.resources.domain.wikitext import escape, render, unescape
 
 
 def test_tokens_fold_case_accents_and_arabic_variants():

@@ -41,17 +41,23 @@ def read_rows(text: str, mapping: dict[str, str] | None = None, delimiter: str |
         except csv.Error:
             delimiter = ","
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
-    headers = {h.strip(): h for h in (reader.fieldnames or [])}
+    try:
+        headers = {h.strip(): h for h in (reader.fieldnames or [])}
+    except csv.Error as exc:
+        raise ImportFileError(f"the header line cannot be read: {exc}") from exc
     source = {ours: mapping.get(ours, ours) for ours in COLUMNS}
     missing = [f"{ours} (column {theirs!r})" for ours, theirs in source.items()
                if theirs not in headers and ours in ("username", "email")]
     if missing:
         raise ImportFileError("missing required columns: " + ", ".join(missing))
     rows = []
-    for raw in reader:
-        if len(rows) >= MAX_ROWS:
-            raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
-        rows.append({ours: (raw.get(headers.get(theirs, theirs)) or "").strip() for ours, theirs in source.items()})
+    try:
+        for raw in reader:
+            if len(rows) >= MAX_ROWS:
+                raise ImportFileError(f"more than {MAX_ROWS} rows; split the file")
+            rows.append({ours: (raw.get(headers.get(theirs, theirs)) or "").strip() for ours, theirs in source.items()})
+    except csv.Error as exc:  # an oversized field, a NUL byte, a broken quote
+        raise ImportFileError(f"line {reader.line_num}: {exc}") from exc
     return rows
 
 
@@ -70,3 +76,28 @@ def row_to_body(row: dict) -> dict:
         "consent": {"public_profile": _flag(row["public_profile"]), "share_contact": _flag(row["share_contact"]),
                     "recording": _flag(row["recording"])},
     }
+
+
+class ImportReport:
+    """What became of each row: created, updated, unchanged or rejected (with why)."""
+
+    def __init__(self) -> None:
+        self.summary = {"created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+        self.rows: list[dict] = []
+
+    def record(self, row: int, status: str, **details) -> None:
+        self.summary[status] += 1
+        self.rows.append({"row": row, "status": status, **details})
+
+    def as_dict(self) -> dict:
+        return {"summary": dict(self.summary), "rows": list(self.rows)}
+
+
+def row_outcome(existing: dict | None, saved: dict) -> str:
+    """created (no profile had the username), updated (a new revision) or unchanged."""
+    if existing is None:
+        return "created"
+    return "unchanged" if saved["revision"] == existing["revision"] else "updated"
+
+
+FIRST_DATA_LINE = 2  # line 1 is the header

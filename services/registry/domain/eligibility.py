@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.registry.domain.errors import NotEligible
+
 ORGANISER_ROLES = {"volunteer", "core_team", "board", "staff", "active_contributor"}
 GROUP_PURPOSES = {"organising", "training_others"}
 
@@ -69,3 +71,11 @@ def check(group: dict | None, role: str, purpose: str) -> Verdict:
         reasons=[{"code": code, "text": REASONS[code]} for code in unmet],
         alternatives=[ALTERNATIVES[code] for code in unmet],
     )
+
+
+def require_eligible(group: dict | None, role: str, purpose: str) -> Verdict:
+    """The verdict when every criterion is met; NotEligible (carrying the verdict) otherwise."""
+    verdict = check(group, role, purpose)
+    if not verdict.eligible:
+        raise NotEligible(verdict)
+    return verdict

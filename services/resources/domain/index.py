@@ -1,4 +1,4 @@
-"""The in-process search read model of the API.
+"""The in-process search read model of the API (pure: its loader is given to it).
 
 SecantusDB refuses text indexes, answers `$all` with a collection scan and sorts without using
 an index, so a search over 20,000 resources costs half a second in the database. Each API
@@ -19,8 +19,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
+from shared.clock import iso
+
 OVERLAP = timedelta(seconds=5)
-FIELDS = {"tokens": 1, "topics": 1, "language": 1, "kind": 1, "clinic_id": 1, "published_at": 1, "updated_at": 1}
+# The fields of a resource the index keeps (the loader reads only these).
+FIELDS = ("tokens", "topics", "language", "kind", "clinic_id", "published_at", "updated_at")
 
 
 class SearchIndex:
@@ -57,16 +60,15 @@ class SearchIndex:
                     if not ids:
                         del self._postings[token]
 
-    def refresh(self, load: Callable[[dict], Iterable[dict]], now: datetime | None = None) -> None:
-        """load(filter) returns the documents (FIELDS) matching a MongoDB filter."""
+    def refresh(self, load: Callable[[str | None], Iterable[dict]], now: datetime | None = None) -> None:
+        """load(since) returns the documents (FIELDS) whose `updated_at` is at or after `since`
+        (an ISO 8601 time), or every document when `since` is None."""
         started = now or datetime.now(timezone.utc)
         with self._lock:
-            if self.refreshed_at is None:
-                query: dict = {}
-            else:
-                since = self.refreshed_at - OVERLAP
-                query = {"updated_at": {"$gte": since.isoformat(timespec="milliseconds").replace("+00:00", "Z")}}
-            for doc in load(query):
+            since = None
+            if self.refreshed_at is not None:
+                since = iso(self.refreshed_at - OVERLAP, "milliseconds")
+            for doc in load(since):
                 self.put(doc)
             self.refreshed_at = started
 
