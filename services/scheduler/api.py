@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
@@ -51,12 +51,6 @@ def answer(call, *args, **kwargs):
         if exc.field:
             abort(exc.code, message=exc.message, errors={"json": {exc.field: [exc.message]}})
         abort(exc.code, message=exc.message)
-
-
-@blp.errorhandler(RecursionError)
-def _too_deep(_exc):
-    """JSON nested thousands deep exhausts the parser: the client's doing, so a 400, never a 500."""
-    return jsonify(code=400, status="Bad Request", message="the JSON body is nested too deeply"), 400
 
 
 def _is_staff() -> bool:

@@ -3,38 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from marshmallow import Schema as BaseSchema
-from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.events.fields import REGIONS
 from shared.validation import language_code, no_control_characters, safe_url, single_line, time_zone
 
 KINDS = ("monthly", "quarterly")
 SPACE_KINDS = ("community_of_practice", "periodic_meeting", "chat_group", "mentoring_program")
-
-
-def _unpaired_surrogates(value, path: str = "") -> list[str]:
-    """Where in the input a string holds an unpaired surrogate (JSON allows "\\ud800"; no database
-    or mail can store it)."""
-    if isinstance(value, str):
-        return [path or "_schema"] if any("\ud800" <= ch <= "\udfff" for ch in value) else []
-    if isinstance(value, dict):
-        return [found for key, item in value.items() for found in _unpaired_surrogates(item, path or str(key))]
-    if isinstance(value, (list, tuple)):
-        return [found for item in value for found in _unpaired_surrogates(item, path)]
-    return []
-
-
-class Schema(BaseSchema):
-    """Every request schema of the scheduler: text must be valid Unicode, anywhere in the input."""
-
-    @pre_load
-    def _valid_unicode(self, data, **_):
-        source = data.to_dict(flat=False) if hasattr(data, "to_dict") else data
-        broken = _unpaired_surrogates(source)
-        if broken:
-            raise ValidationError({field: ["not valid Unicode (an unpaired surrogate)"] for field in broken})
-        return data
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
