@@ -183,16 +183,20 @@ def clinics(platform: Platform, rng: random.Random, result: DemoResult) -> None:
 
 
 def complete_and_share(platform: Platform, rng: random.Random, result: DemoResult) -> None:
-    say("5/6 Completing clinics: attendance, recordings (everyone consented), feedback ...")
+    say("5/6 Completing clinics: attendance, recordings (with each person's consent), feedback ...")
     by_id = {p.id: p for p in result.registered}
     for index, clinic in enumerate(result.clinics):
         confirmed = [pid for pid in by_id
                      if (platform.json("GET", "scheduler", f"/clinics/{clinic['id']}/registrations/{pid}",
                                        staff=True, expect=(200, 404)) or {}).get("status") == "confirmed"]
         attended = [pid for pid in confirmed if rng.random() < 0.85]
-        platform.call("POST", "scheduler", f"/clinics/{clinic['id']}/complete", staff=True, json={
-            "attendees": attended, "recording_url": f"https://commons.example.org/clinic-{index + 1}.webm",
-            "recording_consent": True}, expect=(200, 201))
+        done = platform.json("POST", "scheduler", f"/clinics/{clinic['id']}/complete", staff=True, json={
+            "attendees": attended, "recording_url": f"https://commons.example.org/clinic-{index + 1}.webm"},
+            expect=(200, 201))
+        unconsented = (done or {}).get("recording", {}).get("unconsented", [])
+        if unconsented:  # their cameras were off and they were left out of the edit
+            platform.call("POST", "scheduler", f"/clinics/{clinic['id']}/recording/confirm", staff=True,
+                          json={"not_recorded": unconsented}, expect=(200,))
         for pid in attended:
             if rng.random() < 0.3:
                 person = by_id[pid]

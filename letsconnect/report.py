@@ -35,6 +35,14 @@ def build(stats: dict[str, dict]) -> dict:
         "sharers": scheduler.get("sharers", 0),
         "feedback_rate": _share(scheduler.get("feedback_rate")),
         "useful_share": _share(scheduler.get("useful_share")),
+        # what participants said: answers by rating (1-5), how many wrote something, usefulness per topic
+        "feedback_by_rating": {str(r): int((scheduler.get("feedback_by_rating") or {}).get(str(r), 0))
+                               for r in range(1, 6)},
+        "feedback_comments": scheduler.get("feedback_comments", 0),
+        "usefulness_by_topic": [{"topic": row["topic"], "feedback": row["feedback"],
+                                 "useful_share": _share(row.get("useful_share")),
+                                 "average_rating": _share(row.get("average_rating"))}
+                                for row in scheduler.get("usefulness_by_topic", [])],
         "connections": matcher.get("confirmed", 0) + matcher.get("completed", 0),
         "connections_completed": matcher.get("completed", 0),
         "people_connected": matcher.get("participants_connected", 0),
@@ -73,10 +81,28 @@ def rows(report: dict) -> list[tuple[str, str]]:
     ]
 
 
+def said_rows(report: dict) -> list[tuple[str, str]]:
+    """What participants said: answers by rating, the share useful, how many wrote a comment."""
+    ratings = report["feedback_by_rating"]
+    return [(f"rated {rating} of 5", str(ratings[str(rating)])) for rating in range(5, 0, -1)] + [
+        ("found it useful", _pct(report["useful_share"])), ("wrote a comment", str(report["feedback_comments"]))]
+
+
+def topic_rows(report: dict) -> list[tuple[str, str, str, str]]:
+    return [(topic_label(row["topic"]), str(row["feedback"]), _pct(row["useful_share"]),
+             "n/a" if row["average_rating"] is None else f"{row['average_rating']:.1f}")
+            for row in report["usefulness_by_topic"]]
+
+
 def render_table(report: dict) -> str:
     width = max(len(label) for label, _ in rows(report))
     lines = ["Let's Connect: program report", "=" * (width + 12)]
     lines += [f"{label:<{width}}  {value:>8}" for label, value in rows(report)]
+    lines += ["", "What participants said"]
+    lines += [f"  {label:<{width - 2}}  {value:>8}" for label, value in said_rows(report)]
+    lines += ["", "Usefulness by topic (answers, useful, average rating)"]
+    lines += [f"  {name[:60]:<60}  {count:>5}  {useful:>6}  {rating:>4}"
+              for name, count, useful, rating in topic_rows(report)] or ["  (no feedback yet)"]
     for title, key in (("Top skills people want to learn", "top_learn"), ("Top skills people share", "top_share")):
         lines += ["", title]
         lines += [f"  {rank}. {topic_label(code)}" for rank, code in enumerate(report[key], start=1)] or ["  (none yet)"]
@@ -106,6 +132,10 @@ def render_html(report: dict, stats: dict[str, dict] | None = None) -> str:
     stats = stats or {}
     table = "".join(f"<tr><th scope='row'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
                     for label, value in rows(report))
+    said = "".join(f"<tr><th scope='row'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+                   for label, value in said_rows(report))
+    topics = "".join(f"<tr><th scope='row'>{html.escape(name)}</th><td>{count}</td><td>{useful}</td><td>{rating}</td></tr>"
+                     for name, count, useful, rating in topic_rows(report))
     learn = {topic_label(t["topic"]): t["count"] for t in stats.get("registry", {}).get("top_learn", [])}
     share = {topic_label(t["topic"]): t["count"] for t in stats.get("registry", {}).get("top_share", [])}
     regions = {k.upper(): v for k, v in report["by_region"].items()}
@@ -116,6 +146,10 @@ td{{text-align:right}}</style></head><body>
 <h1>Let's Connect: program report</h1>
 <p>Generated {html.escape(report["generated_at"])} from each service's /stats.</p>
 <table>{table}</table>
+<h2>What participants said</h2>
+<table>{said}</table>
+<h2>Usefulness by topic</h2>
+<table><tr><th scope="col">topic</th><td>answers</td><td>useful</td><td>average rating</td></tr>{topics}</table>
 {_bar_chart("Top skills people want to learn", learn)}
 {_bar_chart("Top skills people share", share)}
 {_bar_chart("Registrations by region", regions)}

@@ -24,6 +24,8 @@ class NotifierConfig:
     scan_seconds: float = 1.0              # how often the sender looks in the database for due messages
     switch_interval_ms: float = 1.0        # GIL switch interval of the worker process (Python's default: 5)
     template_dirs: tuple[str, ...] = field(default_factory=tuple)  # override templates (first wins)
+    # the program team's addresses: told when a clinic's language still has no interpreter
+    program_team: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls) -> "NotifierConfig":
@@ -41,6 +43,8 @@ class NotifierConfig:
             scan_seconds=env_float("LC_NOTIFIER_SCAN_SECONDS", cls.scan_seconds),
             switch_interval_ms=env_float("LC_NOTIFIER_SWITCH_INTERVAL_MS", cls.switch_interval_ms),
             template_dirs=dirs,
+            program_team=tuple(a.strip() for a in os.environ.get("LC_NOTIFIER_PROGRAM_TEAM", "").split(",")
+                               if a.strip()),
         )
 
     def with_overrides(self, **changes) -> "NotifierConfig":

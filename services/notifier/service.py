@@ -25,6 +25,7 @@ from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
 from shared.languages import choose_language
 from shared.mongo import in_transaction
 from shared.outbox import Outbox
+from shared.pseudonyms import translator_for
 from shared.token_subjects import TokenSubjects
 
 from services.notifier import SERVICE
@@ -46,7 +47,9 @@ from services.notifier.store import Store
 log = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
-                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed")
+                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed",
+                  "presenter-scheduled", "presenter-reminder", "interpreter-scheduled", "interpreter-reminder",
+                  "interpretation-missing", "interpretation-unavailable")
 
 
 class Handoff:
@@ -224,9 +227,13 @@ class MessageUseCases:
         self.store = store
         self.composer = composer
 
+    def _plan(self, envelope: dict) -> list[Planned]:
+        return plan(envelope["type"], envelope["data"], self.settings.translators,
+                    interpreter_address=lambda language, who: translator_for(self.settings, language, who),
+                    program_team=self.composer.config.program_team)
+
     def on_message_events(self, session: ClientSession, envelopes: list[dict]) -> None:
-        work = [(envelope, plan(envelope["type"], envelope["data"], self.settings.translators))
-                for envelope in envelopes]
+        work = [(envelope, self._plan(envelope)) for envelope in envelopes]
         lookups = self.composer.lookups(session, work)
         self.composer.insert(session, [self.composer.delivery(session, envelope, planned, lookups)
                                        for envelope, planned_list in work for planned in planned_list])
@@ -255,7 +262,7 @@ class MessageUseCases:
         """Listed at GET /translation-requests, and mailed to the translators of that language."""
         for envelope in envelopes:
             data = envelope["data"]
-            translators = len(plan(envelope["type"], data, self.settings.translators))
+            translators = len(self._plan(envelope))
             self.store.add_translation_request(
                 data["request_id"], translation_rules.request_record(data, envelope["id"], translators, utcnow()),
                 session)

@@ -17,6 +17,9 @@ def handlers(service: ResourcesService, inbox: Inbox) -> dict[str, IdempotentHan
     return {
         "session-completed": IdempotentHandler(
             inbox, lambda session, envelope: service.publish_recording(session, envelope["data"])),
+        # a recording staff cleared (those without consent were not recorded): published then
+        "clinic-recording-cleared": IdempotentHandler(
+            inbox, lambda session, envelope: service.publish_recording(session, envelope["data"])),
         "participant-withdrawn": IdempotentHandler(inbox, participant_withdrawn),
         # only to refuse tokens issued before a reissue
         "participant-registered": IdempotentHandler(inbox, writes=subjects.writes),

@@ -25,4 +25,9 @@ def handlers(service: SchedulerService, inbox: Inbox) -> dict[str, IdempotentHan
         "participant-withdrawn": applying(people.on_withdrawn),
         "skill-registered": applying(people.on_skill),
         "skill-withdrawn": applying(people.on_skill_withdrawn),
+        # who already has a connection on a topic (topic suggestions rank learners still waiting)
+        "match-confirmed": applying(people.on_connection),
+        "connection-completed": applying(people.on_connection),
+        # a removed staff account's tokens (or those before a role change) stop counting here too
+        "staff-account-changed": IdempotentHandler(inbox, writes=subjects.writes),
     }

@@ -1,4 +1,5 @@
-"""The scheduler worker: registry read model, late invitations, reminders, outbox relay
+"""The scheduler worker: registry and matcher read model, late invitations, reminders, interpretation
+warnings, outbox relay
 (python -m services.scheduler.worker). Bootstrap only: the work is in handlers.py and service.py."""
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def build_worker(settings: Settings, clock=None, reminder_every: float | None = 
     store.ensure_indexes()
     service = SchedulerService(store, settings, config, clock)
     return Worker(SERVICE, settings, store.db, handlers=handlers(service, Inbox(store.db, SERVICE)),
-                  jobs=[PeriodicJob("reminders", config.reminder_seconds, service.reminders.send)])
+                  jobs=[PeriodicJob("reminders", config.reminder_seconds, service.reminders.send),
+                        PeriodicJob("interpretation", config.reminder_seconds, service.reminders.watch_interpretation)])
 
 
 if __name__ == "__main__":

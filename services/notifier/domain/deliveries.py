@@ -48,7 +48,8 @@ def decide(envelope: dict, planned: Planned, contacts: dict[str, dict], preferen
     if planned.participant_id is None:
         data = envelope["data"]
         return Decision("render", recipient=Recipient(
-            address=planned.address, languages=(data.get("language", "en"), data.get("source_language", "en"))))
+            address=planned.address, languages=planned.languages
+            or (data.get("language", "en"), data.get("source_language", "en"))))
     contact = contacts[planned.participant_id]
     if contact.get("withdrawn"):
         return Decision("drop")

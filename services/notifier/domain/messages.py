@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from shared.tokens import issue_link_token
 from shared.config import Settings
+from shared.pseudonyms import translator_id
 
 from services.notifier.domain import calendar
 from services.notifier.domain.compose import Attachment
@@ -56,6 +57,12 @@ class Links:
     def respond(self, match_id: str, pid: str, response: str) -> str:
         return self.url("matcher", f"/matches/{match_id}/respond", response=response, participant=pid,
                         token=self.token(pid, "match.respond", match_id))
+
+    def portal(self, path: str, **query) -> str:
+        """A page of the portal (BRIEF's URL contract: every link in an email lands there)."""
+        query = {k: v for k, v in query.items() if v is not None}
+        base = f"{self.settings.portal_url}{path}"
+        return f"{base}?{urlencode(query)}" if query else base
 
     def preferences(self, pid: str) -> str:
         return self.url("notifier", f"/preferences/{pid}", token=self.token(pid, "preferences", pid))
@@ -180,6 +187,66 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
     elif template == "translation_request":
         context.update(request=dict(data), list_url=links.url("notifier", "/translation-requests"),
                        done_url=links.url("notifier", f"/translation-requests/{data['request_id']}/done"))
+    elif template in TEAM_TEMPLATES:
+        context, attachments = _team_message(template, envelope, recipient, links, context)
     else:
         raise KeyError(f"no message is defined for template {template!r}")
     return MessageParts(context=context, attachments=attachments, unsubscribe_url=unsubscribe_url)
+
+
+# ----- the clinic team (issue 17): presenters, interpreters, the program team, attendees of a missing language
+
+TEAM_TEMPLATES = ("presenter_scheduled", "presenter_reminder", "interpreter_request", "interpreter_scheduled",
+                  "interpreter_reminder", "interpretation_missing", "interpretation_unavailable")
+GONE = ("cancelled", "removed", "withdrawn")
+
+
+def _slots(data: dict) -> list[dict]:
+    if "slots" in data:
+        return [{"slot_id": s["slot_id"], "start": s["start"], "minutes": s["minutes"]} for s in data["slots"]]
+    return [{"slot_id": data["slot_id"], "start": data["start"], "minutes": data["minutes"]}]
+
+
+def _team_calendar(data: dict, stamp: str, gone: bool) -> Attachment:
+    method = "CANCEL" if gone else "PUBLISH"
+    content = calendar.clinic_calendar(
+        clinic_id=data["clinic_id"], title=data["title"], slots=_slots(data), stamp=stamp, method=method,
+        status="cancelled" if gone else "confirmed", meeting_url=None if gone else data.get("meeting_url"),
+        sequence=calendar.sequence_from(stamp))
+    return Attachment("clinic.ics", content, params={"method": method})
+
+
+def _team_message(template: str, envelope: dict, recipient: Recipient, links: Links,
+                  context: dict) -> tuple[dict, tuple[Attachment, ...]]:
+    """Values and attachments of the clinic team's messages; every link lands on the portal with a
+    token for exactly its action (a presenter's clinic.present, an interpreter's interpretation.respond
+    whose subject is the keyed hash of their address, an attendee's clinic.register)."""
+    data = envelope["data"]
+    pid = recipient.participant_id
+    clinic_id = data.get("clinic_id") or data["subject_id"]  # translation-requested names it subject_id
+    context.update(title=data["title"], meeting_url=data.get("meeting_url"), minutes=data.get("minutes"),
+                   start=data.get("start"), change=data.get("change"), lead=data.get("lead"))
+    attachments: tuple[Attachment, ...] = ()
+    if template in ("presenter_scheduled", "presenter_reminder"):
+        context.update(clinic_url=links.portal(f"/clinics/{clinic_id}", token=links.token(pid, "clinic.present", clinic_id)),
+                       resources_url=links.portal("/resources"), slots=_slots(data),
+                       language=data["language"], interpretation=list(data.get("interpretation") or []),
+                       kind=data.get("kind"))
+        attachments = (_team_calendar(data, envelope["time"], data.get("change") in GONE),)
+    elif template in ("interpreter_request", "interpreter_scheduled", "interpreter_reminder"):
+        request_id = data["request_id"]
+        language = data.get("interpretation") or data["language"]
+        context.update(language=language, source_language=data["source_language"],
+                       respond_url=links.portal(f"/interpretation/{request_id}", token=links.token(
+                           translator_id(links.settings, recipient.address), "interpretation.respond", request_id)))
+        if template != "interpreter_request":
+            attachments = (_team_calendar(data, envelope["time"], data.get("change") in GONE),)
+    elif template == "interpretation_missing":
+        context.update(language=data["language"], reason=data["reason"], asked=data["asked"],
+                       declined=data["declined"], attendees=data["attendees"],
+                       clinic_url=links.portal(f"/staff/clinics/{clinic_id}"))
+    elif template == "interpretation_unavailable":
+        context.update(interpretation=data["interpretation"], language=data["language"],
+                       clinic_url=links.portal(f"/clinics/{clinic_id}",
+                                               token=links.token(pid, "clinic.register", clinic_id)))
+    return context, attachments

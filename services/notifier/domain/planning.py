@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from services.notifier.domain.preferences import category_of
 
@@ -10,7 +11,8 @@ from services.notifier.domain.preferences import category_of
 class Planned:
     template: str
     participant_id: str | None = None  # a registered person (language, name, address from contacts)
-    address: str | None = None         # someone outside the registry (a translator)
+    address: str | None = None         # someone outside the registry (a translator, the program team)
+    languages: tuple[str, ...] = ()    # for an address: the languages to write in (default: the event's)
 
     @property
     def recipient(self) -> str:
@@ -43,8 +45,33 @@ def translators_for(language: str, translators: dict[str, tuple[str, ...]] | Non
     return tuple(dict.fromkeys(addresses))
 
 
-def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | None = None) -> list[Planned]:
-    """The messages an event asks for. resource-published is fanned out by topic elsewhere."""
+# the clinic team's events (issue 17): template per event type; interpreters are addressed by the
+# keyed hash the scheduler gives (shared.pseudonyms), resolved to their configured address here
+PRESENTER_EVENTS = {"presenter-scheduled": "presenter_scheduled", "presenter-reminder": "presenter_reminder"}
+INTERPRETER_EVENTS = {"interpreter-scheduled": "interpreter_scheduled", "interpreter-reminder": "interpreter_reminder"}
+TEAM_LANGUAGES = ("en",)  # the program team's working language
+
+
+def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | None = None, *,
+         interpreter_address: Callable[[str, str], str | None] | None = None,
+         program_team: tuple[str, ...] = ()) -> list[Planned]:
+    """The messages an event asks for. resource-published is fanned out by topic elsewhere.
+    `interpreter_address(language, interpreter id)`: the configured address behind an interpreter's id;
+    `program_team`: the addresses told when an interpreter is missing."""
+    if event_type in PRESENTER_EVENTS:
+        return [Planned(PRESENTER_EVENTS[event_type], data["participant_id"])]
+    if event_type in INTERPRETER_EVENTS:
+        language = data.get("interpretation") or data["language"]
+        address = interpreter_address(language, data["interpreter"]) if interpreter_address else None
+        return [Planned(INTERPRETER_EVENTS[event_type], address=address)] if address else []
+    if event_type == "interpretation-missing":
+        return [Planned("interpretation_missing", address=address, languages=TEAM_LANGUAGES)
+                for address in dict.fromkeys(program_team)]
+    if event_type == "interpretation-unavailable":
+        return [Planned("interpretation_unavailable", data["participant_id"])]
+    if event_type == "translation-requested" and data.get("kind") == "interpretation":
+        return [Planned("interpreter_request", address=address)
+                for address in translators_for(data["language"], translators)]
     if event_type == "participant-registered":
         return [Planned("welcome", data["participant_id"])]
     if event_type == "match-proposed":

@@ -26,6 +26,14 @@ TEMPLATE_CATEGORIES = {
     "resource_new": "resources",
     "resource_digest": "resources",
     "translation_request": "translations",
+    # the clinic team (issue 17)
+    "presenter_scheduled": "schedule",
+    "presenter_reminder": "reminders",
+    "interpreter_request": "translations",
+    "interpreter_scheduled": "translations",
+    "interpreter_reminder": "translations",
+    "interpretation_missing": "translations",
+    "interpretation_unavailable": "schedule",
 }
 
 DEFAULTS = {"skip": [], "resources": "digest"}

@@ -61,12 +61,27 @@ def recording_resource_id(clinic_id: str) -> str:
     return f"recording-{clinic_id}"
 
 
+# What a published recording says about consent (the scheduler's recording_consent_basis).
+CONSENT_BASES = {
+    "every_attendee_consented": "Published because every attendee consented to being recorded.",
+    "staff_confirmed_unconsented_not_recorded": "Published after staff confirmed that the attendees who did not "
+                                                "consent to recording were not recorded.",
+    None: "Published with the consent of everyone recorded.",
+}
+
+
 def recording_from_session(session: dict) -> dict | None:
     """The resource a completed session's recording becomes (publish data), or None: without a
-    recording, or without everyone's consent, nothing is published."""
-    if not session.get("recording_url") or recording_consent_missing("recording", session.get("recording_consent")):
+    recording, or without everyone's consent, nothing is published. session-completed says
+    `recording_consent` when every attendee consented; clinic-recording-cleared (staff confirmed
+    those without consent were not recorded) carries its basis instead. The description names the
+    basis."""
+    basis = session.get("recording_consent_basis")
+    consented = session.get("recording_consent") or basis == "staff_confirmed_unconsented_not_recorded"
+    if not session.get("recording_url") or recording_consent_missing("recording", consented):
         return None
-    return {"title": f"Recording: {session['title']}", "description": "Recording of the learning clinic.",
+    return {"title": f"Recording: {session['title']}",
+            "description": f"Recording of the learning clinic. {CONSENT_BASES.get(basis, CONSENT_BASES[None])}",
             "kind": "recording", "url": session["recording_url"], "language": session["language"],
             "topics": session["topics"], "clinic": session["clinic_id"], "authors": [PROGRAM_AUTHOR],
             "license": PROGRAM_LICENCE, "consent": True}

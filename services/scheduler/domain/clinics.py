@@ -1,4 +1,12 @@
-"""A clinic's life: a new clinic from a request, what an edit changes, which status allows what."""
+"""A clinic's life: a new clinic (or an ambassador's proposal) from a request, its approval, what an
+edit changes, which status allows what.
+
+  proposed   an ambassador's proposal: not public, nobody invited or told, takes no registrations;
+             the working group edits, approves (-> scheduled) or withdraws it (-> cancelled)
+  scheduled  announced: invitations, presenters and interpreters told, seats taken
+  completed  held (attendance recorded)
+  cancelled
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,12 +14,14 @@ from typing import Callable
 
 from services.scheduler.domain.errors import Refused
 
-SCHEDULED, CANCELLED, COMPLETED = "scheduled", "cancelled", "completed"
+SCHEDULED, CANCELLED, COMPLETED, PROPOSED = "scheduled", "cancelled", "completed", "proposed"
 EDITABLE = ("title", "description", "meeting_url")
 
 
-def new_clinic(data: dict, now: datetime, new_id: Callable[[], str]) -> dict:
-    """The clinic document for a valid request: slots in time order, each with the clinic's seats."""
+def new_clinic(data: dict, now: datetime, new_id: Callable[[], str], proposed_by: str | None = None) -> dict:
+    """The clinic document for a valid request: slots in time order, each with the clinic's seats.
+    With `proposed_by` (an ambassador), a proposal: nothing is announced until the working group
+    approves it."""
     slots = [{"slot_id": new_id(), "start": s["start"], "minutes": s["minutes"], "seats": data["seats"]}
              for s in sorted(data["slots"], key=lambda s: s["start"])]
     return {"_id": new_id(), "kind": data["kind"], "title": data["title"], "description": data["description"],
@@ -19,7 +29,8 @@ def new_clinic(data: dict, now: datetime, new_id: Callable[[], str]) -> dict:
             "slots": slots, "first_start": slots[0]["start"], "language": data["language"],
             "interpretation": list(dict.fromkeys(data["interpretation"])), "seats": data["seats"],
             "region": data.get("region"), "theme": data.get("theme"), "meeting_url": data.get("meeting_url"),
-            "status": SCHEDULED, "revision": 1, "created_at": now, "updated_at": now}
+            "status": PROPOSED if proposed_by else SCHEDULED, "proposed_by": proposed_by, "revision": 1,
+            "created_at": now, "updated_at": now}
 
 
 def seat_counters(clinic: dict) -> list[dict]:
@@ -28,17 +39,25 @@ def seat_counters(clinic: dict) -> list[dict]:
             for s in clinic["slots"]]
 
 
-def check_status(clinic: dict, action: str) -> None:
-    """Only a scheduled clinic can be changed, cancelled or completed."""
-    if clinic["status"] != SCHEDULED:
+def check_status(clinic: dict, action: str, allowed: tuple[str, ...] = (SCHEDULED,)) -> None:
+    """Only a scheduled clinic can be completed; a proposal can also be changed or withdrawn."""
+    if clinic["status"] not in allowed:
         raise Refused(f"a {clinic['status']} clinic cannot be {action}", 409)
 
 
+def approval(clinic: dict, now: datetime) -> dict:
+    """The working group schedules an ambassador's proposal."""
+    check_status(clinic, "approved", (PROPOSED,))
+    return {"status": SCHEDULED, "approved_at": now, "revision": clinic["revision"] + 1, "updated_at": now}
+
+
 def edit(clinic: dict, patch: dict, now: datetime) -> dict:
-    """The changes an edit makes (title, description, link, slot times); slots stay in time order
-    and cannot move into the past."""
-    check_status(clinic, "changed")
+    """The changes an edit makes (title, description, link, presenters, slot times); slots stay in
+    time order and cannot move into the past."""
+    check_status(clinic, "changed", (SCHEDULED, PROPOSED))
     changes = {key: patch[key] for key in EDITABLE if key in patch}
+    if "sharers" in patch:
+        changes["sharers"] = list(dict.fromkeys(patch["sharers"]))
     slots = [dict(s) for s in clinic["slots"]]
     for index, change in enumerate(patch.get("slots", [])):
         slot = next((s for s in slots if s["slot_id"] == change["slot_id"]), None)
@@ -53,5 +72,5 @@ def edit(clinic: dict, patch: dict, now: datetime) -> dict:
 
 
 def cancellation(clinic: dict, now: datetime) -> dict:
-    check_status(clinic, "cancelled")
+    check_status(clinic, "cancelled", (SCHEDULED, PROPOSED))
     return {"status": CANCELLED, "revision": clinic["revision"] + 1, "updated_at": now}

@@ -3,21 +3,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from services.scheduler.domain import recording
 from services.scheduler.domain.clinics import COMPLETED, check_status
 from services.scheduler.domain.errors import Refused
 
 
-def completion(clinic: dict, data: dict, confirmed: set[str], now: datetime) -> dict:
-    """The changes completing a clinic makes: attendees must hold a confirmed seat or present."""
+def completion(clinic: dict, data: dict, confirmed: set[str], consents: dict[str, bool], now: datetime) -> dict:
+    """The changes completing a clinic makes: attendees must hold a confirmed seat or present; the
+    recording may be published now only if every attendee consented (recording.decision)."""
     check_status(clinic, "completed")
     attendees = list(dict.fromkeys(data["attendees"]))
     strangers = [pid for pid in attendees if pid not in confirmed and pid not in clinic["sharers"]]
     if strangers:
         raise Refused(f"not registered for this clinic: {', '.join(strangers[:10])}", 422, field="attendees")
+    made = recording.decision(data.get("recording_url"), attendees, consents)
     return {"status": COMPLETED, "attendees": attendees, "completed_at": now,
             "confirmed_attendees": [pid for pid in attendees if pid in confirmed],
             "confirmed_count": len(confirmed), "recording_url": data.get("recording_url"),
-            "recording_consent": bool(data.get("recording_consent")), "revision": clinic["revision"] + 1}
+            "recording_consent": recording.publishable_now(made), "recording": made,
+            "revision": clinic["revision"] + 1}
 
 
 def check_feedback(clinic: dict, participant_id: str, already_given: bool) -> None:

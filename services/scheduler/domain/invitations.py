@@ -13,9 +13,10 @@ def invitation_reason(clinic: dict, person: dict) -> str | None:
     """Why this person is invited to this clinic, or None when they are not.
 
     Everyone must understand the clinic (its main or an interpretation language), and the clinic's
-    own presenters are never invited. Monthly and thematic quarterly clinics invite those who want
-    to learn one of the clinic's topics; a regional quarterly clinic (region set) invites everybody
-    in that region.
+    own presenters are never invited. A monthly clinic invites those who want to learn one of its
+    topics; a regional quarterly clinic (region set) everybody in that region; a thematic quarterly
+    clinic the theme's people: those who learn or share one of its topics (quarterly clinics are for
+    groups comparing their proposals and reports, sharers as much as learners).
     """
     if person.get("withdrawn") or person.get("_id") in clinic.get("sharers", ()):
         return None
@@ -27,6 +28,10 @@ def invitation_reason(clinic: dict, person: dict) -> str | None:
     wanted = set(person.get("learn", [])) & set(clinic["topics"])
     if wanted:
         return "interest:" + ",".join(sorted(wanted))
+    if clinic["kind"] == "quarterly":
+        offered = set(person.get("share", [])) & set(clinic["topics"])
+        if offered:
+            return "theme:" + ",".join(sorted(offered))
     return None
 
 

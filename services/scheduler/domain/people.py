@@ -1,14 +1,16 @@
 """The scheduler's read model of people, from registry events (plain functions).
 
 Participant events carry the whole person and a `revision`; an event older than what is held is
-ignored, so the order events arrive in across topics does not matter. An erased person leaves a
-tombstone that keeps later stale events out.
+ignored, so the order events arrive in across topics does not matter. An erased person's record
+goes; only a keyed hash of their id stays (the store's `erased`), which keeps later stale events
+out without keeping the id.
 """
 from __future__ import annotations
 
 
 def is_stale(held: dict | None, revision: int) -> bool:
-    """True when the event is older than the state held, or the person was erased."""
+    """True when the event is older than the state held (or the held record is a tombstone of an
+    erasure from before erased people were kept as hashes)."""
     if held is None:
         return False
     return revision < held.get("revision", 0) or bool(held.get("withdrawn"))
@@ -20,7 +22,9 @@ def from_participant(data: dict) -> dict:
             "timezone": data["timezone"], "region": data["region"], "group": data.get("group"),
             "learn": sorted({i["topic"] for i in data["interests"] if i["direction"] == "learn"}),
             "share": sorted({i["topic"] for i in data["interests"] if i["direction"] == "share"}),
-            "tokens_valid_after": data.get("tokens_valid_after")}
+            "tokens_valid_after": data.get("tokens_valid_after"),
+            # the person's own answer: may they appear in a recording that is published?
+            "recording": bool((data.get("consent") or {}).get("recording"))}
 
 
 def with_skill(held: dict | None, data: dict) -> dict:
@@ -43,5 +47,7 @@ def without_skill(held: dict, data: dict) -> dict | None:
     return {"revision": data["revision"], field: [t for t in held.get(field, []) if t != data["topic"]]}
 
 
-def tombstone(participant_id: str, revision: int) -> dict:
-    return {"_id": participant_id, "revision": max(revision, 1), "withdrawn": True}
+def learners_connected(data: dict) -> list[str]:
+    """The learners a confirmed or completed connection (match-confirmed, connection-completed) gives a
+    connection on its topic."""
+    return [member["participant_id"] for member in data["participants"] if member["role"] == "learner"]

@@ -1,9 +1,10 @@
 """Seats and waitlists: who gets a seat, who waits, in which order, who is promoted, who sees the
 meeting link. Plain functions over plain data (no I/O).
 
-The service applies `allocate` to the slot's counter read inside the registration's transaction
-and writes the counter back only if it still holds what was read (a compare-and-set), so two
-requests can never both take the last seat: the loser's write conflicts and it decides again.
+The service applies `allocate` to the slot's counter as it stands once the registration has counted
+its arrival (a write, which holds the counter for the rest of the transaction: a concurrent
+registration conflicts and is retried), then takes the seat only if the counter still holds what
+`allocate` saw; so two requests can never both take the last seat.
 """
 from __future__ import annotations
 

@@ -8,8 +8,9 @@ from services.scheduler.domain.seats import sees_meeting_link
 SPACE_FIELDS = ("kind", "title", "description", "topics", "languages", "region", "link", "minutes", "recurrence")
 
 
-def clinic_view(clinic: dict, counts: dict | None = None) -> dict:
-    """The public view: never the meeting link (only whether there is one)."""
+def clinic_view(clinic: dict, counts: dict | None = None, interpretation: dict | None = None) -> dict:
+    """The public view: never the meeting link (only whether there is one). `interpretation`: per
+    language, whether an interpreter is requested, confirmed or missing."""
     slots = []
     for slot in clinic["slots"]:
         view = {"id": slot["slot_id"], "start": iso(slot["start"]), "minutes": slot["minutes"], "seats": slot["seats"]}
@@ -20,13 +21,20 @@ def clinic_view(clinic: dict, counts: dict | None = None) -> dict:
             "topics": clinic["topics"], "sharers": clinic["sharers"], "slots": slots, "language": clinic["language"],
             "interpretation": clinic["interpretation"], "seats": clinic["seats"], "region": clinic.get("region"),
             "theme": clinic.get("theme"), "status": clinic["status"], "revision": clinic["revision"],
-            "has_meeting_link": bool(clinic.get("meeting_url"))}
+            "has_meeting_link": bool(clinic.get("meeting_url")),
+            **({"interpretation_status": interpretation} if interpretation is not None else {})}
 
 
 def completed_view(clinic: dict) -> dict:
-    """Staff's view of a completed clinic: attendance and the recording."""
+    """Staff's view of a completed clinic: attendance and the recording (whether it may be
+    published, on which basis, who did not consent)."""
+    recording = clinic.get("recording") or {}
     return {**clinic_view(clinic), "attendees": clinic["attendees"], "recording_url": clinic["recording_url"],
-            "recording_consent": clinic["recording_consent"]}
+            "recording_consent": clinic["recording_consent"],
+            "recording": {"status": recording.get("status", "none"), "basis": recording.get("basis"),
+                          "unconsented": recording.get("unconsented", []),
+                          "not_recorded": recording.get("not_recorded", []),
+                          "confirmed_by": recording.get("confirmed_by")}}
 
 
 def registration_view(clinic: dict, registration: dict, position: int | None) -> dict:
@@ -35,6 +43,13 @@ def registration_view(clinic: dict, registration: dict, position: int | None) ->
             "status": registration["status"], "position": position,
             "interpretation": registration.get("interpretation"),
             "meeting_url": clinic.get("meeting_url") if sees_meeting_link(clinic, registration["status"]) else None}
+
+
+def presenter_registration_view(clinic: dict, participant_id: str) -> dict:
+    """A presenter asking for their registration: their place, kept without a seat."""
+    return {"clinic": clinic["_id"], "participant": participant_id, "slot": None, "status": "presenter",
+            "position": None, "interpretation": None,
+            "meeting_url": clinic.get("meeting_url") if clinic["status"] == "scheduled" else None}
 
 
 def registration_row(registration: dict, position: int | None) -> dict:

@@ -7,7 +7,10 @@ STATS = {
                  "top_share": [{"topic": "newcomer-training", "count": 12}]},
     "matcher": {"confirmed": 12, "completed": 5, "participants_connected": 40, "acceptance_rate": 0.8},
     "scheduler": {"clinics_held": 11, "participations": 220, "sharers": 15, "feedback_rate": 0.25,
-                  "useful_share": 0.7, "distinct_participants": 120},
+                  "useful_share": 0.7, "distinct_participants": 120,
+                  "feedback_by_rating": {"5": 20, "4": 25, "3": 8, "2": 2}, "feedback_comments": 31,
+                  "usefulness_by_topic": [{"topic": "budget-development", "feedback": 30, "useful_share": 0.8,
+                                           "average_rating": 4.2}]},
     "notifier": {"sent": 900, "first_language_share": 0.93},
     "resources": {"resources": 25},
 }
@@ -40,3 +43,16 @@ def test_html_report_has_charts_and_escapes_text():
     assert page.count("<svg") == 3
     assert "<script>" not in page.split('id="report-data">')[0].replace("<script type", "")
     assert "&lt;SCRIPT&gt;" in page
+
+
+def test_what_participants_said_and_usefulness_by_topic():
+    report = build(STATS)
+    assert report["feedback_by_rating"] == {"1": 0, "2": 2, "3": 8, "4": 25, "5": 20}
+    assert report["feedback_comments"] == 31
+    table = render_table(report)
+    assert "What participants said" in table and "rated 5 of 5" in table and "wrote a comment" in table
+    assert "Usefulness by topic" in table and "Budget development" in table and "80%" in table and "4.2" in table
+    page = render_html(report, STATS)
+    assert "What participants said" in page and "Usefulness by topic" in page
+    empty = render_table(build({}))
+    assert "(no feedback yet)" in empty and "rated 1 of 5" in empty

@@ -34,8 +34,36 @@ EVENTS = {
  "resource_new": ("resource-published", {"resource_id": "r1", "title": "Budget guide", "description": "How to", "kind": "guideline",
                   "url": "https://meta.example.org/Budget", "language": "fr", "topics": ["budget-development"], "license": "CC-BY-SA-4.0", "published_at": T}),
  "resource_digest": ("resource-digest", {}),
+ # the clinic team (issue 17)
+ "presenter_scheduled": ("presenter-scheduled", {"clinic_id": "c1", "participant_id": "p1", "change": "created", "revision": 1,
+                         "kind": "monthly", "title": "Budgets that tell a story", "description": "", "topics": ["budget-development"],
+                         "slots": [slot, {**slot, "slot_id": "s2", "start": "2026-12-10T19:00:00Z"}], "language": "en",
+                         "interpretation": ["ar", "fr"], "meeting_url": "https://meet.example.org/abc"}),
+ "presenter_reminder": ("presenter-reminder", {"clinic_id": "c1", "slot_id": "s1", "participant_id": "p1", "lead": "1h",
+                        "title": "Budgets", "start": "2026-12-10T14:00:00Z", "minutes": 90, "language": "en",
+                        "meeting_url": "https://meet.example.org/abc"}),
+ "interpreter_request": ("translation-requested", {"request_id": "ir1", "kind": "interpretation", "subject_kind": "clinic",
+                         "subject_id": "c1", "language": "ar", "source_language": "en", "title": "Budgets", "url": None,
+                         "requested_by": "scheduler", "start": "2026-12-10T14:00:00Z", "minutes": 90}),
+ "interpreter_scheduled": ("interpreter-scheduled", {"request_id": "ir1", "clinic_id": "c1", "slot_id": "s1",
+                           "interpreter": "tr-x", "change": "confirmed", "language": "ar", "source_language": "en",
+                           "title": "Budgets", "start": "2026-12-10T14:00:00Z", "minutes": 90,
+                           "meeting_url": "https://meet.example.org/abc"}),
+ "interpreter_reminder": ("interpreter-reminder", {"request_id": "ir1", "clinic_id": "c1", "slot_id": "s1", "interpreter": "tr-x",
+                          "lead": "24h", "title": "Budgets", "start": "2026-12-10T14:00:00Z", "minutes": 90, "language": "en",
+                          "source_language": "en", "interpretation": "ar", "meeting_url": "https://meet.example.org/abc"}),
+ "interpretation_missing": ("interpretation-missing", {"request_id": "ir2", "clinic_id": "c1", "slot_id": "s1", "language": "fr",
+                            "title": "Budgets", "start": "2026-12-10T14:00:00Z", "minutes": 90, "reason": "all_declined",
+                            "asked": 2, "declined": 2, "attendees": 3}),
+ "interpretation_unavailable": ("interpretation-unavailable", {"clinic_id": "c1", "slot_id": "s1", "participant_id": "p1",
+                                "interpretation": "fr", "language": "en", "title": "Budgets",
+                                "start": "2026-12-10T14:00:00Z", "minutes": 90}),
  "translation_request": ("translation-requested", {"request_id": "tr1", "subject_kind": "resource", "subject_id": "r1", "language": "ar",
                          "source_language": "en", "title": "Budget guide", "url": "https://meta.example.org/Budget", "requested_by": "resources"}),
 }
 RESOURCES = [{"title": "Budget guide", "url": "https://meta.example.org/Budget", "language": "fr", "kind": "guideline", "topics": ["budget-development"]},
              {"title": "Deck", "url": "https://meta.example.org/Deck", "language": "ar", "kind": "deck", "topics": []}]
+
+# templates written to an address rather than a registered person (translators, the program team)
+ADDRESSED = ("translation_request", "interpreter_request", "interpreter_scheduled", "interpreter_reminder",
+             "interpretation_missing")

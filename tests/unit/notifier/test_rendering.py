@@ -6,7 +6,7 @@ from services.notifier.domain.messages import Recipient, message_parts
 from services.notifier.domain.preferences import TEMPLATE_CATEGORIES, category_of
 from services.notifier.domain.rendering import RenderError, TemplateCatalogue
 from shared.config import Settings
-from tests.unit.notifier.samples import EVENTS, RESOURCES, T, contact
+from tests.unit.notifier.samples import ADDRESSED, EVENTS, RESOURCES, T, contact
 
 CATALOGUE = TemplateCatalogue()
 LANGUAGES = ("en", "ar", "fr", "es")
@@ -17,7 +17,7 @@ def render(template, language, contacts=None, catalogue=CATALOGUE):
     contacts = contacts or {"p1": contact("p1"), "p2": contact("p2", name="Chloé")}
     event_type, data = EVENTS[template]
     envelope = {"id": "e1", "type": event_type, "time": T, "data": data}
-    recipient = (Recipient(address="translator@example.org", languages=("ar",)) if template == "translation_request"
+    recipient = (Recipient(address="translator@example.org", languages=("ar",)) if template in ADDRESSED
                  else Recipient.from_contact(contacts["p1"]))
     parts = message_parts(template, envelope, recipient, SETTINGS, contacts=contacts, resources=RESOURCES,
                           category=category_of(template))

@@ -59,6 +59,18 @@ def test_a_completed_session_becomes_a_recording_only_with_a_link_and_consent():
     assert rules.recording_resource_id("c1") == "recording-c1"
 
 
+def test_a_recording_names_its_consent_basis_and_staff_clearance_publishes_it():
+    session = {"clinic_id": "c1", "title": "Budgets", "topics": ["budget-development"], "language": "fr",
+               "recording_url": "https://commons.example.org/c1.webm"}
+    everyone = rules.recording_from_session({**session, "recording_consent": True,
+                                             "recording_consent_basis": "every_attendee_consented"})
+    assert "every attendee consented" in everyone["description"]
+    cleared = rules.recording_from_session({**session, "recording_consent_basis":
+                                            "staff_confirmed_unconsented_not_recorded"})  # clinic-recording-cleared
+    assert cleared and "staff confirmed" in cleared["description"]
+    assert rules.recording_from_session({**session, "recording_consent": False, "recording_pending": True}) is None
+
+
 def test_a_translation_replaces_the_earlier_one_in_its_language_only():
     resource = {**published(), "translations": [{"language": "ar", "title": "old", "url": "https://x.org/old"},
                                                {"language": "fr", "title": "fr", "url": "https://x.org/fr"}]}

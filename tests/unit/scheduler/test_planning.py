@@ -24,6 +24,10 @@ def test_regional_quarterly_clinics_invite_the_region():
     assert invitation_reason(clinic, {"languages": ["en"], "region": "mena", "learn": ["budget-development"]}) is None
     thematic = {**MONTHLY, "kind": "quarterly", "theme": "reporting"}
     assert invitation_reason(thematic, {"languages": ["en"], "region": "mena", "learn": ["budget-development"]})
+    # a thematic clinic is for the theme's people: those who share its topics too; a monthly one is not
+    sharer = {"languages": ["en"], "region": "mena", "learn": [], "share": ["budget-development"]}
+    assert invitation_reason(thematic, sharer) == "theme:budget-development"
+    assert invitation_reason(MONTHLY, sharer) is None
 
 
 def test_reminders_are_due_a_day_and_an_hour_before():

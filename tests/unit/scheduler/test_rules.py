@@ -96,9 +96,9 @@ def test_an_edit_moves_slots_forward_only_and_only_on_a_scheduled_clinic():
 
 def test_completion_takes_confirmed_people_and_presenters_and_feedback_needs_attendance():
     with pytest.raises(Refused) as stranger:
-        completion.completion(clinic(), {"attendees": ["p1", "nobody"]}, {"p1"}, NOW)
+        completion.completion(clinic(), {"attendees": ["p1", "nobody"]}, {"p1"}, {}, NOW)
     assert stranger.value.field == "attendees" and "nobody" in stranger.value.message
-    done = completion.completion(clinic(), {"attendees": ["p1", "s1", "p1"]}, {"p1", "p2"}, NOW)
+    done = completion.completion(clinic(), {"attendees": ["p1", "s1", "p1"]}, {"p1", "p2"}, {}, NOW)
     assert done["attendees"] == ["p1", "s1"] and done["confirmed_attendees"] == ["p1"] and done["confirmed_count"] == 2
     held = {**clinic(), **done}
     completion.check_feedback(held, "p1", already_given=False)
@@ -125,14 +125,20 @@ def participant(revision, **changes):
             "interests": [{"topic": "a", "direction": "learn"}, {"topic": "b", "direction": "share"}], **changes}
 
 
-def test_the_read_model_ignores_older_revisions_and_anything_after_erasure():
+def test_the_read_model_ignores_older_revisions_keeps_the_recording_consent_and_who_is_connected():
     held = people.from_participant(participant(3))
     assert held["learn"] == ["a"] and held["share"] == ["b"]
     assert people.is_stale(held, 2) and not people.is_stale(held, 3) and not people.is_stale(None, 1)
-    assert people.is_stale(people.tombstone("p1", 4), 9)
+    assert people.is_stale({"_id": "p1", "revision": 4, "withdrawn": True}, 9)  # a tombstone of an older version
+    assert held["recording"] is True
+    assert people.from_participant(participant(4, consent={"recording": False}))["recording"] is False
     skill = {"participant_id": "p1", "revision": 4, "topic": "c", "direction": "learn", "languages": ["ar"],
              "timezone": "Africa/Cairo", "region": "mena", "group": None}
-    assert people.with_skill(held, skill)["learn"] == ["a", "c"]
+    assert people.with_skill(held, skill)["learn"] == ["a", "c"] and people.with_skill(held, skill)["recording"]
     assert people.with_skill(None, skill)["share"] == []
     assert people.without_skill(held, {**skill, "topic": "a"}) == {"revision": 4, "learn": []}
     assert people.without_skill({"_id": "p1", "revision": 1}, skill) is None
+    confirmed = {"match_id": "m", "topic": "a", "participants": [
+        {"participant_id": "p1", "role": "learner"}, {"participant_id": "s", "role": "sharer"},
+        {"participant_id": "p2", "role": "learner"}]}
+    assert people.learners_connected(confirmed) == ["p1", "p2"]

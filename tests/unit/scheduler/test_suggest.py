@@ -87,3 +87,32 @@ def test_the_counts_are_true_and_the_pair_beats_any_single_slot(people, day):
         assert suggestion.count == sum(fits(suggestion.start, 90, zone) for zone in people.values())
     reached = set().union(*(s.people for s in chosen))
     assert len(reached) >= max(s.count for s in chosen)
+
+
+def brute_force_pair(weights, day, minutes=90):
+    """The rule written plainly: every non-overlapping pair, the most people reached, then the most
+    counted, then the earliest."""
+    from itertools import combinations as pairs
+
+    from services.scheduler.domain.suggest import candidates as starts_of
+    reach = []
+    for start in starts_of(day):
+        zones = frozenset(z for z in weights if fits(start, minutes, z))
+        reach.append((start, zones, sum(weights[z] for z in zones)))
+    useful = [r for r in reach if r[2]] or reach
+    best = None
+    for a, b in pairs(useful, 2):
+        if abs((a[0] - b[0]).total_seconds()) < minutes * 60:
+            continue
+        key = (sum(weights[z] for z in a[1] | b[1]), a[2] + b[2], [-a[0].timestamp(), -b[0].timestamp()])
+        if best is None or key > best[0]:
+            best = (key, [a[0], b[0]])
+    return best[1] if best else []
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.dictionaries(st.sampled_from(ZONES), st.integers(min_value=1, max_value=50), min_size=1, max_size=6),
+       st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)))
+def test_the_fast_pair_search_chooses_what_the_plain_rule_chooses(weights, day):
+    from services.scheduler.domain.suggest import best_starts
+    assert [s.start for s in best_starts(weights, day)] == brute_force_pair(weights, day)

@@ -16,7 +16,10 @@ DESIGN_TOPICS = {
 }
 # DESIGN.md section 8: a sign-in request, staff account changes, and what the clinic and matcher work adds.
 SECOND_STAGE_TOPICS = {"sign-in-requested", "staff-account-changed", "match-joined", "match-left",
-                       "connection-proposed"}
+                       "connection-proposed",
+                       # clinics with everyone in the room (issue 17), scheduler
+                       "presenter-scheduled", "presenter-reminder", "interpreter-scheduled", "interpreter-reminder",
+                       "interpretation-missing", "interpretation-unavailable", "clinic-recording-cleared"}
 
 
 def withdrawn(pid="p1"):
