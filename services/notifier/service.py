@@ -35,7 +35,7 @@ from services.notifier.domain import translations as translation_rules
 from services.notifier.domain.compose import build_email, single_line, wire_bytes
 from services.notifier.domain.digest import digest_due
 from services.notifier.domain.events import failed_event, notification_event, template_translation_request
-from services.notifier.domain.messages import message_parts
+from services.notifier.domain.messages import message_parts, unsubscribe_confirmation
 from services.notifier.domain.parking import expiry_reason, named_people
 from services.notifier.domain.planning import Planned, plan
 from services.notifier.domain.preferences import ALWAYS_SENT, normalised, resource_mode, should_send, with_unsubscribed
@@ -357,26 +357,50 @@ class SendOutcomes:
             log.info("notifier: %d message(s) will be retried", retried)
 
 
-class PreferenceUseCases:
-    """What a person chose to receive (the API's preferences and unsubscribe routes)."""
+class PersonErased(Exception):
+    """The participant withdrew: nothing is read or written for them any more (the API says 410)."""
 
-    def __init__(self, store: Store):
+
+class PreferenceUseCases:
+    """What a person chose to receive (the API's preferences and unsubscribe routes). Nothing is
+    stored for a participant who withdrew: the check and the write share one transaction, and the
+    withdrawal writes the same preferences key, so one of two concurrent transactions retries."""
+
+    def __init__(self, settings: Settings, db: Database, store: Store):
+        self.settings = settings
+        self.db = db
         self.store = store
 
     @staticmethod
     def view(pid: str, stored: dict | None) -> dict:
         return {"participant": pid, **normalised(stored), "always_sent": list(ALWAYS_SENT)}
 
+    def _unless_erased(self, pid: str, session: ClientSession | None = None) -> None:
+        if contact_rules.is_gone(self.store.contact(pid, session)):
+            raise PersonErased(pid)
+
     def preferences(self, pid: str) -> dict:
+        self._unless_erased(pid)
         return self.view(pid, self.store.preference(pid))
 
     def save(self, pid: str, preferences: dict) -> dict:
-        stored = {**normalised(preferences), "updated_at": utcnow()}
-        self.store.save_preferences(pid, stored)
-        return self.view(pid, stored)
+        return self._change(pid, lambda current: preferences)
 
     def unsubscribe(self, pid: str, category: str) -> dict:
-        return self.save(pid, with_unsubscribed(self.store.preference(pid), category))
+        return self._change(pid, lambda current: with_unsubscribed(current, category))
+
+    def confirmation_url(self, token: str, category: str) -> str:
+        """Where an unsubscribe link's GET sends the person: the portal asks before anything changes."""
+        return unsubscribe_confirmation(self.settings.portal_url, token, category)
+
+    def _change(self, pid: str, change) -> dict:
+        def work(session: ClientSession) -> dict:
+            self._unless_erased(pid, session)
+            stored = {**normalised(change(self.store.preference(pid, session))), "updated_at": utcnow()}
+            self.store.save_preferences(pid, stored, session)
+            return stored
+
+        return self.view(pid, in_transaction(self.db, work))
 
 
 class Records:
@@ -429,7 +453,7 @@ class NotifierService:
         self.messages = MessageUseCases(settings, self.store, self.composer)
         self.jobs = ScheduledJobs(config, db, self.store, self.composer)
         self.outcomes = SendOutcomes(config, db, self.store, self.outbox)
-        self.preferences = PreferenceUseCases(self.store)
+        self.preferences = PreferenceUseCases(settings, db, self.store)
         self.records = Records(self.store)
 
     def ensure_indexes(self) -> None:

@@ -11,6 +11,7 @@ from shared.worker import PeriodicJob, Worker, serve
 
 from services.notifier import SERVICE
 from services.notifier.config import NotifierConfig
+from services.notifier.domain.messages import one_click_problem
 from services.notifier.handlers import handlers
 from services.notifier.sending import Sender
 from services.notifier.service import NotifierService
@@ -18,6 +19,9 @@ from services.notifier.service import NotifierService
 
 def build_worker(settings: Settings, config: NotifierConfig | None = None) -> Worker:
     config = config or NotifierConfig.from_env()
+    problem = one_click_problem(settings.service_url(SERVICE))
+    if problem:
+        raise SystemExit(f"notifier: {problem}")
     if config.switch_interval_ms > 0:
         # The sender waits on SMTP replies while the consumer renders mail (CPU-bound) in the same
         # interpreter; with the default 5 ms switch interval every reply can wait up to 5 ms for

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.notifier.domain.messages import Recipient
-from services.notifier.domain.parking import awaited_contacts, parked_until
+from services.notifier.domain.parking import awaited_contacts, named_people, parked_until
 from services.notifier.domain.planning import Planned
 from services.notifier.domain.preferences import should_send
 
@@ -20,7 +20,7 @@ OPEN_STATUSES = ("parked", "queued")
 FINAL_STATUSES = ("sent", "failed", "expired", "cancelled", "skipped")
 STATUSES = ("parked", "queued", "sent", "failed", "expired", "cancelled", "skipped")
 # what a delivery loses once it can no longer be sent (or was sent): the address and the message
-SCRUB = {"message": "", "to": "", "envelope": "", "claim": "", "claimed_until": ""}
+SCRUB = {"message": "", "to": "", "envelope": "", "claim": "", "claimed_until": "", "named": ""}
 ENVELOPE_FIELDS = ("id", "type", "time", "data")
 
 
@@ -59,8 +59,10 @@ def decide(envelope: dict, planned: Planned, contacts: dict[str, dict], preferen
 
 
 def new_delivery(notification_id: str, envelope: dict, planned: Planned, now: datetime) -> dict:
-    """The fields every delivery has, whatever becomes of it."""
-    return {
+    """The fields every delivery has, whatever becomes of it. `named`: the other people the
+    message speaks of, so that their withdrawal can cancel it while it waits."""
+    others = [pid for pid in named_people(envelope, planned) if pid != planned.participant_id]
+    return {**({"named": others} if others else {}),
         "_id": notification_id, "key": delivery_key(envelope["id"], planned.recipient, planned.template),
         "event_id": envelope["id"], "event_type": envelope["type"], "template": planned.template,
         "category": planned.category, "participant_id": planned.participant_id, "channel": "email",

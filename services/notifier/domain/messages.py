@@ -6,7 +6,7 @@ contacts, a clinic's resources); nothing here reads a database or opens a connec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from shared.tokens import issue_link_token
 from shared.config import Settings
@@ -44,6 +44,7 @@ class Links:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._tokens: dict[tuple[str, str, str], str] = {}  # one token per action in a message
 
     def url(self, service: str, path: str, **query) -> str:
         base = f"{self.settings.service_url(service)}{path}"
@@ -51,7 +52,10 @@ class Links:
         return f"{base}?{urlencode(query)}" if query else base
 
     def token(self, pid: str, scope: str, resource: str) -> str:
-        return issue_link_token(self.settings, pid, scope, resource)
+        key = (pid, scope, resource)
+        if key not in self._tokens:
+            self._tokens[key] = issue_link_token(self.settings, pid, scope, resource)
+        return self._tokens[key]
 
     def respond(self, match_id: str, pid: str, response: str) -> str:
         return self.url("matcher", f"/matches/{match_id}/respond", response=response, participant=pid,
@@ -61,8 +65,28 @@ class Links:
         return self.url("notifier", f"/preferences/{pid}", token=self.token(pid, "preferences", pid))
 
     def unsubscribe(self, pid: str, category: str) -> str:
-        return self.url("notifier", f"/preferences/{pid}/unsubscribe", category=category,
-                        token=self.token(pid, "preferences", pid))
+        """The List-Unsubscribe target (RFC 8058): POST unsubscribes, GET only asks to confirm."""
+        return self.url("notifier", "/unsubscribe", category=category, token=self.token(pid, "preferences", pid))
+
+
+def unsubscribe_confirmation(portal_url: str, token: str, category: str) -> str:
+    """The portal's preferences page, asked to confirm stopping `category` (an unsubscribe GET)."""
+    return f"{portal_url}/preferences?{urlencode({'token': token, 'unsubscribe': category})}"
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def one_click_problem(base_url: str) -> str | None:
+    """Why one-click unsubscribe links on `base_url` would not do (None when they would): mail
+    providers act on List-Unsubscribe-Post only over https; plain http is for a local stack."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return None
+    return (f"the notifier's links start with {base_url!r}: one-click unsubscribe needs https outside a "
+            f"local setting (set LC_PUBLIC_BASE_URL to an https:// address)")
 
 
 def _member(data: dict, pid: str) -> dict:

@@ -66,7 +66,7 @@ def test_match_proposal_goes_to_each_person_in_their_language_with_working_links
         proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{pid}@example.org")
                                        if m["X-LetsConnect-Template"] == "match_proposal"])[0]
         assert proposal["Content-Language"] == language
-        assert proposal["List-Unsubscribe"].strip().startswith(f"<{settings.service_url('notifier')}/preferences/{pid}/")
+        assert proposal["List-Unsubscribe"].strip().startswith(f"<{settings.service_url('notifier')}/unsubscribe?")
         links = [line.split(": ", 1)[1] for line in parts(proposal)["text"].splitlines()
                  if f"/matches/{match_id}/respond" in line]
         assert len(links) == 2
@@ -244,18 +244,29 @@ def test_preferences_skip_a_category_but_schedule_changes_still_arrive(servers, 
 
 
 def test_one_click_unsubscribe_from_the_link_in_a_mail(servers, stack):
-    _, events, client, _ = stack
+    settings, events, client, _ = stack
     learner, sharer = new_id(), new_id()
     events.publish("participant-registered", participant(learner))
     events.publish("participant-registered", participant(sharer))
     events.publish("match-proposed", match(new_id("m"), learner, sharer))
     proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{learner}@example.org")
                                    if m["X-LetsConnect-Template"] == "match_proposal"])[0]
+    assert proposal["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = urlsplit(proposal["List-Unsubscribe"].strip().strip("<>"))
+    token = parse_qs(link.query)["token"][0]
+    opened = client.get(f"{link.path}?{link.query}")  # a browser (or a link scanner) opening it
+    assert opened.status_code == 303
+    landing = urlsplit(opened.headers["Location"])
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{settings.portal_url}/preferences"
+    assert parse_qs(landing.query) == {"token": [token], "unsubscribe": ["matches"]}
+    mine = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/preferences/{learner}", headers=mine).get_json()["skip"] == []  # nothing changed
     response = client.post(f"{link.path}?{link.query}", data="List-Unsubscribe=One-Click",
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and response.get_json()["skip"] == ["matches"]
+    assert client.get(f"/preferences/{learner}", headers=mine).get_json()["skip"] == ["matches"]
     assert client.get(f"{link.path}?category=matches&token=forged").status_code == 401
+    assert client.post(f"{link.path}?category=matches&token=forged").status_code == 401
 
 
 def test_feedback_request_links_the_sessions_resources_and_digest_collects_new_ones(servers, stack):

@@ -38,7 +38,11 @@ def test_proposal_links_carry_a_token_for_answering_this_proposal_and_nothing_el
     assert query["response"] == "accept" and query["participant"] == "p1"
     link = verify_token(SETTINGS, query["token"])
     assert link.holds_link("match.respond", "m1", "p1") and not link.is_participant("p1")
-    assert proposal.unsubscribe_url.startswith(f"{SETTINGS.service_url('notifier')}/preferences/p1/unsubscribe?")
+    unsubscribe = urlsplit(proposal.unsubscribe_url)
+    assert f"{unsubscribe.scheme}://{unsubscribe.netloc}{unsubscribe.path}" == f"{SETTINGS.service_url('notifier')}/unsubscribe"
+    query = {k: v[0] for k, v in parse_qs(unsubscribe.query).items()}
+    assert query["category"] == "matches"
+    assert verify_token(SETTINGS, query["token"]).holds_link("preferences", "p1", "p1")
 
 
 def test_schedule_changes_carry_no_unsubscribe_link():
