@@ -37,7 +37,7 @@ from services.notifier.domain.digest import digest_due
 from services.notifier.domain.events import failed_event, notification_event, template_translation_request
 from services.notifier.domain.messages import message_parts, unsubscribe_confirmation
 from services.notifier.domain.parking import expiry_reason, named_people
-from services.notifier.domain.planning import Planned, plan
+from services.notifier.domain.planning import Planned, plan, staff_key
 from services.notifier.domain.preferences import ALWAYS_SENT, normalised, resource_mode, should_send, with_unsubscribed
 from services.notifier.domain.rendering import RenderError, TemplateCatalogue
 from services.notifier.domain.retry import Failure, outcome_of
@@ -46,7 +46,8 @@ from services.notifier.store import Store
 log = logging.getLogger(__name__)
 
 MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
-                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed")
+                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed",
+                  "sign-in-requested")
 
 
 class Handoff:
@@ -95,14 +96,19 @@ class Composer:
     def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]]) -> dict:
         """Everything the messages of these events need, in one query per collection."""
         people: set[str] = set()
+        staff: set[str] = set()
         clinics: set[str] = set()
         for envelope, planned_list in work:
             for planned in planned_list:
                 people.update(named_people(envelope, planned))
+                if planned.staff_id:
+                    people.discard(staff_key(planned.staff_id))
+                    staff.add(planned.staff_id)
                 if planned.template == "feedback_request":
                     clinics.add(envelope["data"]["clinic_id"])
-        return {"contacts": self.store.contacts_of(people, session),
-                "preferences": self.store.preferences_of(people, session),
+        contacts = self.store.contacts_of(people, session)
+        contacts.update({staff_key(k): v for k, v in self.store.staff_contacts_of(staff, session).items()})
+        return {"contacts": contacts, "preferences": self.store.preferences_of(people, session),
                 "resources": self.store.clinic_resources(clinics, session)}
 
     def delivery(self, session: ClientSession, envelope: dict, planned: Planned, lookups: dict,
@@ -110,9 +116,9 @@ class Composer:
         """The delivery document for one recipient: rendered and queued, parked, skipped, or None."""
         now = utcnow()
         base = delivery_rules.new_delivery(notification_id or uuid.uuid4().hex, envelope, planned, now)
-        decision = delivery_rules.decide(envelope, planned, lookups["contacts"], lookups["preferences"])
+        decision = delivery_rules.decide(envelope, planned, lookups["contacts"], lookups["preferences"], now)
         if decision.action == "park":
-            return delivery_rules.parked(base, envelope, decision.awaiting, now, self.config.park_seconds)
+            return delivery_rules.parked(base, envelope, planned, decision.awaiting, now, self.config.park_seconds)
         if decision.action == "drop":
             return None
         if decision.action == "skip":
@@ -192,15 +198,23 @@ class ContactUseCases:
         self.store.replace_contact(contact_rules.tombstone(data), session)
         self.store.forget_person(data["participant_id"], utcnow(), session)
 
+    def on_staff_account(self, session: ClientSession, envelope: dict) -> None:
+        """A staff account's address (for its sign-in mail), or none once it is removed."""
+        data = envelope["data"]
+        self.subjects.apply(session, envelope)
+        if contact_rules.replaces(self.store.staff_contact(data["staff_id"], session), data["revision"]):
+            self.store.replace_staff_contact(contact_rules.staff_contact_from_event(data, utcnow()), session)
+        self.release_parked(session, staff_key(data["staff_id"]))
+
     def release_parked(self, session: ClientSession, key: str) -> None:
         """Messages that waited for this contact (as recipient, or as someone named in them)."""
         parked = self.store.parked_awaiting(key, session)
         if not parked:
             return
-        work = [(doc["envelope"], [Planned(doc["template"], doc["participant_id"])]) for doc in parked]
+        work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]
         lookups = self.composer.lookups(session, work)
         for doc in parked:
-            planned = Planned(doc["template"], doc["participant_id"])
+            planned = delivery_rules.planned_of(doc)
             try:
                 ready = self.composer.delivery(session, doc["envelope"], planned, lookups, notification_id=doc["_id"])
             except PermanentError as exc:  # the event was fine; its message is not: record, do not park

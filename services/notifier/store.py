@@ -142,6 +142,7 @@ class Store(DeliveryRecords):
     def __init__(self, db: Database):
         self.db = db
         self.contacts = db["contacts"]            # registry read model (or a tombstone after withdrawal)
+        self.staff_contacts = db["staff_contacts"]  # staff accounts' addresses (staff-account-changed)
         self.preferences = db["preferences"]
         self.deliveries = db["deliveries"]
         self.resources = db["resources"]          # resource-published read model (by clinic, by topic)
@@ -174,6 +175,18 @@ class Store(DeliveryRecords):
         if not pids:
             return {}
         return {c["_id"]: c for c in self.contacts.find({"_id": {"$in": pids}}, session=session)}
+
+    def staff_contacts_of(self, staff_ids, session: Session = None) -> dict[str, dict]:
+        staff_ids = list(staff_ids)
+        if not staff_ids:
+            return {}
+        return {c["_id"]: c for c in self.staff_contacts.find({"_id": {"$in": staff_ids}}, session=session)}
+
+    def staff_contact(self, staff_id: str, session: Session = None) -> dict | None:
+        return self.staff_contacts.find_one({"_id": staff_id}, session=session)
+
+    def replace_staff_contact(self, contact: dict, session: Session = None) -> None:
+        self.staff_contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
 
     def replace_contact(self, contact: dict, session: Session = None) -> None:
         self.contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)

@@ -6,14 +6,25 @@ from dataclasses import dataclass
 from services.notifier.domain.preferences import category_of
 
 
+STAFF_PREFIX = "staff:"
+
+
+def staff_key(staff_id: str) -> str:
+    """How a staff account is named among the contacts a message waits for."""
+    return f"{STAFF_PREFIX}{staff_id}"
+
+
 @dataclass(frozen=True)
 class Planned:
     template: str
     participant_id: str | None = None  # a registered person (language, name, address from contacts)
     address: str | None = None         # someone outside the registry (a translator)
+    staff_id: str | None = None        # a staff account (address from staff-account-changed)
 
     @property
     def recipient(self) -> str:
+        if self.staff_id:
+            return staff_key(self.staff_id)
         return self.participant_id or self.address or ""
 
     @property
@@ -65,6 +76,10 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
         return [Planned("clinic_reminder", data["participant_id"])]
     if event_type == "session-completed":
         return [Planned("feedback_request", pid) for pid in dict.fromkeys(data["attendees"])]
+    if event_type == "sign-in-requested":
+        if data["audience"] == "staff":
+            return [Planned("sign_in", staff_id=data["subject_id"])]
+        return [Planned("sign_in", data["subject_id"])]
     if event_type == "translation-requested":
         return [Planned("translation_request", address=address)
                 for address in translators_for(data["language"], translators)]

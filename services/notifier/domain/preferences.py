@@ -10,6 +10,7 @@ RESOURCE_MODES = ("digest", "immediate")
 
 TEMPLATE_CATEGORIES = {
     "welcome": "account",
+    "sign_in": "account",
     "match_proposal": "matches",
     "match_declined": "matches",
     "connection_thanks": "matches",

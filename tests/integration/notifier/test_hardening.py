@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -79,6 +80,9 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
     events.publish("session-completed", {"clinic_id": clinic, "title": HOSTILE_TITLE, "topics": [topic],
                                          "language": "en", "attendees": [person], "recording_consent": False,
                                          "completed_at": "2026-11-24T12:00:00Z"}, source="scheduler")
+    expires = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
+    events.publish("sign-in-requested", {"request_id": new_id("sr"), "audience": "participant", "subject_id": person,
+                                         "expires_at": expires, "language": None}, source="registry")
     request_id = new_id("tr")
     events.publish("translation-requested", {
         "request_id": request_id, "subject_kind": "resource", "subject_id": "r-1", "language": "ar",

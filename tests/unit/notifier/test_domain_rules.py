@@ -52,7 +52,7 @@ def test_a_message_naming_an_unknown_partner_is_parked_until_they_arrive():
     decision = decide(envelope, to_p1, {"p1": contact("p1")}, {})
     assert (decision.action, decision.awaiting) == ("park", ("p2",))
     base = new_delivery("n1", envelope, to_p1, NOW)
-    waiting = parked(base, envelope, decision.awaiting, NOW, 60)
+    waiting = parked(base, envelope, to_p1, decision.awaiting, NOW, 60)
     assert waiting["status"] == "parked" and waiting["awaiting"] == ["p2"]
     assert waiting["parked_until"] == NOW + timedelta(seconds=60) and waiting["envelope"]["id"] == "e1"
     assert decide(envelope, to_p1, {"p1": contact("p1"), "p2": contact("p2")}, {}).action == "render"
