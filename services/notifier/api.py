@@ -146,9 +146,9 @@ class Unsubscribe(MethodView):
 # ---------------------------------------------------------------- translation requests
 
 def _translation(doc: dict) -> dict:
-    return {"id": doc["_id"], **{k: doc.get(k) for k in (
-        "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "status",
-        "translators", "created_at", "done_at")}}
+    return {"id": doc["_id"], "kind": doc.get("kind") or "translation", **{k: doc.get(k) for k in (
+        "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "start",
+        "minutes", "status", "translators", "created_at", "done_at")}}
 
 
 @blp.route("/translation-requests")

@@ -87,6 +87,7 @@ class TranslationQuerySchema(Schema):
 
 class TranslationRequestSchema(Schema):
     id = fields.String()
+    kind = fields.String(metadata={"description": "translation (written) or interpretation (live, at start)"})
     subject_kind = fields.String()
     subject_id = fields.String()
     language = fields.String()
@@ -94,6 +95,8 @@ class TranslationRequestSchema(Schema):
     title = fields.String()
     url = fields.String(allow_none=True)
     requested_by = fields.String()
+    start = fields.String(allow_none=True, metadata={"description": "an interpretation's start (UTC ISO 8601)"})
+    minutes = fields.Integer(allow_none=True)
     status = fields.String()
     translators = fields.Integer(metadata={"description": "how many translators of the language were mailed"})
     created_at = fields.DateTime()

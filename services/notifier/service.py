@@ -45,9 +45,9 @@ from services.notifier.store import Store
 
 log = logging.getLogger(__name__)
 
-MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
-                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed",
-                  "sign-in-requested")
+MESSAGE_EVENTS = ("match-proposed", "match-joined", "match-confirmed", "match-declined", "connection-proposed",
+                  "connection-completed", "clinic-invited", "clinic-registration-changed", "clinic-reminder",
+                  "session-completed", "sign-in-requested")
 
 
 class Handoff:

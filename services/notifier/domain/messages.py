@@ -12,6 +12,7 @@ exactly that action on that thing (shared.tokens.SCOPES), never the person's ses
 | sign_in | {portal}/sign-in/complete?token= (staff: /staff/sign-in/complete) | signin (the request) |
 | match_proposal | {portal}/matches/<id>?token= | match.respond (the match) |
 | match_introduction, connection_thanks | {portal}/matches/<id>?token= | match.outcome (the match) |
+| connection_confirm | {portal}/connections/<id>?token= | connection.confirm (the connection) |
 | clinic invitation, seat changes, reminder | {portal}/clinics/<id>?token= | clinic.register (the clinic) |
 | feedback_request | {portal}/clinics/<id>/feedback?token= | clinic.feedback (the clinic) |
 | resource_new, resource_digest, feedback's material | {portal}/resources/<id> | none |
@@ -88,6 +89,10 @@ class Links:
 
     def match(self, match_id: str, pid: str, scope: str, expires_at: str | None = None) -> str:
         return self.portal(f"/matches/{_path(match_id)}", token=self.token(pid, scope, match_id, expires_at))
+
+    def connection(self, connection_id: str, pid: str) -> str:
+        return self.portal(f"/connections/{_path(connection_id)}",
+                           token=self.token(pid, "connection.confirm", connection_id))
 
     def clinic(self, clinic_id: str, pid: str) -> str:
         return self.portal(f"/clinics/{_path(clinic_id)}", token=self.token(pid, "clinic.register", clinic_id))
@@ -225,6 +230,11 @@ def _connection(draft: Draft) -> None:
 
         draft.context["others"] = _others(data, pid, draft.contacts, reveal=reveal)
         draft.context["all_contacts"] = all(other["email"] for other in draft.context["others"])
+    elif draft.template == "connection_confirm":
+        # the people arranged it themselves and know each other: names, no addresses
+        draft.context["others"] = _others(data, pid, draft.contacts, reveal=lambda m, c: {"name": c.get("name")})
+        draft.context["creator"] = (draft.contacts.get(data["created_by"]) or {}).get("name")
+        draft.context["confirm_url"] = draft.links.connection(data["match_id"], pid)
     if draft.template in ("match_introduction", "connection_thanks"):
         draft.context["match_url"] = draft.links.match(data["match_id"], pid, "match.outcome")
 
@@ -284,7 +294,7 @@ BUILDERS: dict[str, Callable[[Draft], None]] = {
     "welcome": _welcome,
     "sign_in": _sign_in,
     "match_proposal": _connection, "match_introduction": _connection, "match_declined": _connection,
-    "connection_thanks": _connection,
+    "connection_thanks": _connection, "connection_confirm": _connection,
     "clinic_invitation": _clinic_invitation,
     **{template: _clinic_registration for template in (
         "clinic_confirmed", "clinic_waitlisted", "clinic_promoted", "clinic_changed", "clinic_cancelled",

@@ -14,7 +14,8 @@ from shared.clock import as_utc
 from services.notifier.domain.planning import Planned, staff_key
 
 # messages that name the other people of a connection, so need their contacts too
-MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
+MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks",
+                   "connection_confirm")
 
 
 def named_people(envelope: dict, planned: Planned) -> list[str]:

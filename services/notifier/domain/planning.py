@@ -60,6 +60,10 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
         return [Planned("welcome", data["participant_id"])]
     if event_type == "match-proposed":
         return [Planned("match_proposal", pid) for pid in _members(data)]
+    if event_type == "match-joined":  # a learner joined an open connection: they answer for themselves
+        return [Planned("match_proposal", data["participant_id"])]
+    if event_type == "connection-proposed":  # a self-made connection: each other member confirms it
+        return [Planned("connection_confirm", pid) for pid in _members(data) if pid != data["created_by"]]
     if event_type == "match-confirmed":
         return [Planned("match_introduction", pid) for pid in _members(data)]
     if event_type == "match-declined":

@@ -58,6 +58,8 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
     events.publish("match-proposed", hostile_match)
     events.publish("match-confirmed", hostile_match)
     events.publish("match-declined", {**hostile_match, "participant_id": partner, "cause": "responded"})
+    events.publish("connection-proposed", {**hostile_match, "match_id": new_id("m"), "origin": "self_made",
+                                           "created_by": partner}, source="matcher")
     events.publish("connection-completed", {**hostile_match, "summary": HOSTILE_TITLE,
                                             "completed_at": "2026-11-24T12:00:00Z"}, source="matcher")
     clinic = new_id("c")

@@ -75,6 +75,29 @@ def test_match_proposal_goes_to_each_person_in_their_language_with_working_links
         assert token.holds_link("match.respond", match_id, pid) and not token.is_participant(pid)
 
 
+def test_a_learner_who_joins_an_open_connection_is_asked_and_a_self_made_one_is_confirmed(servers, stack):
+    settings, events, _, _ = stack
+    learner, sharer, joiner = new_id(), new_id(), new_id()
+    for pid in (learner, sharer, joiner):
+        events.publish("participant-registered", participant(pid, name=f"Name {pid}"))
+    joined = new_id("m")
+    events.publish("match-joined", {**match(joined, learner, sharer), "participant_id": joiner})
+    made = new_id("m")
+    events.publish("connection-proposed", {**match(made, learner, sharer), "origin": "self_made",
+                                           "created_by": learner}, source="matcher")
+    [asked] = eventually(lambda: [m for m in mail_to(servers.maildir, f"{joiner}@example.org")
+                                  if m["X-LetsConnect-Template"] == "match_proposal"])
+    assert f"{settings.portal_url}/matches/{joined}?token=" in parts(asked)["text"]
+    [confirm] = eventually(lambda: [m for m in mail_to(servers.maildir, f"{sharer}@example.org")
+                                    if m["X-LetsConnect-Template"] == "connection_confirm"])
+    text = parts(confirm)["text"]
+    [line] = [line for line in text.splitlines() if f"/connections/{made}?" in line]
+    token = verify_token(settings, parse_qs(urlsplit(line[line.index("http"):]).query)["token"][0])
+    assert token.holds_link("connection.confirm", made, sharer) and f"Name {learner}" in text
+    assert not [m for m in mail_to(servers.maildir, f"{learner}@example.org")
+                if m["X-LetsConnect-Template"] == "connection_confirm"]  # who recorded it has nothing to confirm
+
+
 def test_introduction_shares_addresses_only_where_both_consented(servers, stack):
     _, events, _, _ = stack
     open_one, private_one = new_id(), new_id()

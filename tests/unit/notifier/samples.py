@@ -19,6 +19,7 @@ EVENTS = {
  "match_proposal": ("match-proposed", match),
  "match_introduction": ("match-confirmed", match),
  "match_declined": ("match-declined", {**match, "participant_id": "p2", "cause": "responded"}),
+ "connection_confirm": ("connection-proposed", {**match, "origin": "self_made", "created_by": "p2"}),
  "connection_thanks": ("connection-completed", {**match, "summary": "good", "completed_at": T}),
  "clinic_invitation": ("clinic-invited", {"clinic_id": "c1", "participant_id": "p1", "kind": "monthly", "title": "Budgets that tell a story",
                        "topics": ["budget-development"], "slots": [slot, {**slot, "slot_id": "s2", "start": "2026-12-10T19:00:00Z"}],

@@ -30,6 +30,7 @@ EXPECTED = {
     "match_proposal": [("/matches/m1", "match.respond", "m1")],
     "match_introduction": [("/matches/m1", "match.outcome", "m1")],
     "connection_thanks": [("/matches/m1", "match.outcome", "m1")],
+    "connection_confirm": [("/connections/m1", "connection.confirm", "m1")],
     "match_declined": [],
     "clinic_invitation": [("/clinics/c1", "clinic.register", "c1")],
     "clinic_reminder": [("/clinics/c1", "clinic.register", "c1")],
