@@ -146,19 +146,22 @@ PEOPLES_TEXT = ("From", "To", "Subject")
 def headers_hold(message: EmailMessage, to_address: str) -> bool:
     """Fold the headers that carry people's text as they go on the wire and read them back as a
     mail client would: each stays one header, none decodes into a line break, To holds exactly one
-    address (the recipient's). Only these three are re-read: parsing every header costs more than
-    rendering the message."""
+    address (the recipient's). Only these three are checked, and To is parsed again only when
+    folding or encoding changed its text: parsing headers costs more than rendering the message."""
     for name in PEOPLES_TEXT:
-        folded = MAIL_POLICY.fold(name, message[name])
+        header = message[name]
+        folded = MAIL_POLICY.fold(name, header)
         lines = folded[:-len(MAIL_POLICY.linesep)].split(MAIL_POLICY.linesep)
         if not lines[0].startswith(f"{name}:") or any(line[:1] not in (" ", "\t") for line in lines[1:]):
             return False
         value = "".join(lines)[len(name) + 1:].lstrip()
-        if any("\r" in part or "\n" in part for part in _decoded_words(value)):
+        encoded = "=?" in value
+        if encoded and any("\r" in part or "\n" in part for part in _decoded_words(value)):
             return False
         if name == "To":
-            addresses = policy.default.header_factory("To", value).addresses
-            if len(addresses) != 1 or addresses[0].addr_spec != to_address.strip():
+            # as set, the header was parsed from this very text; what folding or encoding wrote is read again
+            to = policy.default.header_factory("To", value) if encoded or value != str(header) else header
+            if len(to.addresses) != 1 or to.addresses[0].addr_spec != to_address.strip():
                 return False
     return len(message.get_all("To")) == 1
 
