@@ -2,19 +2,39 @@
 Routes only: parse (schemas.py) -> the service layer (service.py) -> render."""
 from __future__ import annotations
 
+from flask import redirect
 from flask.views import MethodView
 from flask_smorest import abort
 
-from shared.auth import require_participant, require_staff
+from shared.auth import require_participant, require_staff, verified
 from shared.cursors import CursorInvalid
 from shared.web import Blueprint, accepts, service_layer
 
 from services.notifier.schemas import (
-    NotificationPageSchema, NotificationQuerySchema, PreferencesOutSchema, PreferencesSchema, TokenQuerySchema,
-    TranslationPageSchema, TranslationQuerySchema, TranslationRequestSchema, UnsubscribeQuerySchema,
+    ID_LIMIT, NotificationPageSchema, NotificationQuerySchema, OneClickQuerySchema, PreferencesOutSchema,
+    PreferencesSchema, TokenQuerySchema, TranslationPageSchema, TranslationQuerySchema, TranslationRequestSchema,
+    UnsubscribeQuerySchema,
 )
+from services.notifier.service import PersonErased
 
 blp = Blueprint("notifier", __name__, description="Mail to participants and translators")
+FORM_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+TO_THE_PORTAL = "to the portal's preferences page, which asks before anything changes"
+
+
+def _path_id(value: str, name: str) -> str:
+    """An id from the path: 422 naming it when it cannot be one (too long, control characters)."""
+    if not 0 < len(value) <= ID_LIMIT or not value.isprintable():
+        abort(422, message=f"invalid {name}",
+              errors={"path": {name: [f"an id of 1 to {ID_LIMIT} printable characters"]}})
+    return value
+
+
+def _unless_erased(use_case, *args):
+    try:
+        return use_case(*args)
+    except PersonErased:
+        abort(410, message="this participant withdrew from the program")
 
 
 def _invalid_cursor() -> None:
@@ -49,9 +69,19 @@ class Notifications(MethodView):
 
 # ---------------------------------------------------------------- preferences
 
-def _authorise(pid: str, query_token: str | None = None) -> None:
+def _authorise(pid: str, query_token: str | None = None) -> str:
     """Staff, the participant themself, or a mail's preferences link (header, or its ?token=)."""
+    pid = _path_id(pid, "participant")
     require_participant(pid, scope="preferences", token=query_token)
+    return pid
+
+
+def _link_holder(token: str) -> str:
+    """The participant a mail's preferences link was issued to (401 forged or expired, 410 erased)."""
+    found = verified(token)
+    if not found.holds_link("preferences", found.subject, found.subject):
+        abort(403, message="this link does not allow that action")
+    return found.subject
 
 
 @blp.route("/preferences/<string:participant>")
@@ -61,8 +91,8 @@ class Preferences(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, query, participant):
         """What this participant receives (own token, or staff)."""
-        _authorise(participant, query["token"])
-        return service_layer().preferences.preferences(participant)
+        pid = _authorise(participant, query["token"])
+        return _unless_erased(service_layer().preferences.preferences, pid)
 
     @blp.arguments(PreferencesSchema)
     @blp.response(200, PreferencesOutSchema)
@@ -70,37 +100,55 @@ class Preferences(MethodView):
     def put(self, body, participant):
         """Choose categories to skip and digest or immediate resource mail (own token, or staff).
         Schedule changes, confirmed matches and account mail are always sent."""
-        _authorise(participant)
-        return service_layer().preferences.save(participant, body)
+        pid = _authorise(participant)
+        return _unless_erased(service_layer().preferences.save, pid, body)
+
+
+@blp.route("/unsubscribe")
+@accepts(*FORM_BODIES)
+class OneClickUnsubscribe(MethodView):
+    @blp.arguments(OneClickQuerySchema, location="query")
+    @blp.response(303, description=TO_THE_PORTAL)
+    def get(self, query):
+        """A mail's List-Unsubscribe link opened in a browser: changes nothing, sends the person to
+        the portal's preferences page to confirm."""
+        _link_holder(query["token"])
+        return redirect(service_layer().preferences.confirmation_url(query["token"], query["category"]), 303)
+
+    @blp.arguments(OneClickQuerySchema, location="query")
+    @blp.response(200, PreferencesOutSchema)
+    def post(self, query):
+        """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post): stop one category of mail."""
+        pid = _link_holder(query["token"])
+        return _unless_erased(service_layer().preferences.unsubscribe, pid, query["category"])
 
 
 @blp.route("/preferences/<string:participant>/unsubscribe")
-@accepts("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+@accepts(*FORM_BODIES)
 class Unsubscribe(MethodView):
+    """The unsubscribe address of mail sent before /unsubscribe existed."""
+
     @blp.arguments(UnsubscribeQuerySchema, location="query")
-    @blp.response(200, PreferencesOutSchema)
+    @blp.response(303, description=TO_THE_PORTAL)
     def get(self, query, participant):
-        """The List-Unsubscribe link of a mail: stop one category (token from the link)."""
-        return self._unsubscribe(participant, query)
+        """Opened in a browser: changes nothing, sends the person to the portal to confirm."""
+        _authorise(participant, query["token"])
+        return redirect(service_layer().preferences.confirmation_url(query["token"] or "", query["category"]), 303)
 
     @blp.arguments(UnsubscribeQuerySchema, location="query")
     @blp.response(200, PreferencesOutSchema)
     def post(self, query, participant):
         """RFC 8058 one-click unsubscribe (List-Unsubscribe-Post)."""
-        return self._unsubscribe(participant, query)
-
-    @staticmethod
-    def _unsubscribe(participant: str, query: dict) -> dict:
-        _authorise(participant, query["token"])
-        return service_layer().preferences.unsubscribe(participant, query["category"])
+        pid = _authorise(participant, query["token"])
+        return _unless_erased(service_layer().preferences.unsubscribe, pid, query["category"])
 
 
 # ---------------------------------------------------------------- translation requests
 
 def _translation(doc: dict) -> dict:
-    return {"id": doc["_id"], **{k: doc.get(k) for k in (
-        "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "status",
-        "translators", "created_at", "done_at")}}
+    return {"id": doc["_id"], "kind": doc.get("kind") or "translation", **{k: doc.get(k) for k in (
+        "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "start",
+        "minutes", "status", "translators", "created_at", "done_at")}}
 
 
 @blp.route("/translation-requests")
@@ -125,7 +173,7 @@ class TranslationDone(MethodView):
     def post(self, request_id):
         """Close a translation request (staff); closing it again changes nothing."""
         require_staff()
-        doc = service_layer().records.close_translation_request(request_id)
+        doc = service_layer().records.close_translation_request(_path_id(request_id, "request_id"))
         if doc is None:
             abort(404, message=f"no translation request {request_id}")
         return _translation(doc)

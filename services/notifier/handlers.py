@@ -28,6 +28,7 @@ def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHand
         "participant-registered": handler(_each(contacts.on_participant)),
         "participant-updated": handler(_each(contacts.on_participant)),
         "participant-withdrawn": handler(_each(contacts.on_withdrawn)),
+        "staff-account-changed": handler(_each(contacts.on_staff_account)),
         "resource-published": handler(_each(messages.on_resource_published)),
         "translation-requested": handler(messages.on_translation_requested),
     }

@@ -18,20 +18,30 @@ class PreferencesOutSchema(PreferencesSchema):
     always_sent = fields.List(fields.String())
 
 
+ID_LIMIT = 64
+CURSOR_LIMIT = 512
+
+
 class TokenQuerySchema(Schema):
-    token = fields.String(load_default=None, metadata={"description": "participant token (links in mail)"})
+    token = fields.String(load_default=None, metadata={"description": "the preferences link token of a mail"})
 
 
 class UnsubscribeQuerySchema(TokenQuerySchema):
     category = fields.String(required=True, validate=validate.OneOf(SKIPPABLE))
 
 
+class OneClickQuerySchema(Schema):
+    category = fields.String(required=True, validate=validate.OneOf(SKIPPABLE))
+    # no length rule: a malformed token of any length is a 401 from the one token check
+    token = fields.String(required=True, metadata={"description": "the preferences link token of the mail"})
+
+
 class NotificationQuerySchema(Schema):
-    participant = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    participant = fields.String(load_default=None, validate=validate.Length(min=1, max=ID_LIMIT))
     event_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=CURSOR_LIMIT))
 
 
 class AttemptSchema(Schema):
@@ -70,13 +80,14 @@ class NotificationPageSchema(Schema):
 
 class TranslationQuerySchema(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(("open", "done")))
-    language = fields.String(load_default=None)
+    language = fields.String(load_default=None, validate=validate.Length(min=2, max=20))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = fields.String(load_default=None)
+    cursor = fields.String(load_default=None, validate=validate.Length(min=1, max=CURSOR_LIMIT))
 
 
 class TranslationRequestSchema(Schema):
     id = fields.String()
+    kind = fields.String(metadata={"description": "translation (written) or interpretation (live, at start)"})
     subject_kind = fields.String()
     subject_id = fields.String()
     language = fields.String()
@@ -84,6 +95,8 @@ class TranslationRequestSchema(Schema):
     title = fields.String()
     url = fields.String(allow_none=True)
     requested_by = fields.String()
+    start = fields.String(allow_none=True, metadata={"description": "an interpretation's start (UTC ISO 8601)"})
+    minutes = fields.Integer(allow_none=True)
     status = fields.String()
     translators = fields.Integer(metadata={"description": "how many translators of the language were mailed"})
     created_at = fields.DateTime()

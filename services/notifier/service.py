@@ -3,7 +3,7 @@ state and its events (outbox) in one transaction.
 
 Consumers (handlers.py) run inside the inbox transaction: the contact change or the rendered
 message is stored together with the applied event id, so a redelivered event finds its id and
-sends nothing. Sending happens afterwards (sending.py), from the stored messages; its outcomes
+sends nothing. Sending happens afterwards (worker.py), from the stored messages; its outcomes
 come back here (SendOutcomes).
 """
 from __future__ import annotations
@@ -36,9 +36,9 @@ from services.notifier.domain import translations as translation_rules
 from services.notifier.domain.compose import build_email, single_line, wire_bytes
 from services.notifier.domain.digest import digest_due
 from services.notifier.domain.events import failed_event, notification_event, template_translation_request
-from services.notifier.domain.messages import message_parts
+from services.notifier.domain.messages import message_parts, unsubscribe_confirmation
 from services.notifier.domain.parking import expiry_reason, named_people
-from services.notifier.domain.planning import Planned, plan
+from services.notifier.domain.planning import Planned, plan, staff_key
 from services.notifier.domain.preferences import ALWAYS_SENT, normalised, resource_mode, should_send, with_unsubscribed
 from services.notifier.domain.rendering import RenderError, TemplateCatalogue
 from services.notifier.domain.retry import Failure, outcome_of
@@ -46,8 +46,9 @@ from services.notifier.store import Store
 
 log = logging.getLogger(__name__)
 
-MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
-                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed",
+MESSAGE_EVENTS = ("match-proposed", "match-joined", "match-confirmed", "match-declined", "connection-proposed",
+                  "connection-completed", "clinic-invited", "clinic-registration-changed", "clinic-reminder",
+                  "session-completed", "sign-in-requested",
                   "presenter-scheduled", "presenter-reminder", "interpreter-scheduled", "interpreter-reminder",
                   "interpretation-missing", "interpretation-unavailable")
 
@@ -98,14 +99,19 @@ class Composer:
     def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]]) -> dict:
         """Everything the messages of these events need, in one query per collection."""
         people: set[str] = set()
+        staff: set[str] = set()
         clinics: set[str] = set()
         for envelope, planned_list in work:
             for planned in planned_list:
                 people.update(named_people(envelope, planned))
+                if planned.staff_id:
+                    people.discard(staff_key(planned.staff_id))
+                    staff.add(planned.staff_id)
                 if planned.template == "feedback_request":
                     clinics.add(envelope["data"]["clinic_id"])
-        return {"contacts": self.store.contacts_of(people, session),
-                "preferences": self.store.preferences_of(people, session),
+        contacts = self.store.contacts_of(people, session)
+        contacts.update({staff_key(k): v for k, v in self.store.staff_contacts_of(staff, session).items()})
+        return {"contacts": contacts, "preferences": self.store.preferences_of(people, session),
                 "resources": self.store.clinic_resources(clinics, session)}
 
     def delivery(self, session: ClientSession, envelope: dict, planned: Planned, lookups: dict,
@@ -113,9 +119,9 @@ class Composer:
         """The delivery document for one recipient: rendered and queued, parked, skipped, or None."""
         now = utcnow()
         base = delivery_rules.new_delivery(notification_id or uuid.uuid4().hex, envelope, planned, now)
-        decision = delivery_rules.decide(envelope, planned, lookups["contacts"], lookups["preferences"])
+        decision = delivery_rules.decide(envelope, planned, lookups["contacts"], lookups["preferences"], now)
         if decision.action == "park":
-            return delivery_rules.parked(base, envelope, decision.awaiting, now, self.config.park_seconds)
+            return delivery_rules.parked(base, envelope, planned, decision.awaiting, now, self.config.park_seconds)
         if decision.action == "drop":
             return None
         if decision.action == "skip":
@@ -195,15 +201,23 @@ class ContactUseCases:
         self.store.replace_contact(contact_rules.tombstone(data), session)
         self.store.forget_person(data["participant_id"], utcnow(), session)
 
+    def on_staff_account(self, session: ClientSession, envelope: dict) -> None:
+        """A staff account's address (for its sign-in mail), or none once it is removed."""
+        data = envelope["data"]
+        self.subjects.apply(session, envelope)
+        if contact_rules.replaces(self.store.staff_contact(data["staff_id"], session), data["revision"]):
+            self.store.replace_staff_contact(contact_rules.staff_contact_from_event(data, utcnow()), session)
+        self.release_parked(session, staff_key(data["staff_id"]))
+
     def release_parked(self, session: ClientSession, key: str) -> None:
         """Messages that waited for this contact (as recipient, or as someone named in them)."""
         parked = self.store.parked_awaiting(key, session)
         if not parked:
             return
-        work = [(doc["envelope"], [Planned(doc["template"], doc["participant_id"])]) for doc in parked]
+        work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]
         lookups = self.composer.lookups(session, work)
         for doc in parked:
-            planned = Planned(doc["template"], doc["participant_id"])
+            planned = delivery_rules.planned_of(doc)
             try:
                 ready = self.composer.delivery(session, doc["envelope"], planned, lookups, notification_id=doc["_id"])
             except PermanentError as exc:  # the event was fine; its message is not: record, do not park
@@ -364,26 +378,50 @@ class SendOutcomes:
             log.info("notifier: %d message(s) will be retried", retried)
 
 
-class PreferenceUseCases:
-    """What a person chose to receive (the API's preferences and unsubscribe routes)."""
+class PersonErased(Exception):
+    """The participant withdrew: nothing is read or written for them any more (the API says 410)."""
 
-    def __init__(self, store: Store):
+
+class PreferenceUseCases:
+    """What a person chose to receive (the API's preferences and unsubscribe routes). Nothing is
+    stored for a participant who withdrew: the check and the write share one transaction, and the
+    withdrawal writes the same preferences key, so one of two concurrent transactions retries."""
+
+    def __init__(self, settings: Settings, db: Database, store: Store):
+        self.settings = settings
+        self.db = db
         self.store = store
 
     @staticmethod
     def view(pid: str, stored: dict | None) -> dict:
         return {"participant": pid, **normalised(stored), "always_sent": list(ALWAYS_SENT)}
 
+    def _unless_erased(self, pid: str, session: ClientSession | None = None) -> None:
+        if contact_rules.is_gone(self.store.contact(pid, session)):
+            raise PersonErased(pid)
+
     def preferences(self, pid: str) -> dict:
+        self._unless_erased(pid)
         return self.view(pid, self.store.preference(pid))
 
     def save(self, pid: str, preferences: dict) -> dict:
-        stored = {**normalised(preferences), "updated_at": utcnow()}
-        self.store.save_preferences(pid, stored)
-        return self.view(pid, stored)
+        return self._change(pid, lambda current: preferences)
 
     def unsubscribe(self, pid: str, category: str) -> dict:
-        return self.save(pid, with_unsubscribed(self.store.preference(pid), category))
+        return self._change(pid, lambda current: with_unsubscribed(current, category))
+
+    def confirmation_url(self, token: str, category: str) -> str:
+        """Where an unsubscribe link's GET sends the person: the portal asks before anything changes."""
+        return unsubscribe_confirmation(self.settings.portal_url, token, category)
+
+    def _change(self, pid: str, change) -> dict:
+        def work(session: ClientSession) -> dict:
+            self._unless_erased(pid, session)
+            stored = {**normalised(change(self.store.preference(pid, session))), "updated_at": utcnow()}
+            self.store.save_preferences(pid, stored, session)
+            return stored
+
+        return self.view(pid, in_transaction(self.db, work))
 
 
 class Records:
@@ -436,7 +474,7 @@ class NotifierService:
         self.messages = MessageUseCases(settings, self.store, self.composer)
         self.jobs = ScheduledJobs(config, db, self.store, self.composer)
         self.outcomes = SendOutcomes(config, db, self.store, self.outbox)
-        self.preferences = PreferenceUseCases(self.store)
+        self.preferences = PreferenceUseCases(settings, db, self.store)
         self.records = Records(self.store)
 
     def ensure_indexes(self) -> None:

@@ -16,6 +16,7 @@ from shared.cursors import CursorInvalid
 from services.notifier.domain.deliveries import OPEN_STATUSES, SCRUB
 
 Session = ClientSession | None
+WITHDRAWN = "withdrawn participant"  # who asked for a translation, once they are gone
 
 
 class DeliveryRecords:
@@ -141,6 +142,7 @@ class Store(DeliveryRecords):
     def __init__(self, db: Database):
         self.db = db
         self.contacts = db["contacts"]            # registry read model (or a tombstone after withdrawal)
+        self.staff_contacts = db["staff_contacts"]  # staff accounts' addresses (staff-account-changed)
         self.preferences = db["preferences"]
         self.deliveries = db["deliveries"]
         self.resources = db["resources"]          # resource-published read model (by clinic, by topic)
@@ -156,6 +158,8 @@ class Store(DeliveryRecords):
         self.deliveries.create_index([("status", ASCENDING), ("claimed_until", ASCENDING)])
         self.deliveries.create_index([("event_id", ASCENDING)])
         self.deliveries.create_index([("awaiting", ASCENDING)], sparse=True)
+        self.deliveries.create_index([("named", ASCENDING)], sparse=True)
+        self.translation_requests.create_index([("requested_by", ASCENDING)])
         self.contacts.create_index([("topics", ASCENDING)])
         self.resources.create_index([("clinic_id", ASCENDING)])
         self.digest_items.create_index([("participant_id", ASCENDING), ("created_at", ASCENDING)])
@@ -172,6 +176,18 @@ class Store(DeliveryRecords):
             return {}
         return {c["_id"]: c for c in self.contacts.find({"_id": {"$in": pids}}, session=session)}
 
+    def staff_contacts_of(self, staff_ids, session: Session = None) -> dict[str, dict]:
+        staff_ids = list(staff_ids)
+        if not staff_ids:
+            return {}
+        return {c["_id"]: c for c in self.staff_contacts.find({"_id": {"$in": staff_ids}}, session=session)}
+
+    def staff_contact(self, staff_id: str, session: Session = None) -> dict | None:
+        return self.staff_contacts.find_one({"_id": staff_id}, session=session)
+
+    def replace_staff_contact(self, contact: dict, session: Session = None) -> None:
+        self.staff_contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
+
     def replace_contact(self, contact: dict, session: Session = None) -> None:
         self.contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
 
@@ -181,16 +197,36 @@ class Store(DeliveryRecords):
                                        session=session))
 
     def forget_person(self, pid: str, now: datetime, session: Session = None) -> None:
-        """Erasure in the notifier's own records: pending mail cancelled, addresses and stored
-        messages gone from the log, preferences and waiting digest items deleted."""
-        self.deliveries.update_many(
-            {"participant_id": pid, "status": {"$in": list(OPEN_STATUSES)}},
-            {"$set": {"status": "cancelled", "error": "participant withdrawn", "updated_at": now},
-             "$unset": SCRUB}, session=session)
-        self.deliveries.update_many({"participant_id": pid}, {"$unset": SCRUB}, session=session)
+        """Erasure in the notifier's own records: the person's pending mail cancelled; addresses,
+        subjects and stored messages gone from their log; other people's pending mail that names
+        them cancelled (their name or words would be in it); their preferences, waiting digest items
+        and the translation requests they made about their own connections deleted, the others no
+        longer saying who asked."""
+        open_ = {"$in": list(OPEN_STATUSES)}
+        self._cancel({"participant_id": pid, "status": open_}, "participant withdrawn", now, session)
+        self._cancel({"named": pid, "status": open_}, "a person it names withdrew", now, session)
+        own_requests = [r["event_id"] for r in self.translation_requests.find(
+            {"requested_by": pid, "subject_kind": "connection"}, {"event_id": 1}, session=session)]
+        if own_requests:
+            self._cancel({"event_id": {"$in": own_requests}, "status": open_}, "its requester withdrew", now, session)
+        forgotten = {"$unset": {**SCRUB, "subject": ""}}
+        self.deliveries.update_many({"participant_id": pid}, forgotten, session=session)
+        self.deliveries.update_many({"named": pid}, forgotten, session=session)
+        if own_requests:
+            self.deliveries.update_many({"event_id": {"$in": own_requests}}, forgotten, session=session)
+        # written, then deleted: a preferences change running at the same time conflicts with this
+        # transaction (and retries, then sees the tombstone) instead of creating a record afterwards
+        self.preferences.replace_one({"_id": pid}, {"_id": pid, "erased": True}, upsert=True, session=session)
         self.preferences.delete_one({"_id": pid}, session=session)
         self.digest_items.delete_many({"participant_id": pid}, session=session)
         self.digests.delete_one({"_id": pid}, session=session)
+        self.translation_requests.delete_many({"requested_by": pid, "subject_kind": "connection"}, session=session)
+        self.translation_requests.update_many({"requested_by": pid}, {"$set": {"requested_by": WITHDRAWN}},
+                                              session=session)
+
+    def _cancel(self, match: dict, reason: str, now: datetime, session: Session) -> None:
+        self.deliveries.update_many(match, {"$set": {"status": "cancelled", "error": reason, "updated_at": now},
+                                            "$unset": SCRUB}, session=session)
 
     # ------------------------------------------------------------------ preferences
 

@@ -30,3 +30,12 @@ def tombstone(data: dict) -> dict:
     """What stays of a withdrawn participant: nothing personal, only enough to ignore late events."""
     return {"_id": data["participant_id"], "withdrawn": True, "revision": data["revision"],
             "withdrawn_at": data["withdrawn_at"]}
+
+
+def staff_contact_from_event(data: dict, now: datetime) -> dict:
+    """A staff account as staff-account-changed tells it: its address and languages while active;
+    nothing but its id and revision once removed (a removed account loses its address)."""
+    contact = {"_id": data["staff_id"], "revision": data["revision"], "status": data["status"], "updated_at": now}
+    if data["status"] == "active" and data.get("email"):
+        contact.update(email=data["email"], name=data.get("name"), languages=list(data.get("languages") or []))
+    return contact

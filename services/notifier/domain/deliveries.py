@@ -8,19 +8,19 @@ cancelled (withdrawn), skipped (preferences).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from services.notifier.domain.messages import Recipient
-from services.notifier.domain.parking import awaited_contacts, parked_until
-from services.notifier.domain.planning import Planned
+from services.notifier.domain.parking import awaited_contacts, deadline, named_people, parked_until
+from services.notifier.domain.planning import Planned, staff_key
 from services.notifier.domain.preferences import should_send
 
 OPEN_STATUSES = ("parked", "queued")
 FINAL_STATUSES = ("sent", "failed", "expired", "cancelled", "skipped")
 STATUSES = ("parked", "queued", "sent", "failed", "expired", "cancelled", "skipped")
 # what a delivery loses once it can no longer be sent (or was sent): the address and the message
-SCRUB = {"message": "", "to": "", "envelope": "", "claim": "", "claimed_until": ""}
+SCRUB = {"message": "", "to": "", "envelope": "", "claim": "", "claimed_until": "", "named": ""}
 ENVELOPE_FIELDS = ("id", "type", "time", "data")
 
 
@@ -40,13 +40,22 @@ class Decision:
     reason: str | None = None
 
 
-def decide(envelope: dict, planned: Planned, contacts: dict[str, dict], preferences: dict[str, dict]) -> Decision:
+def decide(envelope: dict, planned: Planned, contacts: dict[str, dict], preferences: dict[str, dict],
+           now: datetime | None = None) -> Decision:
     """What to do with one planned message, given the contacts and preferences known now."""
     awaiting = awaited_contacts(envelope, planned, contacts)
     if awaiting:
         return Decision("park", awaiting=tuple(awaiting))
+    until = deadline(envelope, planned)
+    if until is not None and now is not None and now >= until:
+        return Decision("skip", reason=f"{planned.template} was no use any more by the time it could be sent")
+    data = envelope["data"]
+    if planned.staff_id:
+        contact = contacts[staff_key(planned.staff_id)]
+        if not contact.get("email"):
+            return Decision("drop")  # a removed account keeps no address
+        return Decision("render", recipient=Recipient.from_staff(contact, data.get("language")))
     if planned.participant_id is None:
-        data = envelope["data"]
         return Decision("render", recipient=Recipient(
             address=planned.address, languages=planned.languages
             or (data.get("language", "en"), data.get("source_language", "en"))))
@@ -56,12 +65,18 @@ def decide(envelope: dict, planned: Planned, contacts: dict[str, dict], preferen
     if not should_send(planned.category, preferences.get(planned.participant_id)):
         return Decision("skip", first_language=contact["languages"][0],
                         reason=f"{planned.category} turned off by the participant")
+    if planned.template == "sign_in" and data.get("language"):  # the language the person asked in first
+        recipient = Recipient.from_contact(contact)
+        languages = tuple(dict.fromkeys((data["language"],) + recipient.languages))
+        return Decision("render", recipient=replace(recipient, languages=languages))
     return Decision("render", recipient=Recipient.from_contact(contact))
 
 
 def new_delivery(notification_id: str, envelope: dict, planned: Planned, now: datetime) -> dict:
-    """The fields every delivery has, whatever becomes of it."""
-    return {
+    """The fields every delivery has, whatever becomes of it. `named`: the other people the
+    message speaks of, so that their withdrawal can cancel it while it waits."""
+    others = [pid for pid in named_people(envelope, planned) if pid not in (planned.participant_id, planned.recipient)]
+    return {**({"named": others} if others else {}), **({"staff_id": planned.staff_id} if planned.staff_id else {}),
         "_id": notification_id, "key": delivery_key(envelope["id"], planned.recipient, planned.template),
         "event_id": envelope["id"], "event_type": envelope["type"], "event_time": envelope.get("time"),
         "template": planned.template, "category": planned.category, "participant_id": planned.participant_id, "channel": "email",
@@ -69,10 +84,15 @@ def new_delivery(notification_id: str, envelope: dict, planned: Planned, now: da
     }
 
 
-def parked(base: dict, envelope: dict, awaiting, now: datetime, park_seconds: float) -> dict:
+def parked(base: dict, envelope: dict, planned: Planned, awaiting, now: datetime, park_seconds: float) -> dict:
     return {**base, "status": "parked", "language": None, "first_language": None, "awaiting": list(awaiting),
             "envelope": {k: envelope[k] for k in ENVELOPE_FIELDS},
-            "parked_until": parked_until(now, park_seconds)}
+            "parked_until": parked_until(now, park_seconds, deadline(envelope, planned))}
+
+
+def planned_of(doc: dict) -> Planned:
+    """The planned message a stored (parked) delivery stands for."""
+    return Planned(doc["template"], doc.get("participant_id"), staff_id=doc.get("staff_id"))
 
 
 def skipped(base: dict, decision: Decision) -> dict:

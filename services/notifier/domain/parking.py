@@ -9,16 +9,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Mapping
 
-from services.notifier.domain.planning import Planned
+from shared.clock import as_utc
+
+from services.notifier.domain.planning import Planned, staff_key
 
 # messages that name the other people of a connection, so need their contacts too
-MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
+MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks",
+                   "connection_confirm")
 
 
 def named_people(envelope: dict, planned: Planned) -> list[str]:
     """The participants whose contact this message needs: its recipient and, for a connection's
     messages, everyone it names."""
     needed = [planned.participant_id] if planned.participant_id else []
+    if planned.staff_id:
+        needed.append(staff_key(planned.staff_id))
     if planned.template in MATCH_TEMPLATES:
         needed += [member["participant_id"] for member in envelope["data"].get("participants", [])]
     return list(dict.fromkeys(needed))
@@ -29,9 +34,18 @@ def awaited_contacts(envelope: dict, planned: Planned, contacts: Mapping[str, di
     return [pid for pid in named_people(envelope, planned) if pid not in contacts]
 
 
-def parked_until(now: datetime, park_seconds: float) -> datetime:
-    """When a parked message is given up (recorded as expired)."""
-    return now + timedelta(seconds=park_seconds)
+def deadline(envelope: dict, planned: Planned) -> datetime | None:
+    """After when a message is no use any more: a sign-in link's expiry."""
+    if planned.template == "sign_in":
+        return as_utc(envelope["data"]["expires_at"])
+    return None
+
+
+def parked_until(now: datetime, park_seconds: float, until: datetime | None = None) -> datetime:
+    """When a parked message is given up (recorded as expired): after the park time, or at its
+    deadline when that comes first."""
+    given_up = now + timedelta(seconds=park_seconds)
+    return min(given_up, until) if until is not None else given_up
 
 
 def expiry_reason(awaiting: list[str], park_seconds: float) -> str:

@@ -7,15 +7,26 @@ from typing import Callable
 from services.notifier.domain.preferences import category_of
 
 
+STAFF_PREFIX = "staff:"
+
+
+def staff_key(staff_id: str) -> str:
+    """How a staff account is named among the contacts a message waits for."""
+    return f"{STAFF_PREFIX}{staff_id}"
+
+
 @dataclass(frozen=True)
 class Planned:
     template: str
     participant_id: str | None = None  # a registered person (language, name, address from contacts)
     address: str | None = None         # someone outside the registry (a translator, the program team)
     languages: tuple[str, ...] = ()    # for an address: the languages to write in (default: the event's)
+    staff_id: str | None = None        # a staff account (address from staff-account-changed)
 
     @property
     def recipient(self) -> str:
+        if self.staff_id:
+            return staff_key(self.staff_id)
         return self.participant_id or self.address or ""
 
     @property
@@ -76,6 +87,10 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
         return [Planned("welcome", data["participant_id"])]
     if event_type == "match-proposed":
         return [Planned("match_proposal", pid) for pid in _members(data)]
+    if event_type == "match-joined":  # a learner joined an open connection: they answer for themselves
+        return [Planned("match_proposal", data["participant_id"])]
+    if event_type == "connection-proposed":  # a self-made connection: each other member confirms it
+        return [Planned("connection_confirm", pid) for pid in _members(data) if pid != data["created_by"]]
     if event_type == "match-confirmed":
         return [Planned("match_introduction", pid) for pid in _members(data)]
     if event_type == "match-declined":
@@ -92,6 +107,10 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
         return [Planned("clinic_reminder", data["participant_id"])]
     if event_type == "session-completed":
         return [Planned("feedback_request", pid) for pid in dict.fromkeys(data["attendees"])]
+    if event_type == "sign-in-requested":
+        if data["audience"] == "staff":
+            return [Planned("sign_in", staff_id=data["subject_id"])]
+        return [Planned("sign_in", data["subject_id"])]
     if event_type == "translation-requested":
         return [Planned("translation_request", address=address)
                 for address in translators_for(data["language"], translators)]

@@ -4,16 +4,19 @@ from __future__ import annotations
 # Mail a person may turn off (each such message carries List-Unsubscribe for its category).
 SKIPPABLE = ("matches", "invitations", "reminders", "feedback", "resources")
 # Mail that is always sent: it confirms an account, or tells of a schedule change or of a
-# confirmed match (the program's promise to the other people involved depends on it).
+# confirmed match, or asks to confirm a connection someone recorded with you (the program's
+# promise to the other people involved depends on it).
 ALWAYS_SENT = ("account", "schedule", "introductions", "translations")
 RESOURCE_MODES = ("digest", "immediate")
 
 TEMPLATE_CATEGORIES = {
     "welcome": "account",
+    "sign_in": "account",
     "match_proposal": "matches",
     "match_declined": "matches",
     "connection_thanks": "matches",
     "match_introduction": "introductions",
+    "connection_confirm": "introductions",
     "clinic_invitation": "invitations",
     "clinic_confirmed": "schedule",
     "clinic_waitlisted": "schedule",

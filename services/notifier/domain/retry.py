@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import random
+import re
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
+
+
+# relays often quote the recipient's address in their replies; the error is logged and travels in
+# notification-failed, where no address belongs
+_ADDRESS = re.compile(r"[^\s<>()\[\]@,;:\"']+@[^\s<>()\[\]@,;:\"']+")
 
 
 @dataclass(frozen=True)
@@ -21,17 +27,21 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [reply[0] for reply in exc.recipients.values()]
         code = max(codes) if codes else None
-        text = "; ".join(f"{addr}: {reply[0]} {_text(reply[1])}" for addr, reply in exc.recipients.items())
+        text = "; ".join(f"{reply[0]} {_text(reply[1])}" for reply in exc.recipients.values())
         error = f"recipient refused: {text}"
     elif isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
         error = f"{type(exc).__name__}: {code} {_text(exc.smtp_error)}"
     elif isinstance(exc, smtplib.SMTPNotSupportedError):
-        return Failure(transient=False, code=None, error=f"{type(exc).__name__}: {exc}")
+        return Failure(transient=False, code=None, error=_redacted(f"{type(exc).__name__}: {exc}"))
     else:  # refused or dropped connections, timeouts, DNS: the relay may be back soon
-        return Failure(transient=True, code=None, error=f"{type(exc).__name__}: {exc}")
+        return Failure(transient=True, code=None, error=_redacted(f"{type(exc).__name__}: {exc}"))
     transient = code is None or not 500 <= code < 600
-    return Failure(transient=transient, code=code, error=error[:500])
+    return Failure(transient=transient, code=code, error=_redacted(error)[:500])
+
+
+def _redacted(text: str) -> str:
+    return _ADDRESS.sub("[address removed]", text)
 
 
 def _text(raw) -> str:

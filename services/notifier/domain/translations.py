@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 STATUSES = ("open", "done")
-KEPT_FIELDS = ("subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by")
+KEPT_FIELDS = ("kind", "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by",
+               "start", "minutes")
 
 
 def request_record(data: dict, event_id: str, translators: int, now: datetime) -> dict:
     """A translation-requested event as the open request staff see (stored once per request id)."""
-    return {**{k: data.get(k) for k in KEPT_FIELDS}, "status": "open", "created_at": now, "event_id": event_id,
+    return {**{k: data.get(k) for k in KEPT_FIELDS}, "kind": data.get("kind") or "translation", "status": "open", "created_at": now, "event_id": event_id,
             "translators": translators}
 
 

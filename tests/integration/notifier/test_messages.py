@@ -49,7 +49,7 @@ def test_welcome_in_arabic_is_right_to_left_multipart_and_logged(servers, stack)
     assert message["Message-ID"].startswith("<") and message["List-Unsubscribe"] is None  # account mail
     body = parts(message)
     assert '<html lang="ar" dir="rtl">' in body["html"]
-    assert f"{settings.service_url('registry')}/participants/{pid}" in body["text"]
+    assert f"{settings.portal_url}/me" in body["text"] and f"{settings.portal_url}/sign-in" in body["text"]
     [entry] = eventually(lambda: [e for e in log_of(client, pid) if e["status"] == "sent"])
     assert (entry["template"], entry["language"], entry["channel"], entry["attempts"]) == ("welcome", "ar", "email", 1)
     assert entry["log"][0]["outcome"] == "sent"
@@ -66,17 +66,36 @@ def test_match_proposal_goes_to_each_person_in_their_language_with_working_links
         proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{pid}@example.org")
                                        if m["X-LetsConnect-Template"] == "match_proposal"])[0]
         assert proposal["Content-Language"] == language
-        assert proposal["List-Unsubscribe"].strip().startswith(f"<{settings.service_url('notifier')}/preferences/{pid}/")
-        links = [line.split(": ", 1)[1] for line in parts(proposal)["text"].splitlines()
-                 if f"/matches/{match_id}/respond" in line]
-        assert len(links) == 2
-        for link, response in zip(links, ("accept", "decline")):
-            url = urlsplit(link)
-            assert f"{url.scheme}://{url.netloc}" == settings.service_url("matcher")
-            query = {k: v[0] for k, v in parse_qs(url.query).items()}
-            assert query["response"] == response and query["participant"] == pid
-            link = verify_token(settings, query["token"])
-            assert link.holds_link("match.respond", match_id, pid) and not link.is_participant(pid)
+        assert proposal["List-Unsubscribe"].strip().startswith(f"<{settings.service_url('notifier')}/unsubscribe?")
+        [link] = [line.split(": ", 1)[1] for line in parts(proposal)["text"].splitlines()
+                  if f"/matches/{match_id}?" in line]
+        url = urlsplit(link)  # accept or decline on the portal's page of this proposal
+        assert f"{url.scheme}://{url.netloc}{url.path}" == f"{settings.portal_url}/matches/{match_id}"
+        token = verify_token(settings, parse_qs(url.query)["token"][0])
+        assert token.holds_link("match.respond", match_id, pid) and not token.is_participant(pid)
+
+
+def test_a_learner_who_joins_an_open_connection_is_asked_and_a_self_made_one_is_confirmed(servers, stack):
+    settings, events, _, _ = stack
+    learner, sharer, joiner = new_id(), new_id(), new_id()
+    for pid in (learner, sharer, joiner):
+        events.publish("participant-registered", participant(pid, name=f"Name {pid}"))
+    joined = new_id("m")
+    events.publish("match-joined", {**match(joined, learner, sharer), "participant_id": joiner})
+    made = new_id("m")
+    events.publish("connection-proposed", {**match(made, learner, sharer), "origin": "self_made",
+                                           "created_by": learner}, source="matcher")
+    [asked] = eventually(lambda: [m for m in mail_to(servers.maildir, f"{joiner}@example.org")
+                                  if m["X-LetsConnect-Template"] == "match_proposal"])
+    assert f"{settings.portal_url}/matches/{joined}?token=" in parts(asked)["text"]
+    [confirm] = eventually(lambda: [m for m in mail_to(servers.maildir, f"{sharer}@example.org")
+                                    if m["X-LetsConnect-Template"] == "connection_confirm"])
+    text = parts(confirm)["text"]
+    [line] = [line for line in text.splitlines() if f"/connections/{made}?" in line]
+    token = verify_token(settings, parse_qs(urlsplit(line[line.index("http"):]).query)["token"][0])
+    assert token.holds_link("connection.confirm", made, sharer) and f"Name {learner}" in text
+    assert not [m for m in mail_to(servers.maildir, f"{learner}@example.org")
+                if m["X-LetsConnect-Template"] == "connection_confirm"]  # who recorded it has nothing to confirm
 
 
 def test_introduction_shares_addresses_only_where_both_consented(servers, stack):
@@ -244,18 +263,29 @@ def test_preferences_skip_a_category_but_schedule_changes_still_arrive(servers, 
 
 
 def test_one_click_unsubscribe_from_the_link_in_a_mail(servers, stack):
-    _, events, client, _ = stack
+    settings, events, client, _ = stack
     learner, sharer = new_id(), new_id()
     events.publish("participant-registered", participant(learner))
     events.publish("participant-registered", participant(sharer))
     events.publish("match-proposed", match(new_id("m"), learner, sharer))
     proposal = eventually(lambda: [m for m in mail_to(servers.maildir, f"{learner}@example.org")
                                    if m["X-LetsConnect-Template"] == "match_proposal"])[0]
+    assert proposal["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = urlsplit(proposal["List-Unsubscribe"].strip().strip("<>"))
+    token = parse_qs(link.query)["token"][0]
+    opened = client.get(f"{link.path}?{link.query}")  # a browser (or a link scanner) opening it
+    assert opened.status_code == 303
+    landing = urlsplit(opened.headers["Location"])
+    assert f"{landing.scheme}://{landing.netloc}{landing.path}" == f"{settings.portal_url}/preferences"
+    assert parse_qs(landing.query) == {"token": [token], "unsubscribe": ["matches"]}
+    mine = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/preferences/{learner}", headers=mine).get_json()["skip"] == []  # nothing changed
     response = client.post(f"{link.path}?{link.query}", data="List-Unsubscribe=One-Click",
                            content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200 and response.get_json()["skip"] == ["matches"]
+    assert client.get(f"/preferences/{learner}", headers=mine).get_json()["skip"] == ["matches"]
     assert client.get(f"{link.path}?category=matches&token=forged").status_code == 401
+    assert client.post(f"{link.path}?category=matches&token=forged").status_code == 401
 
 
 def test_feedback_request_links_the_sessions_resources_and_digest_collects_new_ones(servers, stack):
@@ -279,14 +309,15 @@ def test_feedback_request_links_the_sessions_resources_and_digest_collects_new_o
     assert "Budget deck" in immediate[0]["Subject"]
     digest = eventually(lambda: [m for m in mail_to(servers.maildir, f"{reader}@example.org")
                                  if m["X-LetsConnect-Template"] == "resource_digest"])
-    assert "https://meta.example.org/Deck" in parts(digest[0])["text"]
+    page = f"{settings.portal_url}/resources/{resource['resource_id']}"  # the portal's page of the resource
+    assert page in parts(digest[0])["text"] and page in parts(immediate[0])["text"]
     events.publish("session-completed", {"clinic_id": clinic, "title": "Budgets", "topics": [topic],
                                          "language": "en", "attendees": [reader], "recording_consent": False,
                                          "completed_at": "2026-11-24T12:00:00Z"}, source="scheduler")
     feedback = eventually(lambda: [m for m in mail_to(servers.maildir, f"{reader}@example.org")
                                    if m["X-LetsConnect-Template"] == "feedback_request"])
     text = parts(feedback[0])["text"]
-    assert "https://meta.example.org/Deck" in text and f"/clinics/{clinic}/feedback" in text
+    assert page in text and f"{settings.portal_url}/clinics/{clinic}/feedback?token=" in text
 
 
 def test_withdrawal_cancels_pending_messages_and_forgets_the_contact(servers, stack):

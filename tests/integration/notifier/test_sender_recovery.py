@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from bson import Binary, ObjectId
 
 from services.notifier.config import NotifierConfig
-from services.notifier.sending import Sender
+from services.notifier.worker import Sender
 from services.notifier.service import NotifierService
 from services.notifier.store import Store
 from shared.mongo import database

@@ -13,10 +13,13 @@ reg = {"clinic_id": "c1", "slot_id": "s1", "participant_id": "p1", "status": "co
        "title": "Budgets that tell a story", "start": "2026-12-10T14:00:00Z", "minutes": 90, "language": "en", "interpretation": "ar",
        "meeting_url": "https://meet.example.org/abc"}
 EVENTS = {
+ "sign_in": ("sign-in-requested", {"request_id": "sr1", "audience": "participant", "subject_id": "p1",
+                                    "expires_at": "2026-11-24T10:30:00Z", "language": None}),
  "welcome": ("participant-registered", {"participant_id": "p1", "interests": [{"topic": "budget-development", "direction": "learn"}]}),
  "match_proposal": ("match-proposed", match),
  "match_introduction": ("match-confirmed", match),
  "match_declined": ("match-declined", {**match, "participant_id": "p2", "cause": "responded"}),
+ "connection_confirm": ("connection-proposed", {**match, "origin": "self_made", "created_by": "p2"}),
  "connection_thanks": ("connection-completed", {**match, "summary": "good", "completed_at": T}),
  "clinic_invitation": ("clinic-invited", {"clinic_id": "c1", "participant_id": "p1", "kind": "monthly", "title": "Budgets that tell a story",
                        "topics": ["budget-development"], "slots": [slot, {**slot, "slot_id": "s2", "start": "2026-12-10T19:00:00Z"}],

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from services.notifier.domain.contacts import contact_from_event, is_gone, replaces, tombstone
 from services.notifier.domain.deliveries import decide, new_delivery, parked, released
 from services.notifier.domain.events import failed_event, notification_event, template_translation_request
+from services.notifier.domain.messages import one_click_problem, unsubscribe_confirmation
 from services.notifier.domain.parking import expiry_reason, named_people
 from services.notifier.domain.planning import Planned
 from services.notifier.domain.retry import classify, outcome_of
@@ -51,7 +52,7 @@ def test_a_message_naming_an_unknown_partner_is_parked_until_they_arrive():
     decision = decide(envelope, to_p1, {"p1": contact("p1")}, {})
     assert (decision.action, decision.awaiting) == ("park", ("p2",))
     base = new_delivery("n1", envelope, to_p1, NOW)
-    waiting = parked(base, envelope, decision.awaiting, NOW, 60)
+    waiting = parked(base, envelope, to_p1, decision.awaiting, NOW, 60)
     assert waiting["status"] == "parked" and waiting["awaiting"] == ["p2"]
     assert waiting["parked_until"] == NOW + timedelta(seconds=60) and waiting["envelope"]["id"] == "e1"
     assert decide(envelope, to_p1, {"p1": contact("p1"), "p2": contact("p2")}, {}).action == "render"
@@ -122,3 +123,27 @@ def test_the_notifiers_events_carry_no_address_or_name():
     request = template_translation_request("welcome", "sw")
     assert (request["request_id"], request["subject_kind"], request["requested_by"]) == (
         "template-welcome-sw", "template", "notifier")
+
+
+def test_a_connection_message_remembers_whom_it_names_so_their_withdrawal_cancels_it():
+    envelope = match_envelope()
+    assert new_delivery("n1", envelope, Planned("match_introduction", "p1"), NOW)["named"] == ["p2"]
+    reminder = {"id": "e2", "type": "clinic-reminder", "time": T, "data": EVENTS["clinic_reminder"][1]}
+    assert "named" not in new_delivery("n2", reminder, Planned("clinic_reminder", "p1"), NOW)
+
+
+def test_smtp_errors_never_carry_the_recipients_address():
+    refused = classify(smtplib.SMTPRecipientsRefused({"a.b@x.org": (550, b"5.1.1 <a.b@x.org>: no such user")}))
+    assert "a.b@x.org" not in refused.error and "550" in refused.error
+    assert "c@y.org" not in classify(smtplib.SMTPDataError(552, b"mailbox c@y.org full")).error
+
+
+def test_one_click_unsubscribe_needs_https_outside_a_local_setting():
+    assert one_click_problem("https://letsconnect.example.org:8004") is None
+    assert one_click_problem("http://127.0.0.1:8004") is None and one_click_problem("http://localhost:8004") is None
+    assert "LC_PUBLIC_BASE_URL" in one_click_problem("http://letsconnect.example.org:8004")
+
+
+def test_an_unsubscribe_link_opened_in_a_browser_lands_on_the_portals_confirmation():
+    url = unsubscribe_confirmation("https://portal.example.org", "lc1.a.b", "matches")
+    assert url == "https://portal.example.org/preferences?token=lc1.a.b&unsubscribe=matches"

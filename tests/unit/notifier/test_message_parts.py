@@ -32,13 +32,16 @@ def test_proposal_names_the_others_only_with_a_public_profile():
 
 def test_proposal_links_carry_a_token_for_answering_this_proposal_and_nothing_else():
     proposal = parts("match_proposal", {"p1": contact("p1"), "p2": contact("p2")})
-    accept = urlsplit(proposal.context["accept_url"])
-    query = {k: v[0] for k, v in parse_qs(accept.query).items()}
-    assert accept.path == "/matches/m1/respond" and accept.port == SETTINGS.ports["matcher"]
-    assert query["response"] == "accept" and query["participant"] == "p1"
+    respond = urlsplit(proposal.context["respond_url"])
+    query = {k: v[0] for k, v in parse_qs(respond.query).items()}
+    assert f"{respond.scheme}://{respond.netloc}{respond.path}" == f"{SETTINGS.portal_url}/matches/m1"
     link = verify_token(SETTINGS, query["token"])
     assert link.holds_link("match.respond", "m1", "p1") and not link.is_participant("p1")
-    assert proposal.unsubscribe_url.startswith(f"{SETTINGS.service_url('notifier')}/preferences/p1/unsubscribe?")
+    unsubscribe = urlsplit(proposal.unsubscribe_url)
+    assert f"{unsubscribe.scheme}://{unsubscribe.netloc}{unsubscribe.path}" == f"{SETTINGS.service_url('notifier')}/unsubscribe"
+    query = {k: v[0] for k, v in parse_qs(unsubscribe.query).items()}
+    assert query["category"] == "matches"
+    assert verify_token(SETTINGS, query["token"]).holds_link("preferences", "p1", "p1")
 
 
 def test_schedule_changes_carry_no_unsubscribe_link():

@@ -67,3 +67,10 @@ def test_events_without_a_message_plan_nothing():
 def test_categories_follow_the_template():
     assert Planned("clinic_reminder", "p").category == "reminders"
     assert Planned("clinic_cancelled", "p").category == "schedule"
+
+
+def test_a_learner_who_joins_an_open_connection_is_asked_and_a_self_made_one_is_confirmed_by_the_others():
+    _, data = EVENTS["match_proposal"]
+    assert plan("match-joined", {**data, "participant_id": "p3"}) == [Planned("match_proposal", "p3")]
+    assert plan("connection-proposed", {**data, "created_by": "p1"}) == [Planned("connection_confirm", "p2")]
+    assert Planned("connection_confirm", "p2").category == "introductions"

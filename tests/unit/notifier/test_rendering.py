@@ -9,7 +9,7 @@ from shared.config import Settings
 from tests.unit.notifier.samples import ADDRESSED, EVENTS, RESOURCES, T, contact
 
 CATALOGUE = TemplateCatalogue()
-LANGUAGES = ("en", "ar", "fr", "es")
+LANGUAGES = ("en", "ar", "fr", "es", "pt")
 SETTINGS = Settings(secret_keys={"k1": "unit-secret"})
 
 
@@ -24,7 +24,7 @@ def render(template, language, contacts=None, catalogue=CATALOGUE):
     return catalogue.render(template, language, parts.context), parts
 
 
-def test_every_message_exists_in_english_arabic_french_and_spanish():
+def test_every_message_exists_in_english_arabic_french_spanish_and_portuguese():
     for template in TEMPLATE_CATEGORIES:
         assert set(LANGUAGES) <= CATALOGUE.languages(template), template
     assert set(EVENTS) == set(TEMPLATE_CATEGORIES)
@@ -46,7 +46,7 @@ def test_html_escapes_what_people_wrote_and_links_stay_clickable():
     rendered, _ = render("match_proposal", "en", contacts)
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
     assert '<script>alert("x")</script>' in rendered.text  # plain text stays as written
-    assert '<a href="http://127.0.0.1:8002/matches/m1/respond?response=accept&amp;participant=p1' in rendered.html
+    assert '<a href="http://127.0.0.1:8000/matches/m1?token=lc1.' in rendered.html
 
 
 def test_dates_are_in_the_readers_time_zone_and_language():
@@ -70,6 +70,6 @@ def test_an_override_directory_can_add_a_language(tmp_path: Path):
     (tmp_path / "welcome.sw.txt").write_text(
         "{% block subject %}Karibu, {{ name }}{% endblock %}{% block body %}Habari {{ name }}{% endblock %}")
     with_swahili = TemplateCatalogue((str(tmp_path),))
-    assert with_swahili.languages("welcome") == {"en", "ar", "fr", "es", "sw"}
+    assert with_swahili.languages("welcome") == {"en", "ar", "fr", "es", "pt", "sw"}
     rendered, _ = render("welcome", "sw", catalogue=with_swahili)
     assert rendered.subject == "Karibu, Ahmed" and '<html lang="sw" dir="ltr">' in rendered.html

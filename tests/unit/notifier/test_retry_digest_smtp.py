@@ -5,7 +5,7 @@ import pytest
 
 from services.notifier.domain.digest import digest_due
 from services.notifier.domain.retry import backoff_seconds, classify, gives_up
-from services.notifier.sending import parse_smtp_url
+from services.notifier.worker import parse_smtp_url
 
 
 @pytest.mark.parametrize("exc, transient, code", [
