@@ -3,8 +3,8 @@ brings it back empty (and `letsconnect up` starts it with a new cluster id each 
 data volume was lost comes back with a new cluster id too.
 
 A relay compares what the broker says now with what it recorded when it published (the cluster id,
-and the highest offset acknowledged per partition); a worker compares the cluster id with the one it
-started against.
+and per partition the first offset acknowledged for its latest write); a worker compares the
+cluster id with the one it started against.
 """
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def lost_records(known_cluster: str | None, observed_cluster: str, acked: Mappin
                  ends: Mapping[Partition, int] | None) -> str | None:
     """Why the broker no longer holds what was published to it, or None when it does.
 
-    `acked`: the highest offset the broker acknowledged per partition; `ends`: the partitions' end
-    offsets now (a partition missing from `ends` no longer exists; None: not asked)."""
+    `acked`: per partition, an offset the broker acknowledged (the first of the latest write);
+    `ends`: the partitions' end offsets now (a partition missing from `ends` no longer exists;
+    None: not asked)."""
     if known_cluster is not None and observed_cluster != known_cluster:
         return f"the cluster id changed from {known_cluster} to {observed_cluster}"
     if ends is None:

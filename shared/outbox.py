@@ -241,15 +241,17 @@ class OutboxRelay:
         return len(rows)
 
     def _publish(self, rows: list[dict]) -> dict[str, int]:
-        """Publish every event of `rows` in order and wait for the broker's acknowledgements;
-        returns the highest acknowledged offset per partition. Raises if the broker refused."""
+        """Publish every event of `rows` in order and wait for the broker's acknowledgements.
+        Returns, per partition, the lowest offset acknowledged this time: a broker that still holds
+        it ends past it. (Not the highest: Tansu reports a partition's end as the first offset of
+        its last batch plus one.) Raises if the broker refused."""
         futures = [self.publisher.send(envelope) for row in rows for envelope in row["events"]]
         self.publisher.flush()
         acked: dict[str, int] = {}
         for future in futures:
             record = future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
             key = partition_key(record.topic, record.partition)
-            acked[key] = max(acked.get(key, -1), record.offset)
+            acked[key] = min(acked.get(key, record.offset), record.offset)
         return acked
 
     def _archive(self, rows: list[dict], acked: dict[str, int]) -> None:

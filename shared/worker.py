@@ -11,6 +11,7 @@ exit at any point loses nothing.
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -153,6 +154,7 @@ class Worker:
 def serve(build: Callable[[Settings], Worker]) -> None:
     """Entry point of `python -m services.<name>.worker`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack into the log
     settings = Settings.from_env()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port)

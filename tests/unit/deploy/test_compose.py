@@ -71,3 +71,19 @@ def test_mongo_runs_as_a_replica_set_for_transactions():
     mongo = COMPOSE["services"]["mongo"]
     assert "--replSet" in mongo["command"]
     assert "replicaSet=rs0" in COMPOSE["services"]["registry-api"]["environment"]["LC_MONGO_URI"]
+
+
+def test_every_long_running_container_restarts_and_has_a_health_check():
+    for name, container in COMPOSE["services"].items():
+        if name == "topics":  # a one-shot job: retried until the topics exist
+            assert container["restart"] == "on-failure"
+            continue
+        assert container.get("restart") == "unless-stopped", f"{name} is not restarted when it exits"
+        assert container.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+
+def test_workers_get_time_to_drain_before_they_are_killed():
+    for name in SERVICES:
+        worker = COMPOSE["services"][f"{name}-worker"]
+        grace = int(worker["stop_grace_period"].removesuffix("s"))
+        assert grace > float(worker["environment"]["LC_DRAIN_SECONDS"])
