@@ -124,9 +124,9 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
         self.start()
-        log.info("%s worker running", self.service)
         probe = BrokerProbe(self.settings, f"{self.service}-worker-probe")
         started_on = probe.cluster_id()
+        log.info("%s worker running (broker cluster %s)", self.service, started_on or "not reachable yet")
         next_check = time.monotonic() + self.settings.broker_check_seconds
         while not self.stop_event.wait(1.0):
             stopped = [thread.name for thread in self.threads if not thread.is_alive()]

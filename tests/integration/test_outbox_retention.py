@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -16,7 +17,7 @@ from letsconnect.servers import free_port, tansu_command, wait_for_port
 from shared.bus import Publisher, ensure_topics, read_topic
 from shared.mongo import database, in_transaction
 from shared.outbox import Outbox, OutboxRelay
-from shared.worker import Worker
+from shared.worker import EXIT_BROKER_RESET, Worker
 from tests.integration.test_bus_guarantees import Applier, participant
 from tests.support import eventually, namespaced_settings, running
 
@@ -173,3 +174,27 @@ def test_a_broker_that_restarted_empty_gets_every_retained_event_again_and_consu
     topic = read_topic(settings, settings.topic_name("participant-registered"), expected=26)
     assert {json.loads(record.value)["subject"] for record in topic} == set(before + during + [after])
     assert outbox.backlog() == 0 and outbox.retained() == 26
+
+
+def test_a_worker_process_whose_broker_came_back_empty_exits_to_be_restarted(servers, broker, tmp_path):
+    """Its consumers' positions mean nothing on the new broker (Tansu does not say a position is
+    past a partition's end): the worker leaves, and its supervisor starts a fresh one."""
+    settings = namespaced_settings(servers).with_overrides(kafka_bootstrap=broker.bootstrap)
+    ensure_topics(settings)
+    env = {**os.environ, "LC_KAFKA_BOOTSTRAP": broker.bootstrap, "LC_MONGO_URI": servers.mongo_uri,
+           "LC_DB_PREFIX": settings.db_prefix, "LC_TOPIC_PREFIX": settings.topic_prefix,
+           "LC_BROKER_CHECK_SECONDS": "0.5", "PYTHONUNBUFFERED": "1"}
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as output:
+        worker = subprocess.Popen([sys.executable, "-m", "services.scheduler.worker"], env=env, stdout=output,
+                                  stderr=subprocess.STDOUT)
+    try:
+        eventually(lambda: "worker running (broker cluster letsconnect-" in log.read_text(errors="replace"),
+                   timeout=90, message="worker did not start against the broker")
+        broker.kill()
+        broker.start()
+        assert worker.wait(90) == EXIT_BROKER_RESET
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert "the broker was reset" in log.read_text(errors="replace")
