@@ -63,6 +63,11 @@ def tansu_command(host: str, port: int, cluster_id: str | None = None) -> list[s
             "--cluster-id", cluster_id or f"letsconnect-{uuid.uuid4().hex[:12]}"]
 
 
+def sync_on_commit_from_env() -> bool:
+    """LC_MONGO_SYNC_ON_COMMIT (default on): see EmbeddedServers.command."""
+    return os.environ.get("LC_MONGO_SYNC_ON_COMMIT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 SERVER_NAMES = ("tansu", "secantusdb", "mailsink")
 SERVER_LABELS = {"tansu": "Tansu", "secantusdb": "SecantusDB", "mailsink": "SMTP sink"}
 SERVER_START_SECONDS = {"tansu": 30, "secantusdb": 60, "mailsink": 30}
@@ -75,7 +80,7 @@ class EmbeddedServers:
     mongo_port: int
     smtp_port: int
     host: str = "127.0.0.1"
-    sync_on_commit: bool = True
+    sync_on_commit: bool = field(default_factory=lambda: sync_on_commit_from_env())
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -177,5 +182,4 @@ def servers_from_env(data_dir: Path) -> EmbeddedServers:
         kafka_port=int(os.environ.get("LC_KAFKA_PORT", "9092")),
         mongo_port=int(os.environ.get("LC_MONGO_PORT", "27017")),
         smtp_port=int(os.environ.get("LC_SMTP_PORT", "2525")),
-        sync_on_commit=os.environ.get("LC_MONGO_SYNC_ON_COMMIT", "1") not in ("0", "false", "no"),
     )

@@ -122,10 +122,10 @@ class Outbox:
         """Published writes kept for a replay."""
         return self.log.count_documents({})
 
-    def forget(self, person: str) -> int:
-        """Erase `person` from the retained log (in a transaction of its own); returns the number of
-        events removed. Idempotent."""
-        return in_transaction(self.db, lambda session: self.forget_in(session, {person}))
+    def forget(self, *people: str) -> int:
+        """Erase these people from the retained log (in one transaction of its own); returns the
+        number of events removed. Idempotent."""
+        return in_transaction(self.db, lambda session: self.forget_in(session, set(people)))
 
     def forget_in(self, session: ClientSession, people: set[str]) -> int:
         """`forget` inside the caller's transaction, for several people at once."""
