@@ -43,9 +43,11 @@ class Chaos:
         return len(self.traffic.registered)
 
     def settled(self) -> list[str]:
-        """Hold the traffic, wait for the stack to settle; what still does not hold."""
+        """Hold the traffic, wait for the stack to settle; what still does not hold (a request the
+        traffic could not get answered, after retrying for minutes, counts too)."""
         self.traffic.hold()
-        return self.invariants.settle(answered=set(self.traffic.registered), timeout=400)
+        unanswered = [f"traffic: {error}" for error in self.traffic.errors]
+        return unanswered + self.invariants.settle(answered=set(self.traffic.registered), timeout=400)
 
     def said(self, text: str) -> bool:
         return text in self.running.output.read_text(errors="replace")
