@@ -16,11 +16,18 @@ class ApiError(RuntimeError):
         self.body = body
 
 
+RETRIABLE = (502, 503, 504)
+
+
 @dataclass
 class Platform:
     urls: dict[str, str]
     staff_token: str
     timeout: float = 30.0
+    # For as long as this, a call that failed because a process was away (refused connection,
+    # 502/503/504) is sent again; a write whose answer was lost may then apply twice, so callers
+    # accept the 409 of a repeat. 0: no retries (the demo against a healthy stack).
+    retry_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Platform":
@@ -38,7 +45,20 @@ class Platform:
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         url = self.urls[service] + path
-        response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+        deadline = time.monotonic() + self.retry_seconds
+        pause = 0.2
+        while True:
+            try:
+                response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+                if response.status_code in expect or response.status_code not in RETRIABLE:
+                    break
+                failure: Exception = ApiError(method, url, response.status_code, response.text)
+            except requests.RequestException as exc:
+                failure = exc
+            if time.monotonic() + pause > deadline:
+                raise failure
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
         if response.status_code not in expect:
             raise ApiError(method, url, response.status_code, response.text)
         return response

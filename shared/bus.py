@@ -56,10 +56,23 @@ def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> None
 class Publisher:
     def __init__(self, settings: Settings, client_id: str):
         self.settings = settings
-        self.producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, client_id=client_id, acks="all",
+        self.client_id = client_id
+        self.producer = self._new_producer()
+
+    def _new_producer(self) -> KafkaProducer:
+        return KafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap, client_id=self.client_id, acks="all",
             enable_idempotence=True, linger_ms=2, retries=10,
         )
+
+    def renew(self) -> None:
+        """A new producer: after a broker restarted empty, the idempotent producer's id is unknown
+        to it and the old producer stays failed."""
+        old, self.producer = self.producer, self._new_producer()
+        try:
+            old.close(timeout=0)
+        except Exception:  # closing a producer of a broker that is gone
+            pass
 
     def send(self, envelope: dict):
         """Asynchronous publish keyed by subject; the returned future raises if the broker refused."""

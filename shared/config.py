@@ -152,6 +152,12 @@ class Settings:
     retry_attempts: int = 4
     retry_backoff_ms: int = 200
     outbox_poll_ms: int = 50
+    # How often a worker asks the broker whether it is still the one it published to (a broker
+    # that restarted empty is told by a new cluster id or partitions ending below acknowledged offsets).
+    broker_check_seconds: float = 5.0
+    # How long a stopping worker may take to finish what it has in flight (`letsconnect up` stops it
+    # harder after that).
+    drain_seconds: float = 20.0
     translators: dict[str, tuple[str, ...]] = field(default_factory=dict)
     worker_metrics_port: int = 0
     environment: str = LOCAL  # LC_ENV: `production` refuses known secrets and turns abuse limits on
@@ -202,6 +208,8 @@ class Settings:
             retry_attempts=env_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
             retry_backoff_ms=env_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
             outbox_poll_ms=env_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
+            broker_check_seconds=env_float("LC_BROKER_CHECK_SECONDS", cls.broker_check_seconds),
+            drain_seconds=env_float("LC_DRAIN_SECONDS", cls.drain_seconds),
             translators=translators,
             worker_metrics_port=env_int("LC_WORKER_METRICS_PORT", cls.worker_metrics_port),
             environment=environment,

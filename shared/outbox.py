@@ -1,8 +1,25 @@
-"""Transactional outbox: events are stored with the state change, then relayed to Kafka.
+"""Transactional outbox: events are stored with the state change, relayed to Kafka, then kept.
 
-A crash between the write and the publish loses nothing (the relay finds the row on restart);
-a crash between the publish and the delete re-publishes the same envelope id, which consumers'
-inboxes drop. One relay per service database holds a lease, so order is kept across copies.
+Write path (unchanged by retention): a change and its one outbox row in one transaction
+(`shared.mongo.write_atomically`: one round trip for the writes plus the commit).
+
+Relay: publishes pending rows (`outbox`) in `_id` order with acks=all, then moves them, in one
+transaction, to the service's retained log (`outbox_log`), kept as long as the topics keep events
+(LC_TOPIC_RETENTION_HOURS). A crash between the publish and the move re-publishes the same envelope
+ids, which consumers' inboxes drop. One relay per service database holds a lease, so order is kept
+across copies.
+
+The retained log is the service's durable record of what it published. When the relay sees that
+the broker no longer holds it (a new cluster id, or a partition ending below an offset the broker
+acknowledged: the embedded broker keeps topics in memory and comes back empty), it re-creates the
+topics and publishes the retained log again, oldest first, then carries on with pending rows.
+Consumer groups then start from the earliest offset of the new topics; their inboxes drop what
+they had already applied.
+
+Erasure: `Outbox.forget(person)` removes from the retained log every event that names the person
+(except the erasure event itself) and leaves a marker, so events still pending enter the log
+without them. The relay does it for the erasure events it relays (the registry's own log); every
+worker that consumes participant-withdrawn does it for its service (shared.worker).
 """
 from __future__ import annotations
 
@@ -12,20 +29,57 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, Iterable
 
 from bson import ObjectId
-from pymongo import ASCENDING, InsertOne
+from pymongo import ASCENDING, DeleteMany, InsertOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import metrics
+from shared.broker_reset import BrokerProbe, lost_records, parse_partition_key, partition_key
 from shared.events import EVENT_TYPES, make_event
+from shared.mongo import in_transaction
 from shared.outbox_wake import OutboxWakeup
 
 log = logging.getLogger(__name__)
-COLLECTION = "outbox"
+COLLECTION = "outbox"  # pending rows: written with the change, not yet published
+LOG = "outbox_log"  # published rows, kept for the topics' retention (what a replay publishes again)
+FORGOTTEN = "outbox_forgotten"  # erased people: pending events naming them never enter the log
+STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledged offsets, replay
+RELAY_STATE = "relay"
+ERASURE_EVENTS = frozenset({"participant-withdrawn"})
+_LONGEST_ID = 64
+
+
+def mentions(envelope: dict) -> set[str]:
+    """The identifiers an event names: its subject and every short string without spaces in its
+    data (wherever a schema puts participant ids: participant_id, participants[].id, attendees...).
+    Only used to find what to erase, so over-inclusion costs index entries, never data."""
+    found = {envelope["subject"]}
+    pending = [envelope.get("data")]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if len(value) <= _LONGEST_ID and value and not any(c.isspace() for c in value):
+                found.add(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
+
+
+def without_people(events: Iterable[dict], people: set[str]) -> list[dict]:
+    """`events` minus those naming one of `people`. An erasure event stays: replayed, it tells a
+    consumer that never saw the person to hold nothing of them."""
+    return [e for e in events if e["type"] in ERASURE_EVENTS or not (mentions(e) & people)]
+
+
+def _log_row(row: dict, events: list[dict], published_at: datetime) -> dict:
+    return {"_id": row["_id"], "events": events, "mentions": sorted(set().union(*map(mentions, events))),
+            "created_at": row.get("created_at"), "published_at": published_at}
 
 
 class Outbox:
@@ -33,6 +87,9 @@ class Outbox:
         self.db = db
         self.source = source
         self.collection = db[COLLECTION]
+        self.log = db[LOG]
+        self.forgotten = db[FORGOTTEN]
+        self.state = db[STATE]
 
     def _row(self, events: list[tuple[str, dict]]) -> dict:
         """One row per write, holding its events in order: one insert and one index entry however
@@ -67,22 +124,66 @@ class Outbox:
         row = self.collection.find_one({}, {"created_at": 1}, sort=[("_id", ASCENDING)])
         return row["created_at"] if row else None
 
+    def retained(self) -> int:
+        """Published writes kept for a replay."""
+        return self.log.count_documents({})
+
+    def forget(self, *people: str) -> int:
+        """Erase these people from the retained log (in one transaction of its own); returns the
+        number of events removed. Idempotent."""
+        return in_transaction(self.db, lambda session: self.forget_in(session, set(people)))
+
+    def forget_in(self, session: ClientSession, people: set[str]) -> int:
+        """`forget` inside the caller's transaction, for several people at once."""
+        now = datetime.now(timezone.utc)
+        for person in sorted(people):
+            self.forgotten.update_one({"_id": person}, {"$set": {"at": now}}, upsert=True, session=session)
+        # The relay's archiving writes this document too: the two transactions conflict instead of
+        # each committing on a view without the other (a row entering the log unerased).
+        self.state.update_one({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True, session=session)
+        removed = 0
+        for row in self.log.find({"mentions": {"$in": sorted(people)}}, session=session):
+            kept = without_people(row["events"], people)
+            removed += len(row["events"]) - len(kept)
+            if not kept:
+                self.log.delete_one({"_id": row["_id"]}, session=session)
+            elif len(kept) < len(row["events"]):
+                self.log.update_one({"_id": row["_id"]}, {"$set": {
+                    "events": kept, "mentions": sorted(set().union(*map(mentions, kept)))}}, session=session)
+        return removed
+
 
 class OutboxRelay:
-    """Publishes pending outbox rows in `_id` order (each row's events in order), then deletes them."""
+    """Publishes pending outbox rows in `_id` order (each row's events in order), moves them to the
+    retained log, and publishes the log again when the broker lost it."""
 
     LEASE_SECONDS = 10
+    PRUNE_EVERY_SECONDS = 60.0
 
     def __init__(self, outbox: Outbox, publisher, poll_ms: int = 20, batch: int = 500,
-                 after_publish: Callable[[list[dict]], None] | None = None):
+                 after_publish: Callable[[list[dict]], None] | None = None,
+                 retention_hours: float | None = None, broker_check_seconds: float | None = None,
+                 probe: BrokerProbe | None = None):
         self.outbox = outbox
         self.publisher = publisher
+        self.settings = publisher.settings
         self.poll = poll_ms / 1000
         self.batch = batch
         self.after_publish = after_publish  # fault-injection point for the crash tests
+        hours = self.settings.topic_retention_hours if retention_hours is None else retention_hours
+        self.retention = timedelta(hours=hours)
+        self.check_every = (self.settings.broker_check_seconds if broker_check_seconds is None
+                            else broker_check_seconds)
+        self.probe = probe or BrokerProbe(self.settings, f"{outbox.source}-relay-probe")
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = 0.0
         self.wakeup = OutboxWakeup(outbox.collection, poll_seconds=self.poll)  # wake on writes, not a timer
+        self._next_check = 0.0
+        self._next_prune = 0.0
+        self._indexed = False
+        self._stop = threading.Event()
+
+    # -- the lease: one relay per service database at a time ---------------------------------
 
     def _hold_lease(self) -> bool:
         now = time.time()
@@ -96,30 +197,53 @@ class OutboxRelay:
                                                  {"expires": {"$lt": datetime.now(timezone.utc)}}]},
                 {"$set": {"owner": self.owner, "expires": expires}}, upsert=True)
         except DuplicateKeyError:
-            return False
+            if not self._take_over_from_dead_owner(expires):
+                return False
         self._lease_until = now + self.LEASE_SECONDS
         return True
+
+    def _take_over_from_dead_owner(self, expires: datetime) -> bool:
+        """A lease left by a process of this host that no longer exists (a relay killed with its
+        worker) is taken at once rather than after it expires."""
+        locks = self.outbox.db["locks"]
+        lease = locks.find_one({"_id": "outbox-relay"}) or {}
+        host, _, rest = str(lease.get("owner", "")).partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            return False
+        taken = locks.update_one({"_id": "outbox-relay", "owner": lease["owner"]},
+                                 {"$set": {"owner": self.owner, "expires": expires}})
+        if taken.modified_count:
+            log.info("%s relay: took over the lease of %s (process gone)", self.outbox.source, lease["owner"])
+        return taken.modified_count == 1
 
     def release(self) -> None:
         self.outbox.db["locks"].delete_one({"_id": "outbox-relay", "owner": self.owner})
         self._lease_until = 0.0
 
+    # -- relaying --------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        if not self._indexed:
+            self.outbox.log.create_index("mentions")  # erasure finds a person's rows by it
+            self._indexed = True
+
     def run_once(self) -> int:
         if not self._hold_lease():
             return 0
+        self._prepare()
+        if time.monotonic() >= self._next_check:
+            self.check_broker()
+            self._next_check = time.monotonic() + self.check_every
         rows = list(self.outbox.collection.find({}).sort("_id", ASCENDING).limit(self.batch))
         if not rows:
+            self._prune_when_due()
             return 0
-        futures = [self.publisher.send(envelope) for row in rows for envelope in row["events"]]
-        self.publisher.flush()
-        for future in futures:
-            future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
+        acked = self._publish(rows)
         acked_at = datetime.now(timezone.utc)
         if self.after_publish:
             self.after_publish(rows)
-        # Published rows are deleted rather than marked: cheaper for the database, and the broker
-        # keeps the published history.
-        self.outbox.collection.delete_many({"_id": {"$in": [row["_id"] for row in rows]}})
+        self._archive(rows, acked)
         self.wakeup.published(row["_id"] for row in rows)
         self._observe(rows, acked_at)
         return len(rows)
@@ -130,13 +254,129 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISHED.labels(self.outbox.source, envelope["type"]).inc()
             metrics.OUTBOX_AGE.labels(self.outbox.source).observe(metrics.age_seconds(envelope["time"], acked_at))
 
+    def _publish(self, rows: list[dict]) -> dict[str, int]:
+        """Publish every event of `rows` in order and wait for the broker's acknowledgements.
+        Returns, per partition, the lowest offset acknowledged this time: a broker that still holds
+        it ends past it. (Not the highest: Tansu reports a partition's end as the first offset of
+        its last batch plus one.) Raises if the broker refused."""
+        futures = [self.publisher.send(envelope) for row in rows for envelope in row["events"]]
+        self.publisher.flush()
+        acked: dict[str, int] = {}
+        for future in futures:
+            record = future.get(timeout=30)  # raises if the broker did not take it: rows stay pending
+            key = partition_key(record.topic, record.partition)
+            acked[key] = min(acked.get(key, record.offset), record.offset)
+        return acked
+
+    def _archive(self, rows: list[dict], acked: dict[str, int]) -> None:
+        """Move published rows to the retained log (without events naming an erased person) and
+        record the acknowledged offsets, in one transaction."""
+        outbox = self.outbox
+        erased_now = {e["subject"] for row in rows for e in row["events"] if e["type"] in ERASURE_EVENTS}
+
+        def work(session: ClientSession) -> None:
+            named = sorted(set().union(*(mentions(e) for row in rows for e in row["events"])))
+            forgotten = {doc["_id"] for doc in outbox.forgotten.find({"_id": {"$in": named}}, {"_id": 1},
+                                                                      session=session)}
+            now = datetime.now(timezone.utc)
+            operations = []
+            for row in rows:
+                events = without_people(row["events"], forgotten) if forgotten else row["events"]
+                if events:
+                    operations.append(InsertOne(_log_row(row, events, now), namespace=outbox.log.full_name))
+            operations.append(DeleteMany({"_id": {"$in": [row["_id"] for row in rows]}},
+                                         namespace=outbox.collection.full_name))
+            operations.append(UpdateOne({"_id": RELAY_STATE}, {"$max": {f"acked.{k}": v for k, v in acked.items()}},
+                                        upsert=True, namespace=outbox.state.full_name))
+            outbox.db.client.bulk_write(operations, ordered=True, session=session)
+            if erased_now:
+                outbox.forget_in(session, erased_now)
+
+        in_transaction(outbox.db, work)
+
+    # -- a broker that lost what was published ---------------------------------------------
+
+    def check_broker(self) -> bool:
+        """Publish the retained log again when the broker lost it; True when it did. A broker that
+        does not answer is left to the next check (publishing fails meanwhile)."""
+        observed = self.probe.cluster_id()
+        if observed is None:
+            return False
+        state = self.outbox.state.find_one({"_id": RELAY_STATE}) or {}
+        replay = state.get("replay") or {}
+        if replay.get("cluster_id") == observed:
+            reason = "an interrupted replay"
+        elif state.get("cluster_id") is None:
+            self.outbox.state.update_one({"_id": RELAY_STATE}, {"$set": {"cluster_id": observed}}, upsert=True)
+            return False
+        else:
+            acked = {parse_partition_key(k): v for k, v in (state.get("acked") or {}).items()}
+            ends = None if observed != state["cluster_id"] else self.probe.end_offsets(acked)
+            reason = lost_records(state["cluster_id"], observed, acked, ends)
+        if reason is None:
+            return False
+        self.replay(observed, reason, resume_after=replay.get("after") if replay.get("cluster_id") == observed
+                    else None)
+        return True
+
+    def replay(self, cluster_id: str, reason: str, resume_after: ObjectId | None = None) -> int:
+        """Re-create the topics and publish the retained log again, oldest first; progress is
+        recorded, so a relay that stops half-way is resumed by the next one. Returns events published."""
+        from shared.bus import ensure_topics  # bus imports nothing of the outbox; imported late for clarity
+
+        outbox = self.outbox
+        log.warning("%s relay: the broker lost published events (%s); publishing the retained log again",
+                    outbox.source, reason)
+        ensure_topics(self.settings)
+        self.publisher.renew()  # an idempotent producer's id means nothing to a new broker
+        if resume_after is None:
+            outbox.state.update_one({"_id": RELAY_STATE}, {"$set": {
+                "replay": {"cluster_id": cluster_id, "after": None}, "acked": {}}}, upsert=True)
+        after, published, started = resume_after, 0, time.monotonic()
+        while True:
+            if self._stop.is_set():
+                return published  # the next relay resumes after `after`
+            if not self._hold_lease():
+                log.warning("%s relay: lost the lease during the replay; the holder resumes it", outbox.source)
+                return published
+            query = {"_id": {"$gt": after}} if after is not None else {}
+            rows = list(outbox.log.find(query).sort("_id", ASCENDING).limit(self.batch))
+            if not rows:
+                break
+            acked = self._publish(rows)
+            after = rows[-1]["_id"]
+            published += sum(len(row["events"]) for row in rows)
+            outbox.state.update_one({"_id": RELAY_STATE}, {
+                "$set": {"replay.after": after}, "$max": {f"acked.{k}": v for k, v in acked.items()}})
+        outbox.state.update_one({"_id": RELAY_STATE}, {"$set": {"cluster_id": cluster_id}, "$unset": {"replay": ""}})
+        log.warning("%s relay: replayed %d retained events in %.1f s", outbox.source, published,
+                    time.monotonic() - started)
+        return published
+
+    # -- retention -------------------------------------------------------------------------
+
+    def _prune_when_due(self) -> None:
+        if time.monotonic() >= self._next_prune:
+            self.prune()
+            self._next_prune = time.monotonic() + self.PRUNE_EVERY_SECONDS
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Drop retained rows (and erasure markers) older than the retention."""
+        cutoff = (now or datetime.now(timezone.utc)) - self.retention
+        dropped = self.outbox.log.delete_many({"_id": {"$lt": ObjectId.from_datetime(cutoff)},
+                                               "published_at": {"$lt": cutoff}}).deleted_count
+        self.outbox.forgotten.delete_many({"at": {"$lt": cutoff}})
+        return dropped
+
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         self.wakeup.start()
         while not stop.is_set():
             try:
                 published = self.run_once()
             except (PyMongoError, Exception) as exc:  # keep relaying after broker or database hiccups
                 log.warning("outbox relay: %s; retrying", exc)
+                self._next_check = 0.0  # a failed publish may mean a broker that restarted empty
                 stop.wait(1.0)
                 continue
             if published < self.batch:
@@ -146,3 +386,14 @@ class OutboxRelay:
             self.release()
         except PyMongoError:
             pass
+        self.probe.close()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

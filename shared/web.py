@@ -9,13 +9,14 @@ import time
 import uuid
 from typing import Callable, Iterable
 
+import pymongo
 from flask import Flask, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics
@@ -27,6 +28,32 @@ from shared.tokens import StatusLookup
 
 log = logging.getLogger(__name__)
 JSON_TYPES = ("application/json",)
+# A request's database work gives up after this (then 503, the transaction aborted), well before
+# gunicorn's 60 s worker timeout would cut the answer off: without it a transaction retries for up
+# to two minutes while MongoDB is away.
+DATABASE_WAIT_SECONDS = 30.0
+WITHOUT_DATABASE = ("/healthz", "/readyz", "/metrics")
+
+
+def database_away(db: Database) -> bool:
+    """MongoDB is known to be unreachable. Asked only once the driver has lost its server, so a
+    request costs nothing more while the database is up."""
+    if db.client.topology_description.has_writable_server():
+        return False
+    try:
+        with pymongo.timeout(1.0):
+            db.client.admin.command("ping")
+    except PyMongoError:
+        return True
+    return False
+
+
+def _unavailable():
+    response = jsonify(code=503, status="Service Unavailable",
+                       message="the database is unreachable; nothing was changed, try again shortly",
+                       request_id=g.get("request_id"))
+    response.headers["Retry-After"] = "5"
+    return response, 503
 
 
 MAX_JSON_DEPTH = 32
@@ -197,6 +224,11 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
     def _begin():
         g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
         g.started = time.perf_counter()
+        if request.path not in WITHOUT_DATABASE:
+            if database_away(db):
+                return _unavailable()  # at once, rather than after the driver's retries
+            g.database_deadline = pymongo.timeout(DATABASE_WAIT_SECONDS)
+            g.database_deadline.__enter__()
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or request.data):
             view = app.view_functions.get(request.endpoint)
             view_class = getattr(view, "view_class", None)
@@ -234,14 +266,23 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         response.headers.update(data.get("headers") or {})  # e.g. Retry-After on a 429
         return response, exc.code
 
+    @app.teardown_request
+    def _end(_exc=None):
+        deadline = g.pop("database_deadline", None)
+        if deadline is not None:
+            deadline.__exit__(None, None, None)
+
     @app.errorhandler(ConnectionFailure)
     def _database_unreachable(exc: ConnectionFailure):
         log.warning("%s: MongoDB unreachable on %s %s: %s", service, request.method, request.path, exc)
-        response = jsonify(code=503, status="Service Unavailable",
-                           message="the database is unreachable; nothing was changed, try again shortly",
-                           request_id=g.get("request_id"))
-        response.headers["Retry-After"] = "5"
-        return response, 503
+        return _unavailable()
+
+    @app.errorhandler(PyMongoError)
+    def _database_error(exc: PyMongoError):
+        if exc.timeout:  # DATABASE_WAIT_SECONDS passed: the transaction was aborted
+            log.warning("%s: MongoDB did not answer in time on %s %s: %s", service, request.method, request.path, exc)
+            return _unavailable()
+        return _unexpected(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

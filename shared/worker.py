@@ -2,24 +2,60 @@
 
 Scale a worker by starting more copies: consumers share the service's group (partitions split
 between them); one relay at a time holds the outbox lease; periodic jobs must be idempotent.
+
+Run as a process (`serve`), a worker exits rather than limp on: when one of its threads stopped
+unexpectedly, or when the broker is no longer the one it started against (a broker that restarted
+empty: its consumers' positions mean nothing there). Its supervisor (`letsconnect up`, a container's
+restart policy) starts it again; effects are transactional and offsets committed after them, so an
+exit at any point loses nothing.
 """
 from __future__ import annotations
 
+import faulthandler
 import logging
+import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 from prometheus_client import start_http_server
 from pymongo.database import Database
 
+from shared.broker_reset import BrokerProbe
 from shared.bus import ConsumerRunner, Handler, Publisher
 from shared.config import Settings
 from shared.mongo import until_reachable
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox import ERASURE_EVENTS, Outbox, OutboxRelay
 
 log = logging.getLogger(__name__)
+EXIT_THREAD_STOPPED = 70
+EXIT_BROKER_RESET = 75
+
+
+class _Erasing:
+    """An erasure event's handler, then the person erased from the service's retained outbox log
+    (after the handler's own transaction; idempotent, so a redelivery does it again harmlessly)."""
+
+    def __init__(self, handler: Handler, outbox: Outbox):
+        self.handler = handler
+        self.outbox = outbox
+
+    def __call__(self, envelope: dict) -> None:
+        self.handler(envelope)
+        self.outbox.forget(envelope["subject"])
+
+
+class _ErasingBatch(_Erasing):
+    def apply_batch(self, envelopes: list[dict]) -> int:
+        applied = self.handler.apply_batch(envelopes)
+        self.outbox.forget(*{envelope["subject"] for envelope in envelopes})  # one transaction a batch
+        return applied
+
+
+def erasing(handler: Handler, outbox: Outbox) -> Handler:
+    return (_ErasingBatch if hasattr(handler, "apply_batch") else _Erasing)(handler, outbox)
 
 
 @dataclass
@@ -39,6 +75,8 @@ class Worker:
         self.publisher = Publisher(settings, f"{service}-worker")
         self.outbox = Outbox(db, service)
         self.relay = OutboxRelay(self.outbox, self.publisher, poll_ms=settings.outbox_poll_ms) if relay else None
+        handlers = {event_type: erasing(handler, self.outbox) if event_type in ERASURE_EVENTS else handler
+                    for event_type, handler in handlers.items()}
         self.runner = ConsumerRunner(settings, service, handlers, self.publisher) if handlers else None
         self.jobs = jobs or []
         self.threads: list[threading.Thread] = []
@@ -69,24 +107,53 @@ class Worker:
                 log.exception("%s: periodic job %s failed", self.service, job.name)
             self.stop_event.wait(job.every_seconds)
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Let every thread finish what it has in flight (the batch being applied and committed, the
+        rows being relayed), for at most `timeout` seconds in all (LC_DRAIN_SECONDS)."""
         self.stop_event.set()
+        deadline = time.monotonic() + (self.settings.drain_seconds if timeout is None else timeout)
         for thread in self.threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        unfinished = [thread.name for thread in self.threads if thread.is_alive()]
+        if unfinished:
+            log.warning("%s worker: still busy after the drain period: %s", self.service, ", ".join(unfinished))
         self.publisher.close()
 
     def run_forever(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
         self.start()
-        log.info("%s worker running", self.service)
-        self.stop_event.wait()
+        probe = BrokerProbe(self.settings, f"{self.service}-worker-probe")
+        started_on = probe.cluster_id()
+        log.info("%s worker running (broker cluster %s)", self.service, started_on or "not reachable yet")
+        next_check = time.monotonic() + self.settings.broker_check_seconds
+        while not self.stop_event.wait(1.0):
+            stopped = [thread.name for thread in self.threads if not thread.is_alive()]
+            if stopped:
+                self._exit(EXIT_THREAD_STOPPED, "%s stopped unexpectedly; exiting to be restarted", ", ".join(stopped))
+            if time.monotonic() >= next_check:
+                observed = probe.cluster_id()
+                if started_on is None:
+                    started_on = observed
+                elif observed is not None and observed != started_on:
+                    self._exit(EXIT_BROKER_RESET, "the broker was reset (cluster id %s, now %s); exiting to be "
+                               "restarted with consumers that read the new topics from the start", started_on, observed)
+                next_check = time.monotonic() + self.settings.broker_check_seconds
+        probe.close()
         self.stop()
+
+    def _exit(self, code: int, message: str, *args) -> None:
+        """Leave at once, committing nothing more: what was in flight is redelivered to the next start."""
+        log.error("%s worker: " + message, self.service, *args)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(code)
 
 
 def serve(build: Callable[[Settings], Worker]) -> None:
     """Entry point of `python -m services.<name>.worker`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack into the log
     settings = Settings.from_env()
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port)

@@ -91,3 +91,19 @@ def test_every_api_loads_the_shared_gunicorn_config(name):
     command = COMPOSE["services"][f"{name}-api"]["command"]
     assert "--config=python:shared.gunicorn_config" in command
     assert "--config=python:shared.gunicorn_config" in (ROOT / "deploy" / "Dockerfile").read_text()
+
+
+def test_every_long_running_container_restarts_and_has_a_health_check():
+    for name, container in COMPOSE["services"].items():
+        if name == "topics":  # a one-shot job: retried until the topics exist
+            assert container["restart"] == "on-failure"
+            continue
+        assert container.get("restart") == "unless-stopped", f"{name} is not restarted when it exits"
+        assert container.get("healthcheck", {}).get("test"), f"{name} has no health check"
+
+
+def test_workers_get_time_to_drain_before_they_are_killed():
+    for name in SERVICES:
+        worker = COMPOSE["services"][f"{name}-worker"]
+        grace = int(worker["stop_grace_period"].removesuffix("s"))
+        assert grace > float(worker["environment"]["LC_DRAIN_SECONDS"])
