@@ -14,7 +14,7 @@ import requests
 
 from letsconnect.servers import EmbeddedServers, StackError, port_taken, servers_from_env
 from shared.bus import ensure_topics
-from shared.config import SERVICES, Settings
+from shared.config import SERVICES, Settings, env_int
 
 
 def _pid_alive(pid: int) -> bool:
@@ -26,9 +26,13 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Stack:
-    def __init__(self, settings: Settings, servers: EmbeddedServers, api_workers: int = 2, api_threads: int = 4):
+    def __init__(self, settings: Settings, servers: EmbeddedServers, api_workers: int = 2, api_threads: int = 4,
+                 portal_port: int | None = None):
+        self.portal_port = portal_port or env_int("LC_PORTAL_PORT", 8000)
+        portal_url = os.environ.get("LC_PORTAL_URL") or f"http://{settings.host}:{self.portal_port}"
         self.settings = settings.with_overrides(
-            kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, smtp_url=servers.smtp_url)
+            kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, smtp_url=servers.smtp_url,
+            portal_url=portal_url)
         self.servers = servers
         self.api_workers = api_workers
         self.api_threads = api_threads
@@ -46,6 +50,7 @@ class Stack:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONUNBUFFERED": "1",
         })
         env.update({f"LC_{name.upper()}_PORT": str(port) for name, port in self.settings.ports.items()})
+        env.update({"LC_PORTAL_PORT": str(self.portal_port), "LC_PORTAL_URL": self.settings.portal_url})
         return env
 
     def _claim(self) -> None:
@@ -57,7 +62,7 @@ class Stack:
             if pid and _pid_alive(pid):
                 raise StackError(f"a stack is already running from {self.servers.data_dir} (pid {pid}); "
                                  "stop it first or set LC_DATA_DIR")
-        taken = [f"{name} on {port}" for name, port in self.settings.ports.items()
+        taken = [f"{name} on {port}" for name, port in {**self.settings.ports, "portal": self.portal_port}.items()
                  if port_taken(port, self.settings.host)]
         if taken:
             raise StackError("port already in use: " + ", ".join(taken) + " (set LC_<SERVICE>_PORT)")
@@ -85,11 +90,17 @@ class Stack:
                 "--graceful-timeout", "5", "--access-logfile", "-", "--name", f"letsconnect-{service}",
                 f"services.{service}.app:create_app()"], env)
             self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], env)
+        # The portal: web pages over the five APIs (no worker, no database of its own).
+        self._spawn("portal", [
+            gunicorn, "--bind", f"{self.settings.host}:{self.portal_port}", "--workers", str(self.api_workers),
+            "--threads", "8", "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
+            "--access-logfile", "-", "--name", "letsconnect-portal", "services.portal.app:create_app()"],
+            self.child_env("portal"))
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.time() + timeout
-        pending = set(SERVICES)
+        pending = {*SERVICES, "portal"}
         while pending and time.time() < deadline:
             for name, child in self.children.items():
                 if child.poll() is not None:
@@ -97,7 +108,8 @@ class Stack:
                                      f"{self.servers.log_dir / (name + '.log')}")
             for service in sorted(pending):
                 try:
-                    url = f"http://{self.settings.host}:{self.settings.ports[service]}/readyz"
+                    port = self.portal_port if service == "portal" else self.settings.ports[service]
+                    url = f"http://{self.settings.host}:{port}/readyz"
                     if requests.get(url, timeout=2).status_code == 200:
                         pending.discard(service)
                 except requests.RequestException:
@@ -112,7 +124,8 @@ class Stack:
         rows = [f"  {name:<10} http://{host}:{port}  (API docs: /openapi.json, /docs)"
                 for name, port in self.settings.ports.items()]
         return "\n".join([
-            "Let's Connect is running:", *rows,
+            "Let's Connect is running:",
+            f"  portal     http://{host}:{self.portal_port}  (start here: the participants' web pages)", *rows,
             f"  Kafka      {self.settings.kafka_bootstrap} (Tansu)",
             f"  MongoDB    {self.settings.mongo_uri} (SecantusDB, data in {self.servers.data_dir / 'mongo'})",
             f"  SMTP sink  {self.settings.smtp_url} (mail in {self.servers.maildir}/new)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask import Flask, g, request
 from flask_babel import Babel
@@ -62,6 +63,7 @@ def _helpers() -> dict:
         "slot_time": lambda slot: times.slot_time(slot["start"], slot["minutes"], language, zone),
         "day": lambda value: times.day(value, language, zone),
         "number": lambda value: format_decimal(value, locale=language),
+        "listing": lambda items, name=str: format_list([name(item) for item in items], locale=language) if items else "",
     }
 
 
