@@ -32,8 +32,8 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
     app.config.update(LC_SETTINGS=settings, LC_PORTAL=config, LC_SERVICE=SERVICE,
                       LC_SERVICE_LAYER=PortalService(client, config),
                       MAX_CONTENT_LENGTH=settings.max_body_bytes, SEND_FILE_MAX_AGE_DEFAULT=3600)
+    init_localisation(app, config.secure_cookies)  # first: even a refused POST is answered in its language
     init_security(app, config.secret_key, config.secure_cookies)
-    init_localisation(app, config.secure_cookies)
     app.register_blueprint(pages)
     init_errors(app, expired_form_page=expired_registration)
     _measure(app)

@@ -1,7 +1,7 @@
 """Dates and times as the viewer reads them: their time zone, their locale's formats (CLDR via Babel).
 
 The services speak UTC (ISO 8601); a person sees "Thursday, 10 December 2026, 16:00 – 17:30
-(Eastern European Standard Time)" in their own language and zone.
+(Egypt Time (GMT+02:00))" in their own language and zone.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale
-from babel.dates import format_date, format_interval, get_timezone_gmt, get_timezone_location, get_timezone_name
+from babel.dates import format_date, format_interval, get_timezone_gmt, get_timezone_location
 
 UTC_NAME = "UTC"
 
@@ -54,7 +54,7 @@ def _clock_skeleton(locale: str) -> str:
 class SlotTime:
     day: str        # "Thursday, 10 December 2026" in the viewer's zone and language
     hours: str      # "16:00 – 17:30"
-    zone: str       # "Eastern European Standard Time"
+    zone: str       # "Egypt Time (GMT+02:00)"
     start_iso: str  # for <time datetime=...>
     past: bool
 
@@ -74,11 +74,13 @@ def slot_time(start: str, minutes: int, locale: str, zone: str, now: datetime | 
 
 
 def zone_name(zone: str, locale: str, at: datetime | None = None) -> str:
-    """The zone's name in the locale ("Eastern European Standard Time"); UTC is called UTC everywhere."""
+    """The zone as the reader names it, with its offset at that moment: "Egypt Time (GMT+02:00)",
+    "توقيت مصر (غرينتش+02:00)". UTC is called UTC everywhere."""
     if zone in (UTC_NAME, "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu", "UCT", "Etc/UCT"):
         return UTC_NAME
-    return get_timezone_name((at or datetime.now(timezone.utc)).astimezone(ZoneInfo(zone)), "long",
-                             zone_variant=None, locale=locale)
+    tz = ZoneInfo(zone)
+    moment = (at or datetime.now(timezone.utc)).astimezone(tz)
+    return f"{get_timezone_location(tz, locale=locale)} ({get_timezone_gmt(moment, 'long', locale=locale)})"
 
 
 def day(value: str | None, locale: str, zone: str) -> str:

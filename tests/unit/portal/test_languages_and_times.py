@@ -28,11 +28,12 @@ def test_a_slot_is_shown_in_the_viewers_zone_with_the_locales_clock():
     slot = times.slot_time("2026-12-10T14:00:00Z", 90, "en", "America/Sao_Paulo")
     assert slot.day == "Thursday, December 10, 2026"
     assert slot.hours.replace("\u2009", " ").replace("\u202f", " ") == "11:00 AM – 12:30 PM"
-    assert slot.zone == "Brasilia Standard Time" and slot.start_iso == "2026-12-10T14:00:00Z"
+    assert slot.zone == "Brazil (Sao Paulo) Time (GMT-03:00)" and slot.start_iso == "2026-12-10T14:00:00Z"
     french = times.slot_time("2026-12-10T14:00:00Z", 90, "fr", "Europe/Paris")
     assert french.day == "jeudi 10 décembre 2026" and french.hours.replace("\u2009", " ") == "15:00 – 16:30"
     arabic = times.slot_time("2026-12-10T23:30:00Z", 60, "ar", "Africa/Cairo")
     assert arabic.day.startswith("الجمعة")  # already Friday in Cairo
+    assert arabic.zone == "توقيت مصر (غرينتش+02:00)"
 
 
 def test_the_viewers_zone_is_the_chosen_one_else_the_remembered_one_else_utc():
