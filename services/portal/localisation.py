@@ -2,6 +2,7 @@
 templates use to write dates, times, numbers and names the way the reader does."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -9,6 +10,7 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask import Flask, g, request
 from flask_babel import Babel
+from markupsafe import Markup, escape
 
 from shared.languages import language_name
 
@@ -46,6 +48,27 @@ def _switch_url(code: str) -> str:
     return f"{request.path}?{urlencode({**args, 'lang': code})}"
 
 
+@lru_cache(maxsize=16)
+def _language_options_html(reader: str) -> str:
+    return "".join(f'<option value="{escape(code)}">{escape(name)}</option>'
+                   for code, name in languages.language_options(reader))
+
+
+@lru_cache(maxsize=16)
+def _zone_options_html(reader: str) -> str:
+    return "".join(f'<option value="{escape(zone)}">{escape(label)}</option>'
+                   for zone, label in times.zone_options(reader))
+
+
+def language_options_html(reader: str, selected: str | None = None) -> Markup:
+    """The ~300 <option>s of a language list, built once per reader's language (a page has up to four)."""
+    html = _language_options_html(reader)
+    if selected:
+        mark = f'<option value="{escape(selected)}">'
+        html = html.replace(mark, mark[:-1] + " selected>", 1)
+    return Markup(html)
+
+
 def _helpers() -> dict:
     language = g.get("language", languages.FALLBACK)
     zone = g.get("zone", times.UTC_NAME)
@@ -55,8 +78,8 @@ def _helpers() -> dict:
         "language_switch": [(code, name, _switch_url(code), code == language)
                             for code, name in languages.interface_choices()],
         "language_name": lambda code: language_name(code, language),
-        "language_options": lambda: languages.language_options(language),
-        "zone_options": lambda: times.zone_options(language),
+        "language_options": lambda selected=None: language_options_html(language, selected),
+        "zone_options": lambda: Markup(_zone_options_html(language)),
         "viewer_zone": zone,
         "viewer_zone_name": times.zone_name(zone, language),
         "zone_chosen": g.get("zone_chosen", False),
