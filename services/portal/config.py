@@ -45,6 +45,7 @@ class PortalConfig:
     secret_key: str = "dev-only-portal-cookie-key"
     secure_cookies: bool = False            # Secure cookies: on when the portal is served over https
     taxonomy_cache_seconds: float = 60.0    # topics change rarely; every page shows their labels
+    listing_cache_seconds: float = 5.0      # the clinics listing (seats left) may be this old; a clinic's page never
     page_size: int = 20                     # directory, clinics and resources per page
 
     @classmethod
@@ -60,6 +61,7 @@ class PortalConfig:
             secure_cookies=(secure.lower() in ("1", "true", "yes") if secure
                             else settings.portal_url.startswith("https://")),
             taxonomy_cache_seconds=env_float("LC_PORTAL_TAXONOMY_CACHE_SECONDS", cls.taxonomy_cache_seconds),
+            listing_cache_seconds=env_float("LC_PORTAL_LISTING_CACHE_SECONDS", cls.listing_cache_seconds),
             page_size=env_int("LC_PORTAL_PAGE_SIZE", cls.page_size),
         )
 

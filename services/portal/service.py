@@ -83,11 +83,35 @@ class TaxonomyCache:
         return taxonomy
 
 
+class Recent:
+    """Answers kept for a few seconds, by key: the clinics listing reads every clinic's seats (one call
+    each), and twenty people opening it in the same second need not cost twenty times that."""
+
+    def __init__(self, ttl: float, clock=time.monotonic, size: int = 256):
+        self.ttl, self.clock, self.size = ttl, clock, size
+        self._kept: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        now = self.clock()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept and now - kept[0] < self.ttl:
+            return kept[1]
+        value = compute()
+        with self._lock:
+            if len(self._kept) >= self.size:
+                self._kept.clear()
+            self._kept[key] = (now, value)
+        return value
+
+
 class PortalService:
     def __init__(self, client: ServiceClient, config: PortalConfig):
         self.client = client
         self.config = config
         self.topics = TaxonomyCache(client, config.taxonomy_cache_seconds)
+        self.listings = Recent(config.listing_cache_seconds)
         # Seats left are per clinic (GET /clinics/{id}); a page's clinics are read side by side.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="portal-upstream")
 
@@ -134,6 +158,11 @@ class PortalService:
     # ----- clinics
 
     def clinics(self, filters: ClinicFilters) -> Page:
+        """Upcoming clinics with seats left (at most `listing_cache_seconds` old: a clinic's own page is
+        always read fresh)."""
+        return self.listings.get(("clinics", filters), lambda: self._clinics(filters))
+
+    def _clinics(self, filters: ClinicFilters) -> Page:
         answer = self.client.get_json("scheduler", "/clinics", filters.api_params())
         listed, more = page_of(answer.get("items", []), filters.page, self.config.page_size)
         detailed = list(self._pool.map(self._with_seats, listed))

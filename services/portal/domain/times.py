@@ -45,9 +45,16 @@ def parse_utc(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+@lru_cache(maxsize=32)
+def _locale(code: str) -> Locale:
+    """Parsed once: Babel's formatting functions would parse the code again on every call."""
+    return Locale.parse(code)
+
+
+@lru_cache(maxsize=32)
 def _clock_skeleton(locale: str) -> str:
     """12- or 24-hour clock, as the locale writes times."""
-    return "hm" if "h" in str(Locale.parse(locale).time_formats["short"]) else "Hm"
+    return "hm" if "h" in str(_locale(locale).time_formats["short"]) else "Hm"
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,8 @@ def slot_time(start: str, minutes: int, locale: str, zone: str, now: datetime | 
     ends = begins + timedelta(minutes=minutes)
     local = begins.astimezone(tz)
     return SlotTime(
-        day=format_date(local, "full", locale=locale),
-        hours=format_interval(begins, ends, _clock_skeleton(locale), tzinfo=tz, locale=locale),
+        day=format_date(local, "full", locale=_locale(locale)),
+        hours=format_interval(begins, ends, _clock_skeleton(locale), tzinfo=tz, locale=_locale(locale)),
         zone=zone_name(zone, locale, at=begins),
         start_iso=begins.isoformat().replace("+00:00", "Z"),
         past=begins <= (now or datetime.now(timezone.utc)),
@@ -80,14 +87,14 @@ def zone_name(zone: str, locale: str, at: datetime | None = None) -> str:
         return UTC_NAME
     tz = ZoneInfo(zone)
     moment = (at or datetime.now(timezone.utc)).astimezone(tz)
-    return f"{get_timezone_location(tz, locale=locale)} ({get_timezone_gmt(moment, 'long', locale=locale)})"
+    return f"{get_timezone_location(tz, locale=_locale(locale))} ({get_timezone_gmt(moment, 'long', locale=_locale(locale))})"
 
 
 def day(value: str | None, locale: str, zone: str) -> str:
     """A date (e.g. when a resource was published) in the viewer's zone: "10 December 2026"."""
     if not value:
         return ""
-    return format_date(parse_utc(value).astimezone(ZoneInfo(zone)), "long", locale=locale)
+    return format_date(parse_utc(value).astimezone(ZoneInfo(zone)), "long", locale=_locale(locale))
 
 
 @lru_cache(maxsize=16)
