@@ -27,9 +27,9 @@ from _stack import bench_settings, command_line, embedded_servers, percentile
 from kafka import KafkaConsumer
 
 from letsconnect.population import REGIONS, _pick, _topic_weights
-from services.matcher.assignment import greedy, plan_round
+from services.matcher.domain.assignment import greedy, plan_round
 from services.matcher.config import MatcherConfig
-from services.matcher.rules import group_is_valid, violation
+from services.matcher.domain.rules import group_is_valid, violation
 from shared.bus import Publisher
 from shared.mongo import database
 from shared.events import make_event
@@ -88,6 +88,70 @@ def round_benchmark(learner_count: int, sharer_count: int, seed: int) -> dict:
             "unmatched": Counter(u["reason"] for u in plan.unmatched)}
 
 
+def baselines(learner_count: int, sharer_count: int, seed: int) -> dict:
+    """Ours against the methods people use today, on the same population and candidate graph:
+    the Capacity Exchange's recommendation (sharers ranked by the count of shared skills, ties at
+    random, each learner takes the first sharer with room; no hard rules) and a Yelp-beans-style
+    maximum-weight matching (networkx max_weight_matching on 1:1 pairs, our score as weight, one
+    node per free connection of a sharer, no groups)."""
+    import networkx as nx
+
+    from services.matcher.domain.candidates import feasible_edges
+
+    rng = random.Random(seed)
+    learners = synthetic(learner_count, "learn", rng, "l")
+    sharers = synthetic(sharer_count, "share", rng, "s")
+    regions = Counter(s["region"] for s in sharers)
+    region_share = {r: n / len(sharers) for r, n in regions.items()}
+    config = MatcherConfig()
+    day = (NOW + timedelta(days=7)).date()
+    context = dict(blocked=set(), connected=set(), loads={}, region_share=region_share, config=config, on=day, now=NOW)
+    edges, _ = feasible_edges(learners, sharers, **context)
+    scores = {}
+    for edge in edges:
+        key = (edge.learner["participant_id"], edge.person)
+        scores[key] = max(scores.get(key, float("-inf")), edge.score)
+
+    def pair_violations(pairs):
+        by_id = {p["participant_id"]: p for p in learners + sharers}
+        return sum(violation(by_id[l], by_id[s], set(), set(), day) is not None for l, s in pairs)
+
+    results = {}
+    started = time.perf_counter()
+    plan = plan_round(learners, sharers, capacities={}, **context)
+    ours_pairs = [(e.learner["participant_id"], c["sharer"]["participant_id"]) for c in plan.connections
+                  for e in c["learners"]]
+    results["ours"] = {"time": time.perf_counter() - started, "pairs": ours_pairs}
+    started = time.perf_counter()
+    by_topic: dict[str, list[dict]] = {}
+    for sharer in sharers:
+        by_topic.setdefault(sharer["topic"], []).append(sharer)
+    taken: Counter = Counter()
+    capx = []
+    for learner in learners:  # one skill each here: every sharer of the topic shares one skill with them
+        options = list(by_topic.get(learner["topic"], []))
+        rng.shuffle(options)
+        for sharer in options:
+            if taken[sharer["participant_id"]] < config.sharer_capacity:
+                taken[sharer["participant_id"]] += 1
+                capx.append((learner["participant_id"], sharer["participant_id"]))
+                break
+    results["capacity_exchange"] = {"time": time.perf_counter() - started, "pairs": capx}
+    started = time.perf_counter()
+    graph = nx.Graph()
+    for (learner, sharer), weight in scores.items():
+        for slot in range(config.sharer_capacity):
+            graph.add_edge(("l", learner), ("s", sharer, slot), weight=weight)
+    matching = nx.max_weight_matching(graph)
+    beans = [(a[1], b[1]) if a[0] == "l" else (b[1], a[1]) for a, b in matching]
+    results["yelp_beans"] = {"time": time.perf_counter() - started, "pairs": beans}
+    for name, result in results.items():
+        pairs = result["pairs"]
+        result.update(connected=len({l for l, _ in pairs}) / learner_count,
+                      score=sum(scores.get(pair, 0.0) for pair in pairs), violations=pair_violations(pairs))
+    return results
+
+
 def _seed_read_model(settings, people: list[dict]) -> None:
     """Put candidates straight into the matcher's read model (what registry events would build)."""
     from services.matcher.store import Store
@@ -98,19 +162,64 @@ def _seed_read_model(settings, people: list[dict]) -> None:
                                    "revision": 1, "share_contact": True} for p in people])
 
 
-def api_round_benchmark(servers, learner_count: int, sharer_count: int, seed: int) -> dict:
-    """POST /rounds on the embedded stack: the plan plus writing every proposal and its event."""
+def api_round_benchmark(servers, learner_count: int, sharer_count: int, seed: int, workers: int = 1) -> dict:
+    """POST /rounds on the embedded stack: its answer time (202), then the time until the workers
+    have planned the round and written every proposal and its event (GET /rounds/{id} completed)."""
     from services.matcher.app import create_app
+    from services.matcher.worker import build_worker
 
     settings = bench_settings(servers)
     rng = random.Random(seed)
     _seed_read_model(settings, synthetic(learner_count, "learn", rng, "l") + synthetic(sharer_count, "share", rng, "s"))
-    client = create_app(settings, MatcherConfig()).test_client()
-    started = time.perf_counter()
-    response = client.post("/rounds", headers={"Authorization": "Bearer bench-staff"})
-    elapsed = time.perf_counter() - started
-    body = response.get_json()
-    return {"status": response.status_code, "elapsed": elapsed, "proposals": len(body["proposals"])}
+    config = MatcherConfig(round_poll_seconds=0.2)
+    client = create_app(settings, config).test_client()
+    running = [build_worker(settings, config).start() for _ in range(workers)]
+    try:
+        started = time.perf_counter()
+        response = client.post("/rounds", headers={"Authorization": "Bearer bench-staff"}, json={})
+        answered = time.perf_counter() - started
+        round_id = response.get_json()["id"]
+        while True:
+            body = client.get(f"/rounds/{round_id}", headers={"Authorization": "Bearer bench-staff"}).get_json()
+            if body["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.2)
+        completed = time.perf_counter() - started
+    finally:
+        for worker in running:
+            worker.stop()
+    return {"status": response.status_code, "answered": answered, "elapsed": completed,
+            "proposals": len(body["proposals"]), "joined": len(body.get("joined", [])), "result": body["status"]}
+
+
+def incremental_share(servers, count: int, sharer_count: int, seed: int) -> dict:
+    """Learners arriving one by one (incremental mode only, no round): the share connected when
+    they arrive, with joins (this code) over the bench population."""
+    from services.matcher.service import MatcherService
+    from services.matcher.store import Store
+
+    settings = bench_settings(servers)
+    rng = random.Random(seed)
+    sharers = synthetic(sharer_count, "share", rng, "s")
+    learners = synthetic(count, "learn", rng, "l")
+    _seed_read_model(settings, sharers)
+    store = Store(database(settings, "matcher"))
+    service = MatcherService(store, MatcherConfig(proposal_threshold=0))
+    for learner in learners:
+        data = {**learner, "revision": 1, "share_contact": True}
+        service.propose_for_learner(_put(store, data))
+    connected = store.claims.count_documents({})
+    return {"connected": connected / count, "count": count,
+            "connections": store.matches.count_documents({}), "joined": sum(
+                sum(m.get("joined_at") is not None for m in doc["participants"]) for doc in store.matches.find())}
+
+
+def _put(store, data: dict) -> str:
+    from services.matcher.domain.read_model import candidate
+
+    doc = candidate(data)
+    store.put_candidate(doc)
+    return doc["_id"]
 
 
 def incremental_benchmark(servers, count: int, sharer_count: int, seed: int) -> dict:
@@ -168,6 +277,10 @@ def main() -> None:
     parser.add_argument("--sharers", type=int, default=2_000)
     parser.add_argument("--incremental", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline-learners", type=int, default=2_000)
+    parser.add_argument("--baseline-sharers", type=int, default=400)
+    parser.add_argument("--one-by-one", type=int, default=1_000)
+    parser.add_argument("--one-by-one-sharers", type=int, default=200)
     args = parser.parse_args()
     r = round_benchmark(args.learners, args.sharers, args.seed)
     print(f"command: {command_line()}")
@@ -183,11 +296,25 @@ def main() -> None:
     print(f"sharer load (connections): mean {r['load_mean']:.2f}, stdev {r['load_stdev']:.2f}, max {r['load_max']}, "
           f"sharers by load {dict(sorted(r['load_histogram'].items()))}")
     print(f"hard-rule violations: {r['violations']} (target 0)")
+    b = baselines(args.baseline_learners, args.baseline_sharers, args.seed)
+    ours = b["ours"]
+    print(f"side by side, {args.baseline_learners} learn interests x {args.baseline_sharers} sharers (seed {args.seed}):")
+    for name, r in b.items():
+        ratio = "" if name == "ours" else (f"; ours/{name}: connected x{ours['connected'] / r['connected']:.2f}, "
+                                           f"score x{ours['score'] / r['score']:.2f}" if r["score"] else "")
+        print(f"  {name:18} connected {r['connected']:.1%}, total score {r['score']:.1f}, "
+              f"hard-rule violations {r['violations']}, time {r['time']:.2f} s{ratio}")
     if args.incremental:
         with embedded_servers() as servers:
-            api = api_round_benchmark(servers, args.learners, args.sharers, args.seed)
-            print(f"POST /rounds on the embedded stack (plan, then {api['proposals']} proposals and their events "
-                  f"written): {api['elapsed']:.1f} s, HTTP {api['status']}")
+            for workers in (1, 2):
+                api = api_round_benchmark(servers, args.learners, args.sharers, args.seed, workers)
+                print(f"POST /rounds with {workers} worker(s): answered {api['answered'] * 1000:.0f} ms (HTTP "
+                      f"{api['status']}, target < 200 ms); round {api['result']} after {api['elapsed']:.1f} s "
+                      f"({api['proposals']} proposals and their events written)")
+            share = incremental_share(servers, args.one_by_one, args.one_by_one_sharers, args.seed)
+            print(f"incremental only, {share['count']} learners arriving one by one over {args.one_by_one_sharers} "
+                  f"sharers: {share['connected']:.1%} connected on arrival, in {share['connections']} connections "
+                  f"({share['joined']} joins)")
             inc = incremental_benchmark(servers, args.incremental, args.sharers, args.seed)
         print(f"incremental skill-registered -> match-proposed ({inc['proposed']} of {inc['count']} new learners "
               f"proposed at once, {args.sharers} sharers in the read model): p50 {inc['p50'] * 1000:.0f} ms, "

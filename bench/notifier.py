@@ -27,10 +27,10 @@ from pathlib import Path
 from _stack import bench_settings, command_line, embedded_servers
 
 from letsconnect.mailsink import read_maildir
-from services.notifier.compose import build_email, wire_bytes
+from services.notifier.domain.compose import build_email, wire_bytes
 from services.notifier.config import NotifierConfig
-from services.notifier.messages import Recipient, message_parts
-from services.notifier.rendering import TemplateCatalogue
+from services.notifier.domain.messages import Recipient, message_parts
+from services.notifier.domain.rendering import TemplateCatalogue
 from shared.bus import Publisher
 from shared.config import Settings
 from shared.events import make_event

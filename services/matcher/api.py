@@ -1,106 +1,95 @@
-"""HTTP routes of the matcher (thin: the work is in matching.Matcher)."""
+"""HTTP routes of the matcher: parse (schemas.py) -> the service layer (service.py) -> render."""
 from __future__ import annotations
 
 import html
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import Schema, ValidationError, fields, validate
-
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import principal, require_participant, require_staff
-from shared.web import Blueprint, accepts
+from shared.auth import acting_participant, principal, require_participant, require_staff
+from shared.web import Blueprint, accepts, service_layer
 
-from services.matcher.matching import Matcher, MatchError
+from services.matcher.domain.errors import Invalid, MatchError
+from services.matcher.schemas import (
+    CapacityIn, ConfirmIn, ConnectionIn, InterpretationIn, MatchQuery, OutcomeIn, RespondIn, RespondLinkQuery, RoundIn,
+    match_out, round_out,
+)
+from services.matcher.service import MatcherService
 
 blp = Blueprint("matcher", __name__, description="Peer connections: proposals, rounds, answers, outcomes")
 
 
-def _matcher() -> Matcher:
-    return current_app.config["LC_MATCHER"]
-
-
-class MatchQuery(Schema):
-    participant = fields.String(required=True)
-
-
-class RespondIn(Schema):
-    participant = fields.String(required=True)
-    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    token = fields.String(load_default=None, metadata={"description": "for the form in the email link's page"})
-
-
-class RespondLinkQuery(Schema):
-    response = fields.String(required=True, validate=validate.OneOf(("accept", "decline")))
-    participant = fields.String(required=True)
-    token = fields.String(required=True)
-
-
-class OutcomeIn(Schema):
-    participant = fields.String(required=True)
-    summary = fields.String(required=True, validate=validate.Length(min=10, max=4000))
-
-
-def match_out(match: dict) -> dict:
-    return {"id": match["_id"], "topic": match["topic"], "language": match["language"], "status": match["status"],
-            "participants": [{"id": m["id"], "role": m["role"], "response": m["response"]}
-                             for m in match["participants"]],
-            "reasons": match["reasons"], "reason_codes": match["reason_codes"], "score": match["score"],
-            "round_id": match.get("round_id"), "created_at": match["created_at"].isoformat(),
-            "expires_at": match["expires_at"].isoformat(), "summary": match.get("summary")}
+def _matcher() -> MatcherService:
+    return service_layer()
 
 
 def _fail(error: MatchError):
+    if isinstance(error, Invalid):
+        abort(422, message=str(error), errors={"json": {error.field: [str(error)]}})
     abort(error.status, message=str(error))
 
 
+LINK_SCOPES = ("match.respond", "match.outcome", "connection.confirm")  # each may read the match it names
+
+
 def _member_or_staff(match: dict) -> None:
+    """A member with their session, or with an email link for this very match, or staff."""
     found = principal()
     if found is None:
         abort(401, message="a bearer token is required")
     if found.is_staff:
         return
-    if found.kind != "participant" or all(m["id"] != found.subject for m in match["participants"]):
-        abort(403, message="this match is not yours")
+    member = any(m["id"] == found.subject for m in match["participants"])
+    if found.kind == "participant" and member:
+        return
+    if found.kind == "link" and member and any(found.holds_link(scope, match["_id"]) for scope in LINK_SCOPES):
+        return
+    abort(403, message="this match is not yours")
 
 
 @blp.route("/rounds")
 class Rounds(MethodView):
+    @blp.arguments(RoundIn, required=False)
     @blp.doc(security=[{"bearer": []}])
-    def post(self):
-        """Run a connect-making round now (staff): optimal over every open learning interest."""
-        require_staff()
+    def post(self, body):
+        """Request a connect-making round (working group): the workers compute it (optimal over every
+        open learning interest) and write its proposals; 202 with the round id at once, then
+        GET /rounds/{id} shows progress and the result. `dry_run` stores the plan as a preview."""
+        staff = require_staff("working_group")
         try:
-            result = _matcher().run_round()
+            doc = _matcher().request_round(staff.subject, dry_run=bool((body or {}).get("dry_run")))
         except MatchError as error:
             _fail(error)
-        return _round_out(result), 201
-
-
-def _round_out(doc: dict) -> dict:
-    return {"id": doc["_id"], "status": doc["status"], "learners": doc.get("learners", 0),
-            "proposals": doc.get("proposals", []), "unmatched": doc.get("unmatched", []),
-            "total_score": doc.get("total_score"), "bound": doc.get("bound"),
-            "proven_optimal": doc.get("proven_optimal"), "methods": doc.get("methods", {})}
+        return round_out(doc), 202, {"Location": f"/rounds/{doc['_id']}"}
 
 
 @blp.route("/rounds/<round_id>")
 class Round(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def get(self, round_id):
-        """What a round proposed, and each unmatched learner with the reason (staff)."""
-        require_staff()
-        doc = _matcher().store.rounds.find_one({"_id": round_id})
-        if doc is None:
-            abort(404, message="no such round")
-        return _round_out(doc)
+        """A round's progress, then what it proposed (and each unmatched learner with the reason);
+        a dry run's preview lists the connections it would propose (working group)."""
+        require_staff("working_group")
+        try:
+            return round_out(_matcher().round(round_id))
+        except MatchError as error:
+            _fail(error)
 
 
-class CapacityIn(Schema):
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0, max=12))
+@blp.route("/rounds/<round_id>/commit")
+class RoundCommit(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, round_id):
+        """Propose what a dry run previewed, as it is (working group): 202, the workers write it;
+        409 when something it depends on changed since (interests, answers, capacities)."""
+        staff = require_staff("working_group")
+        try:
+            return round_out(_matcher().commit_round(round_id, staff.subject)), 202
+        except MatchError as error:
+            _fail(error)
 
 
 @blp.route("/sharers/<participant_id>/capacity")
@@ -108,8 +97,8 @@ class SharerCapacity(MethodView):
     @blp.arguments(CapacityIn)
     @blp.doc(security=[{"bearer": []}])
     def put(self, body, participant_id):
-        """How many open connections this sharer takes (staff; the default is LC_MATCHER_SHARER_CAPACITY)."""
-        require_staff()
+        """How many open connections this sharer takes (working group; the default is LC_MATCHER_SHARER_CAPACITY)."""
+        require_staff("working_group")
         return _matcher().set_capacity(participant_id, body["capacity"])
 
 
@@ -120,8 +109,7 @@ class Matches(MethodView):
     def get(self, query):
         """A participant's matches (the participant or staff)."""
         require_participant(query["participant"])
-        docs = _matcher().store.matches.find({"participants.id": query["participant"]}).sort("created_at", -1)
-        return {"items": [match_out(d) for d in docs], "next": None}
+        return {"items": [match_out(d) for d in _matcher().matches_of(query["participant"])], "next": None}
 
 
 @blp.route("/matches/<match_id>")
@@ -205,6 +193,67 @@ class Outcome(MethodView):
         require_participant(body["participant"], scope="match.outcome", resource=match_id)
         try:
             match = _matcher().outcome(match_id, body["participant"], body["summary"])
+        except MatchError as error:
+            _fail(error)
+        return match_out(match)
+
+
+@blp.route("/matches/<match_id>/interpretation")
+class Interpretation(MethodView):
+    @blp.arguments(InterpretationIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, match_id):
+        """Ask for an interpreter for a confirmed connection (a member, own session or the link of the
+        introduction email): translators of that language are asked (translation-requested)."""
+        require_participant(body["participant"], scope="match.outcome", resource=match_id, staff_roles=())
+        try:
+            asked = _matcher().request_interpretation(match_id, body["participant"], body["language"],
+                                                      body["start"], body["minutes"])
+        except MatchError as error:
+            _fail(error)
+        return {"request_id": asked["request_id"], "language": asked["language"], "match": match_id}, 201
+
+
+@blp.route("/connections")
+class Connections(MethodView):
+    @blp.arguments(ConnectionIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Record a connection you arranged yourself (your own session token): name the other people
+        (at most three more, one of you shares) and the topic; each of them confirms it."""
+        creator = acting_participant()
+        try:
+            match = _matcher().create_connection(creator, body["topic"], body["language"], body["role"],
+                                                 body["participants"])
+        except MatchError as error:
+            _fail(error)
+        return match_out(match), 201
+
+
+@blp.route("/connections/<connection_id>")
+class Connection(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, connection_id):
+        """A self-made connection (its people, with their session or their confirmation link; staff)."""
+        try:
+            match = _matcher().get(connection_id)
+        except MatchError as error:
+            _fail(error)
+        _member_or_staff(match)
+        return match_out(match)
+
+
+@blp.route("/connections/<connection_id>/confirm")
+class ConnectionConfirm(MethodView):
+    @blp.arguments(ConfirmIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, connection_id):
+        """Confirm (or decline) a connection that names you: your session token or the link in the
+        email (scope connection.confirm); once everyone has, it is a confirmed connection."""
+        require_participant(body["participant"], scope="connection.confirm", resource=connection_id, staff_roles=())
+        response = "accept" if body["response"] == "confirm" else "decline"
+        try:
+            match = _matcher().respond(connection_id, body["participant"], response, body["reason"])
         except MatchError as error:
             _fail(error)
         return match_out(match)

@@ -9,8 +9,8 @@ from shared.web import create_service_app
 from services.matcher import SERVICE
 from services.matcher.api import blp
 from services.matcher.config import MatcherConfig
-from services.matcher.matching import Matcher
-from services.matcher.stats import matcher_stats
+from services.matcher.service import MatcherService
+from services.matcher.stats import stats
 from services.matcher.store import Store
 
 DESCRIPTION = ("Proposes 1:1 and cluster connections (one sharer, up to three learners) under hard rules "
@@ -21,8 +21,7 @@ DESCRIPTION = ("Proposes 1:1 and cluster connections (one sharer, up to three le
 def create_app(settings: Settings | None = None, config: MatcherConfig | None = None, clock=None):
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
-    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: matcher_stats(store),
-                             description=DESCRIPTION, prepare=store.ensure_indexes,
-                             token_status=TokenSubjects(store.db).lookup)
-    app.config["LC_MATCHER"] = Matcher(store, config or MatcherConfig.from_env(), clock)
-    return app
+    return create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: stats(store),
+                              description=DESCRIPTION, prepare=store.ensure_indexes,
+                              token_status=TokenSubjects(store.db).lookup,
+                              use_cases=MatcherService(store, config or MatcherConfig.from_env(), clock))

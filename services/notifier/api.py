@@ -1,38 +1,24 @@
-"""HTTP routes: the delivery log, preferences (with one-click unsubscribe), translation requests."""
+"""HTTP routes: the delivery log, preferences (with one-click unsubscribe), translation requests.
+Routes only: parse (schemas.py) -> the service layer (service.py) -> render."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from bson import ObjectId
-from bson.errors import InvalidId
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import abort
 
 from shared.auth import require_participant, require_staff
-from shared.web import Blueprint, accepts
+from shared.cursors import CursorInvalid
+from shared.web import Blueprint, accepts, service_layer
 
-from services.notifier.preferences import ALWAYS_SENT, normalised, with_unsubscribed
 from services.notifier.schemas import (
     NotificationPageSchema, NotificationQuerySchema, PreferencesOutSchema, PreferencesSchema, TokenQuerySchema,
     TranslationPageSchema, TranslationQuerySchema, TranslationRequestSchema, UnsubscribeQuerySchema,
 )
-from services.notifier.store import Store
 
 blp = Blueprint("notifier", __name__, description="Mail to participants and translators")
 
 
-def _store() -> Store:
-    return current_app.config["LC_NOTIFIER_STORE"]
-
-
-def _cursor(raw: str | None) -> ObjectId | None:
-    if not raw:
-        return None
-    try:
-        return ObjectId(raw)
-    except (InvalidId, TypeError):
-        abort(422, message="invalid cursor", errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+def _invalid_cursor() -> None:
+    abort(422, message="invalid cursor", errors={"query": {"cursor": ["not a cursor from a previous page"]}})
 
 
 # ---------------------------------------------------------------- delivery log
@@ -54,20 +40,11 @@ class Notifications(MethodView):
     def get(self, query):
         """Delivery log (staff): every message, its status and each attempt, newest first."""
         require_staff()
-        match: dict = {}
-        if query["participant"]:
-            match["participant_id"] = query["participant"]
-        if query["event_id"]:
-            match["event_id"] = query["event_id"]
-        if query["status"]:
-            match["status"] = query["status"]
-        cursor = _cursor(query["cursor"])
-        if cursor is not None:
-            match["seq"] = {"$lt": cursor}
-        docs = list(_store().deliveries.find(match, {"message": 0, "envelope": 0, "to": 0})
-                    .sort("seq", -1).limit(query["limit"] + 1))
-        following = str(docs[query["limit"] - 1]["seq"]) if len(docs) > query["limit"] else None
-        return {"items": [_notification(d) for d in docs[:query["limit"]]], "next": following}
+        try:
+            docs, following = service_layer().records.deliveries(**query)
+        except CursorInvalid:
+            _invalid_cursor()
+        return {"items": [_notification(d) for d in docs], "next": following}
 
 
 # ---------------------------------------------------------------- preferences
@@ -75,16 +52,6 @@ class Notifications(MethodView):
 def _authorise(pid: str, query_token: str | None = None) -> None:
     """Staff, the participant themself, or a mail's preferences link (header, or its ?token=)."""
     require_participant(pid, scope="preferences", token=query_token)
-
-
-def _preferences_view(pid: str, stored: dict | None) -> dict:
-    return {"participant": pid, **normalised(stored), "always_sent": list(ALWAYS_SENT)}
-
-
-def _save(pid: str, preferences: dict) -> dict:
-    stored = {**normalised(preferences), "updated_at": datetime.now(timezone.utc)}
-    _store().preferences.update_one({"_id": pid}, {"$set": stored}, upsert=True)
-    return stored
 
 
 @blp.route("/preferences/<string:participant>")
@@ -95,7 +62,7 @@ class Preferences(MethodView):
     def get(self, query, participant):
         """What this participant receives (own token, or staff)."""
         _authorise(participant, query["token"])
-        return _preferences_view(participant, _store().preferences.find_one({"_id": participant}))
+        return service_layer().preferences.preferences(participant)
 
     @blp.arguments(PreferencesSchema)
     @blp.response(200, PreferencesOutSchema)
@@ -104,7 +71,7 @@ class Preferences(MethodView):
         """Choose categories to skip and digest or immediate resource mail (own token, or staff).
         Schedule changes, confirmed matches and account mail are always sent."""
         _authorise(participant)
-        return _preferences_view(participant, _save(participant, body))
+        return service_layer().preferences.save(participant, body)
 
 
 @blp.route("/preferences/<string:participant>/unsubscribe")
@@ -125,8 +92,7 @@ class Unsubscribe(MethodView):
     @staticmethod
     def _unsubscribe(participant: str, query: dict) -> dict:
         _authorise(participant, query["token"])
-        current = _store().preferences.find_one({"_id": participant})
-        return _preferences_view(participant, _save(participant, with_unsubscribed(current, query["category"])))
+        return service_layer().preferences.unsubscribe(participant, query["category"])
 
 
 # ---------------------------------------------------------------- translation requests
@@ -145,16 +111,11 @@ class TranslationRequests(MethodView):
     def get(self, query):
         """Translation requests (staff): open and done, oldest first."""
         require_staff()
-        match: dict = {}
-        if query["status"]:
-            match["status"] = query["status"]
-        if query["language"]:
-            match["language"] = query["language"]
-        if query["cursor"]:
-            match["_id"] = {"$gt": query["cursor"]}
-        docs = list(_store().translation_requests.find(match).sort("_id", 1).limit(query["limit"] + 1))
-        following = docs[query["limit"] - 1]["_id"] if len(docs) > query["limit"] else None
-        return {"items": [_translation(d) for d in docs[:query["limit"]]], "next": following}
+        try:
+            docs, following = service_layer().records.translation_requests(**query)
+        except CursorInvalid:
+            _invalid_cursor()
+        return {"items": [_translation(d) for d in docs], "next": following}
 
 
 @blp.route("/translation-requests/<string:request_id>/done")
@@ -164,10 +125,7 @@ class TranslationDone(MethodView):
     def post(self, request_id):
         """Close a translation request (staff); closing it again changes nothing."""
         require_staff()
-        store = _store()
-        store.translation_requests.update_one({"_id": request_id, "status": "open"},
-                                              {"$set": {"status": "done", "done_at": datetime.now(timezone.utc)}})
-        doc = store.translation_requests.find_one({"_id": request_id})
+        doc = service_layer().records.close_translation_request(request_id)
         if doc is None:
             abort(404, message=f"no translation request {request_id}")
         return _translation(doc)

@@ -8,20 +8,19 @@ from shared.web import create_service_app
 
 from services.notifier import SERVICE
 from services.notifier.api import blp
-from services.notifier.stats import notifier_stats
-from services.notifier.store import Store
+from services.notifier.config import NotifierConfig
+from services.notifier.service import NotifierService
+from services.notifier.stats import stats
 
 DESCRIPTION = ("Tells people what concerns them, in a language they read, exactly once: welcome, match "
                "proposals and introductions, clinic invitations and changes (with .ics), reminders, feedback "
                "requests, new resources; and asks translators for what is not yet translated.")
 
 
-def create_app(settings: Settings | None = None):
+def create_app(settings: Settings | None = None, config: NotifierConfig | None = None):
     settings = settings or Settings.from_env()
     db = database(settings, SERVICE)
-    store = Store(db)
-    app = create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: notifier_stats(store),
-                             description=DESCRIPTION, prepare=store.ensure_indexes,
-                             token_status=TokenSubjects(db).lookup)
-    app.config["LC_NOTIFIER_STORE"] = store
-    return app
+    service = NotifierService(settings, config or NotifierConfig.from_env(), db)
+    return create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: stats(service.store),
+                              description=DESCRIPTION, prepare=service.ensure_indexes,
+                              token_status=TokenSubjects(db).lookup, use_cases=service)

@@ -1,9 +1,8 @@
 """HTTP request and response schemas (marshmallow; documented in /openapi.json)."""
 from marshmallow import Schema, fields, validate
 
-from services.notifier.preferences import ALWAYS_SENT, RESOURCE_MODES, SKIPPABLE
-
-STATUSES = ("parked", "queued", "sent", "failed", "expired", "cancelled", "skipped")
+from services.notifier.domain.deliveries import STATUSES
+from services.notifier.domain.preferences import ALWAYS_SENT, RESOURCE_MODES, SKIPPABLE
 
 
 class PreferencesSchema(Schema):

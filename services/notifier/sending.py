@@ -1,49 +1,144 @@
-"""Sends the stored messages over SMTP and records every attempt.
+"""The worker's SMTP side: sends the stored messages and hands every outcome back to be recorded.
 
 A sender sends the messages its own process's consumers just queued (stored already claimed by
 this process, handed over in memory after commit) and, every `scan_seconds`, whatever the
 database says is due (retries, or messages whose claim lapsed because a copy died); it sends
-them on one kept-open connection, then records all outcomes in one transaction together with the
-notification-sent / notification-failed events. Transient failures come back later with
-exponential backoff and jitter; permanent ones (5xx) and exhausted retries are failed.
+them on one kept-open connection, then a delivery-log thread records all outcomes in one
+transaction together with the notification-sent / notification-failed events
+(service.SendOutcomes). Transient failures come back later with exponential backoff and jitter;
+permanent ones (5xx) and exhausted retries are failed.
 
 At the SMTP boundary delivery is at-least-once: a crash after the relay accepted a message and
 before its outcome is stored sends it again after `claim_seconds`, with the same Message-ID.
+
+LC_SMTP_URL: smtp://host:port, smtps://host:port (implicit TLS), smtp://user:password@host:port
+?starttls=1 (upgrade with STARTTLS, then log in).
 """
 from __future__ import annotations
 
 import logging
 import queue
+import smtplib
+import ssl
 import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parseaddr
+from typing import Callable
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from pymongo import UpdateMany, UpdateOne
+from shared.clock import utcnow
 
-from shared.mongo import in_transaction
-from shared.outbox import Outbox
-
-from services.notifier import SERVICE
 from services.notifier.config import NotifierConfig
-from services.notifier.notifications import SCRUB, failed_event, notification_event, now_utc
-from services.notifier.retry import Failure, backoff_seconds, classify, gives_up
-from services.notifier.smtp import SmtpClient
+from services.notifier.domain.retry import Failure, classify
 from services.notifier.store import Store
 
 log = logging.getLogger(__name__)
 
+Attempts = list[tuple[dict, Failure | None]]
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"LC_SMTP_URL must start with smtp:// or smtps://, got {url!r}")
+    query = parse_qs(parts.query)
+    return SmtpTarget(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (465 if parts.scheme == "smtps" else 25),
+        implicit_tls=parts.scheme == "smtps",
+        starttls=query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes"),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class SmtpClient:
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.target = parse_smtp_url(url)
+        self.timeout = timeout
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        target = self.target
+        if target.implicit_tls:
+            connection = smtplib.SMTP_SSL(target.host, target.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(target.host, target.port, timeout=self.timeout)
+        try:
+            connection.ehlo()
+            if target.starttls:
+                connection.starttls(context=ssl.create_default_context())
+                connection.ehlo()
+            if target.username:
+                connection.login(target.username, target.password or "")
+        except BaseException:
+            self._close(connection)
+            raise
+        return connection
+
+    def send(self, sender: str, recipient: str, data: bytes) -> None:
+        """Send one message; raises smtplib/OS errors (the caller classifies them)."""
+        reused = self.connection is not None
+        if self.connection is None:
+            self.connection = self._connect()
+        try:
+            self._sendmail(sender, recipient, data)
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            if not reused:
+                raise
+            # an idle connection the relay dropped: one fresh connection, not a failed attempt
+            self.connection = self._connect()
+            self._sendmail(sender, recipient, data)
+
+    def _sendmail(self, sender: str, recipient: str, data: bytes) -> None:
+        try:
+            self.connection.sendmail(sender, [recipient], data)
+        except smtplib.SMTPServerDisconnected:
+            raise
+        except (smtplib.SMTPException, OSError):
+            self.close()  # start the next message on a clean connection
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self._close(self.connection)
+            self.connection = None
+
+    @staticmethod
+    def _close(connection: smtplib.SMTP) -> None:
+        try:
+            connection.quit()
+        except (smtplib.SMTPException, OSError):
+            try:
+                connection.close()
+            except OSError:
+                pass
+
 
 class Sender:
-    def __init__(self, settings, config: NotifierConfig, db, wake: threading.Event | None = None,
-                 stop: threading.Event | None = None, handoff: deque | None = None, owner: str | None = None):
+    def __init__(self, settings, config: NotifierConfig, store: Store, record: Callable[[Attempts], None],
+                 wake: threading.Event | None = None, stop: threading.Event | None = None,
+                 handoff: deque | None = None, owner: str | None = None):
         self.settings = settings
         self.config = config
-        self.db = db
-        self.store = Store(db)
-        self.outbox = Outbox(db, SERVICE)
+        self.store = store
+        self.record = record  # service.SendOutcomes.record: the delivery log and its events
         self.smtp = SmtpClient(settings.smtp_url, timeout=config.smtp_timeout_seconds)
         self.envelope_from = parseaddr(settings.mail_from)[1]
         self.wake = wake or threading.Event()
@@ -52,7 +147,7 @@ class Sender:
         self.owner = owner or uuid.uuid4().hex
         self._next_scan = 0.0
         # outcomes wait here for the delivery-log thread, so SMTP never idles on the database
-        self.outcomes: queue.Queue[list] = queue.Queue()
+        self.outcomes: queue.Queue[Attempts] = queue.Queue()
 
     def run(self) -> None:
         """The worker's sending loop (a PeriodicJob): send while anything is due, then wait briefly."""
@@ -91,7 +186,7 @@ class Sender:
 
     def record_pending(self, wait: float = 0.5) -> int:
         """The delivery-log thread (a PeriodicJob): store every outcome waiting, in one transaction."""
-        batch: list = []
+        batch: Attempts = []
         try:
             batch.extend(self.outcomes.get(timeout=wait) if wait else self.outcomes.get_nowait())
             while True:
@@ -101,7 +196,7 @@ class Sender:
         if not batch:
             return 0
         try:
-            self._record(batch)
+            self.record(batch)
         except Exception:  # keep them for the next round: an unrecorded send would be sent again
             self.outcomes.put(batch)
             log.exception("notifier: recording %d outcomes failed; will retry", len(batch))
@@ -109,24 +204,9 @@ class Sender:
             return 0
         return len(batch)
 
-    send_due = send_round
-
-    def _claim(self, free: list[str], stale: list[dict]) -> list[dict]:
-        now = now_utc()
-        claim = f"{self.owner}:{uuid.uuid4().hex[:8]}"
-        mark = {"$set": {"claim": claim, "claimed_until": now + timedelta(seconds=self.config.claim_seconds)}}
-        if free:
-            self.store.deliveries.update_many({"_id": {"$in": free}, "status": "queued", "claim": None}, mark)
-        for doc in stale:  # claimed by a copy that died (or fell far behind): rare, one at a time
-            self.store.deliveries.update_one({"_id": doc["_id"], "status": "queued", "claim": doc.get("claim")}, mark)
-        ids = free + [doc["_id"] for doc in stale]
-        if not ids:
-            return []
-        return list(self.store.deliveries.find({"_id": {"$in": ids}, "claim": claim}).sort("due_at", 1))
-
     def _claim_handed_off(self) -> list[dict]:
         """Messages this process's consumers queued: claimed when stored, nothing to read back."""
-        now = now_utc()
+        now = utcnow()
         margin = timedelta(seconds=min(10.0, self.config.claim_seconds / 4))
         batch = []
         while self.handoff and len(batch) < self.config.send_batch:
@@ -136,64 +216,15 @@ class Sender:
         if not batch:
             return []
         # still ours and still wanted? (a withdrawal may have cancelled one meanwhile)
-        claims = {doc["_id"]: doc["claim"] for doc in batch}
-        rows = self.store.deliveries.find({"_id": {"$in": list(claims)}, "status": "queued"}, {"_id": 1, "claim": 1})
-        still_ours = {row["_id"] for row in rows if row.get("claim") == claims[row["_id"]]}
+        still_ours = self.store.still_claimed({doc["_id"]: doc["claim"] for doc in batch})
         return [doc for doc in batch if doc["_id"] in still_ours]
 
     def _claim_due(self) -> list[dict]:
-        now = now_utc()
-        free = [doc["_id"] for doc in self.store.deliveries.find(
-            {"status": "queued", "claim": None, "due_at": {"$lte": now}}, {"_id": 1})
-            .sort("due_at", 1).limit(self.config.send_batch)]
-        stale = list(self.store.deliveries.find({"status": "queued", "claimed_until": {"$lt": now}},
-                                                {"_id": 1, "claim": 1}).limit(self.config.send_batch))
-        return self._claim(free, stale)
-
-    def _record(self, outcomes: list[tuple[dict, Failure | None]]) -> None:
-        now = now_utc()
-        operations, events = [], []
-        sent_by_claim: dict[tuple[int, str], list[dict]] = {}
-        retried = 0
-        for doc, failure in outcomes:
-            attempts = int(doc.get("attempts", 0)) + 1
-            current = {**doc, "attempts": attempts}
-            match = {"_id": doc["_id"], "claim": doc["claim"]}
-            if failure is None:
-                sent_by_claim.setdefault((attempts, doc["claim"]), []).append(doc)
-                events.append(("notification-sent", notification_event(current)))
-            elif gives_up(failure, attempts, self.config.max_attempts):
-                reason = failure.error if not failure.transient else \
-                    f"gave up after {attempts} attempts: {failure.error}"
-                entry = {"attempt": attempts, "at": now, "outcome": "failed", "code": failure.code,
-                         "error": failure.error}
-                operations.append(UpdateOne(match, {
-                    "$set": {"status": "failed", "error": reason[:500], "attempts": attempts, "updated_at": now},
-                    "$push": {"log": entry}, "$unset": SCRUB}))
-                events.append(("notification-failed", failed_event(current, reason, permanent=not failure.transient)))
-            else:
-                retried += 1
-                wait = backoff_seconds(attempts, self.config.retry_base_seconds, self.config.retry_max_seconds)
-                entry = {"attempt": attempts, "at": now, "outcome": "retry", "code": failure.code,
-                         "error": failure.error, "retry_in_seconds": round(wait, 3)}
-                operations.append(UpdateOne(match, {
-                    "$set": {"status": "queued", "due_at": now + timedelta(seconds=wait), "attempts": attempts,
-                             "error": failure.error, "updated_at": now},
-                    "$push": {"log": entry}, "$unset": {"claim": "", "claimed_until": ""}}))
-        for (attempts, claim), docs in sent_by_claim.items():  # usually one update for a whole batch
-            entry = {"attempt": attempts, "at": now, "outcome": "sent", "code": 250, "error": None}
-            operations.append(UpdateMany(
-                {"_id": {"$in": [doc["_id"] for doc in docs]}, "claim": claim},
-                {"$set": {"status": "sent", "sent_at": now, "attempts": attempts, "updated_at": now},
-                 "$push": {"log": entry}, "$unset": {**SCRUB, "error": ""}}))
-
-        def work(session):
-            self.store.deliveries.bulk_write(operations, ordered=False, session=session)
-            self.outbox.add_many(session, events)
-
-        in_transaction(self.db, work)
-        if retried:
-            log.info("notifier: %d message(s) will be retried", retried)
+        now = utcnow()
+        free = self.store.due_unclaimed(now, self.config.send_batch)
+        stale = self.store.lapsed_claims(now, self.config.send_batch)
+        claim = f"{self.owner}:{uuid.uuid4().hex[:8]}"
+        return self.store.claim(free, stale, claim, now + timedelta(seconds=self.config.claim_seconds))
 
     def close(self) -> None:
         self.smtp.close()

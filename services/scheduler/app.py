@@ -8,16 +8,18 @@ from shared.web import create_service_app
 
 from services.scheduler import SERVICE
 from services.scheduler.api import blp
+from services.scheduler.config import SchedulerConfig
+from services.scheduler.service import SchedulerService
+from services.scheduler.stats import stats
 from services.scheduler.store import Store
 
 
-def create_app(settings: Settings | None = None, clock=None):
+def create_app(settings: Settings | None = None, clock=None, config: SchedulerConfig | None = None):
     settings = settings or Settings.from_env()
-    store = Store(database(settings, SERVICE), clock)
-    app = create_service_app(
-        SERVICE, settings, store.db, blueprints=[blp], stats=store.stats,
+    store = Store(database(settings, SERVICE))
+    return create_service_app(
+        SERVICE, settings, store.db, blueprints=[blp], stats=lambda: stats(store),
         description="Live learning clinics (monthly and quarterly) with seats, waitlists, invitations, "
                     "reminders, calendars and feedback, and a calendar of the movement's other learning spaces.",
-        prepare=store.ensure_indexes, token_status=TokenSubjects(store.db).lookup)
-    app.config["LC_STORE"] = store
-    return app
+        prepare=store.ensure_indexes, token_status=TokenSubjects(store.db).lookup,
+        use_cases=SchedulerService(store, settings, config or SchedulerConfig.from_env(), clock))

@@ -23,6 +23,9 @@ class MatchSchema(Schema):
     score = fields.Float(load_default=None, allow_none=True)
     round_id = fields.String(load_default=None, allow_none=True)
     expires_at = fields.String(load_default=None, allow_none=True)
+    origin = fields.String(load_default="matcher", validate=validate.OneOf(("matcher", "self_made")),
+                           metadata={"description": "matcher: proposed by the matcher; self_made: recorded by "
+                                                    "one of its people (POST /connections)"})
 
 
 class MatchResponseSchema(MatchSchema):
@@ -31,6 +34,36 @@ class MatchResponseSchema(MatchSchema):
     participant_id = Id(load_default=None, allow_none=True)
     reason = fields.String(load_default=None, allow_none=True)
     cause = fields.String(load_default="responded", validate=validate.OneOf(("responded", "expired")))
+
+
+class MatchConfirmedSchema(MatchSchema):
+    """Everyone accepted; or, with `participant_id`, a learner who joined an already confirmed
+    connection accepted (they are the one to introduce)."""
+
+    participant_id = Id(load_default=None, allow_none=True)
+
+
+class MatchJoinedSchema(MatchSchema):
+    """A learner (`participant_id`, whose response is still null) joined an open connection; the
+    members who accepted stay accepted, the newcomer answers for themselves."""
+
+    participant_id = Id(required=True)
+
+
+class MatchLeftSchema(MatchSchema):
+    """A learner who had joined an open connection declined (cause responded) or did not answer in
+    time (cause expired); `participants` are those who remain, and the connection goes on."""
+
+    participant_id = Id(required=True)
+    reason = fields.String(load_default=None, allow_none=True)
+    cause = fields.String(load_default="responded", validate=validate.OneOf(("responded", "expired")))
+
+
+class ConnectionProposedSchema(MatchSchema):
+    """A participant (`created_by`, who has accepted) recorded a connection they arranged
+    themselves; each other member confirms it (link scope connection.confirm)."""
+
+    created_by = Id(required=True)
 
 
 class ConnectionCompletedSchema(MatchSchema):
@@ -43,6 +76,9 @@ EVENTS = {
     "match-proposed": (1, MatchSchema, "match_id"),
     "match-accepted": (1, MatchResponseSchema, "match_id"),
     "match-declined": (1, MatchResponseSchema, "match_id"),
-    "match-confirmed": (1, MatchSchema, "match_id"),
+    "match-confirmed": (1, MatchConfirmedSchema, "match_id"),
+    "match-joined": (1, MatchJoinedSchema, "match_id"),
+    "match-left": (1, MatchLeftSchema, "match_id"),
+    "connection-proposed": (1, ConnectionProposedSchema, "match_id"),
     "connection-completed": (1, ConnectionCompletedSchema, "match_id"),
 }

@@ -12,7 +12,7 @@ from pymongo import MongoClient
 from letsconnect.client import Platform
 from letsconnect.demo import run_demo
 from letsconnect.report import build
-from services.matcher.rules import common_languages, different_groups, overlap
+from services.matcher.domain.rules import common_languages, different_groups, overlap
 from shared.config import Settings
 from tests.e2e.conftest import STAFF
 from tests.support import eventually

@@ -13,7 +13,7 @@ import pytest
 from shared.tokens import issue_participant_token
 from shared.bus import Publisher, read_topic
 from shared.mongo import database, in_transaction
-from services.matcher.candidates import Edge
+from services.matcher.domain.candidates import Edge
 from services.matcher.app import create_app
 from services.matcher.config import MatcherConfig
 from services.matcher.worker import build_worker
@@ -71,14 +71,14 @@ def test_nobody_is_proposed_across_a_hard_rule(env):
 
 def test_the_read_model_keeps_the_newest_copy_of_an_interest(env):
     _, client, publisher, _, _ = env
-    store = client.application.config["LC_MATCHER"].store
+    store = client.application.config["LC_SERVICE_LAYER"].store
     newer = skill("learner-r", "wikidata-basics", "learn", languages=("fr",), revision=3)
     publish(publisher, "skill-registered", newer)
     publish(publisher, "skill-registered", newer)  # a redelivery
     publish(publisher, "skill-registered", skill("learner-r", "wikidata-basics", "learn", languages=("de",),
                                                  revision=2))  # late
-    publish(publisher, "skill-registered", skill("learner-r", "governance", "learn", revision=4))
-    eventually(lambda: store.candidates.find_one({"_id": "learner-r:governance:learn"}))
+    publish(publisher, "skill-registered", skill("learner-r", "newcomer-resources", "learn", revision=4))
+    eventually(lambda: store.candidates.find_one({"_id": "learner-r:newcomer-resources:learn"}))
     assert store.candidates.find_one({"_id": "learner-r:wikidata-basics:learn"})["languages"] == ["fr"]
     publish(publisher, "skill-withdrawn", {"participant_id": "learner-r", "revision": 5, "topic": "wikidata-basics",
                                            "direction": "learn"})
@@ -150,7 +150,7 @@ def test_a_decline_frees_the_sharer_blocks_the_pair_and_brings_the_next_best(env
     settings, client, publisher, _, _ = env
     publish(publisher, "skill-registered", skill("sharer-e", "advocacy", "share", tz="Africa/Tunis"))
     publish(publisher, "skill-registered", skill("sharer-e2", "advocacy", "share", languages=("en",)))
-    eventually(lambda: client.application.config["LC_MATCHER"].store.candidates.count_documents(
+    eventually(lambda: client.application.config["LC_SERVICE_LAYER"].store.candidates.count_documents(
         {"topic": "advocacy", "direction": "share"}) == 2)
     publish(publisher, "skill-registered", skill("learner-e", "advocacy", "learn"))
     [match] = eventually(lambda: matches_of(client, "learner-e"))
@@ -173,7 +173,7 @@ def test_unanswered_proposals_expire_and_free_capacity(env):
     publish(publisher, "skill-registered", skill("sharer-f", "partnerships", "share", tz="Asia/Baghdad"))
     publish(publisher, "skill-registered", skill("learner-f", "partnerships", "learn"))
     [match] = eventually(lambda: matches_of(client, "learner-f"))
-    matcher = client.application.config["LC_MATCHER"]
+    matcher = client.application.config["LC_SERVICE_LAYER"]
     assert matcher.expire() == 0  # not yet
     clock.now += timedelta(days=8)
     try:
@@ -199,7 +199,7 @@ def test_withdrawing_removes_the_person_and_closes_their_proposals(env):
                                                  "withdrawn_at": "2026-11-24T12:00:00Z"})
     eventually(lambda: client.get(f"/matches/{match['id']}", headers=STAFF_HEADERS).get_json()["status"]
                == "withdrawn")
-    store = client.application.config["LC_MATCHER"].store
+    store = client.application.config["LC_SERVICE_LAYER"].store
     assert store.candidates.count_documents({"participant_id": "learner-g"}) == 0
     assert store.loads.find_one({"_id": "sharer-g"})["open"] == 0
     publish(publisher, "skill-registered", skill("learner-g", "fundraising", "learn", revision=1))  # late, ignored
@@ -228,11 +228,11 @@ def test_a_sharer_with_no_room_gets_no_proposal(env):
     assert client.put("/sharers/sharer-i/capacity", json={"capacity": 0},
                       headers=STAFF_HEADERS).get_json() == {"participant": "sharer-i", "capacity": 0, "open": 0}
     publish(publisher, "skill-registered", skill("sharer-i", "query-tools", "share", tz="Asia/Amman"))
-    eventually(lambda: client.application.config["LC_MATCHER"].store.candidates.find_one(
+    eventually(lambda: client.application.config["LC_SERVICE_LAYER"].store.candidates.find_one(
         {"_id": "sharer-i:query-tools:share"}))
     publish(publisher, "skill-registered", skill("learner-i", "query-tools", "learn"))
     publish(publisher, "skill-registered", skill("learner-i", "growth-paths", "learn", revision=2))
-    eventually(lambda: client.application.config["LC_MATCHER"].store.candidates.find_one(
+    eventually(lambda: client.application.config["LC_SERVICE_LAYER"].store.candidates.find_one(
         {"_id": "learner-i:growth-paths:learn"}))  # learner-i's first event has been handled too
     assert matches_of(client, "learner-i") == []
 
@@ -260,9 +260,9 @@ def test_racing_reservations_never_exceed_capacity(servers):
     conditional update in MongoDB lets exactly `capacity` of them through."""
     settings = namespaced_settings(servers)
     config = MatcherConfig(sharer_capacity=3)
-    first, second = (create_app(settings, config).config["LC_MATCHER"] for _ in range(2))
+    first, second = (create_app(settings, config).config["LC_SERVICE_LAYER"] for _ in range(2))
     their_sharer = {**skill("raced", "advocacy", "share"), "_id": "raced:advocacy:share"}
-    first._ensure_loads(["raced"])
+    first.ensure_loads(["raced"])
     start = threading.Barrier(12)
 
     def propose(matcher, i):
@@ -270,7 +270,7 @@ def test_racing_reservations_never_exceed_capacity(servers):
         edge = Edge(learner, their_sharer, 5.0, "ar")
         start.wait()
         connection = {"sharer": their_sharer, "learners": [edge], "language": "ar"}
-        return in_transaction(matcher.store.db, lambda s: matcher._create_many(s, [connection], None))[0]
+        return in_transaction(matcher.store.db, lambda s: matcher.reserve(s, [connection], None))[0]
 
     with ThreadPoolExecutor(12) as pool:
         made = list(pool.map(lambda i: propose(first if i % 2 else second, i), range(12)))

@@ -298,7 +298,7 @@ def test_withdrawal_cancels_pending_messages_and_forgets_the_contact(servers, st
                                              "withdrawn_at": "2026-11-24T11:00:00Z"})
     eventually(lambda: [e for e in log_of(client, pid) if e["status"] == "cancelled"])
     late = events.publish("participant-registered", participant(pid))  # older revision, arriving late
-    eventually(lambda: worker.notifier.inbox.seen(late["id"]))
+    eventually(lambda: worker.inbox.seen(late["id"]))
     assert mail_to(servers.maildir, f"{pid}@example.org") == []
     assert "email" not in (worker.notifier.store.contacts.find_one({"_id": pid}) or {})
 

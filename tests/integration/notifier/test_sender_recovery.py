@@ -11,6 +11,7 @@ from bson import Binary, ObjectId
 
 from services.notifier.config import NotifierConfig
 from services.notifier.sending import Sender
+from services.notifier.service import NotifierService
 from services.notifier.store import Store
 from shared.mongo import database
 from tests.integration.notifier.helpers import mail_to, new_id
@@ -34,6 +35,13 @@ def stored_message(store: Store, address: str, claim=None, claimed_until=None) -
     return notification_id
 
 
+def sender_for(settings, store: Store, config: NotifierConfig | None = None, **kwargs) -> Sender:
+    """A sender whose outcomes go to the service layer's delivery log, as in the worker."""
+    config = config or NotifierConfig()
+    service = NotifierService(settings, config, store.db)
+    return Sender(settings, config, service.store, record=service.outcomes.record, **kwargs)
+
+
 def test_a_message_claimed_by_a_sender_that_died_is_sent_once_its_claim_lapses(servers):
     settings = namespaced_settings(servers)
     store = Store(database(settings, "notifier"))
@@ -42,7 +50,7 @@ def test_a_message_claimed_by_a_sender_that_died_is_sent_once_its_claim_lapses(s
     notification_id = stored_message(store, address, claim="dead-process:new", claimed_until=past)
     future = stored_message(store, f"{new_id()}@example.org", claim="live-process:new",
                             claimed_until=datetime.now(timezone.utc) + timedelta(minutes=2))
-    sender = Sender(settings, NotifierConfig(), store.db)
+    sender = sender_for(settings, store)
     assert sender.send_round() == 1
     assert sender.record_pending(wait=0) == 1
     sender.close()
@@ -58,7 +66,7 @@ def test_two_senders_scanning_together_send_each_message_once(servers):
     addresses = [f"{new_id()}@example.org" for _ in range(20)]
     for address in addresses:
         stored_message(store, address)
-    first, second = (Sender(settings, NotifierConfig(send_batch=7), store.db) for _ in range(2))
+    first, second = (sender_for(settings, store, NotifierConfig(send_batch=7)) for _ in range(2))
     while first.send_round() + second.send_round():
         pass
     for sender in (first, second):
@@ -78,7 +86,7 @@ def test_a_handed_over_message_cancelled_meanwhile_is_not_sent(servers):
         notification_id = stored_message(store, address, claim="me:new", claimed_until=until)
         handoff.append(store.deliveries.find_one({"_id": notification_id}))
     store.deliveries.update_one({"to": withdrawn}, {"$set": {"status": "cancelled"}})  # participant withdrew
-    sender = Sender(settings, NotifierConfig(), store.db, handoff=handoff, owner="me")
+    sender = sender_for(settings, store, handoff=handoff, owner="me")
     assert sender.send_round() == 1
     sender.record_pending(wait=0)
     sender.close()

@@ -15,6 +15,7 @@ from shared.tokens import issue_participant_token
 from shared.bus import Publisher, read_topic
 from shared.events import make_event
 from services.scheduler.app import create_app
+from services.scheduler.service import SchedulerService, position_of
 from services.scheduler.store import Store
 from services.scheduler.worker import build_worker
 from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
@@ -157,7 +158,7 @@ def test_a_slot_is_never_overbooked_by_simultaneous_registrations(env):
     assert sum(1 for _, status in results if status == "confirmed") == 5
     store = Store(worker.db)
     assert store.registrations.count_documents({"clinic_id": clinic["id"], "status": "confirmed"}) == 5
-    positions = sorted(store.position(r) for r in store.registrations.find({"clinic_id": clinic["id"], "status": "waitlisted"}))
+    positions = sorted(position_of(store, r) for r in store.registrations.find({"clinic_id": clinic["id"], "status": "waitlisted"}))
     assert positions == list(range(1, 20))
 
 
@@ -231,17 +232,17 @@ def test_registration_closes_at_start_reminders_once_completion_and_feedback(env
     saved = clock.now
     try:
         # Two schedulers' reminder jobs at the same moments: each reminder goes out once.
-        other = Store(worker.db, clock)
-        store = Store(worker.db, clock)
-        claimed = lambda: store.reminders.count_documents({"clinic_id": clinic["id"]})  # noqa: E731
+        other = SchedulerService(Store(worker.db), settings, clock=clock).reminders
+        reminders = SchedulerService(Store(worker.db), settings, clock=clock).reminders
+        claimed = lambda: Store(worker.db).reminders.count_documents({"clinic_id": clinic["id"]})  # noqa: E731
         for clock.now in (start - timedelta(hours=23), start - timedelta(minutes=50)):
-            jobs = [threading.Thread(target=job.send_reminders) for job in (store, other, store)]
+            jobs = [threading.Thread(target=job.send) for job in (reminders, other, reminders)]
             for job in jobs:
                 job.start()
             for job in jobs:
                 job.join()
         assert claimed() == 6
-        store.send_reminders()  # a restart at the same moment sends nothing again
+        reminders.send()  # a restart at the same moment sends nothing again
         assert claimed() == 6
         reminders = eventually(lambda: len(events(settings, "clinic-reminder", clinic["id"])) == 6
                                and events(settings, "clinic-reminder", clinic["id"]))

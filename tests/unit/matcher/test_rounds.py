@@ -4,9 +4,9 @@ from itertools import product
 
 from hypothesis import given, settings, strategies as st
 
-from services.matcher.assignment import feasible_edges, greedy, objective, optimal, plan_round
+from services.matcher.domain.assignment import feasible_edges, greedy, objective, optimal, plan_round
 from services.matcher.config import MatcherConfig
-from services.matcher.rules import MAX_LEARNERS, group_is_valid, pair_key, violation
+from services.matcher.domain.rules import MAX_LEARNERS, group_is_valid, pair_key, violation
 from tests.unit.matcher.people import DAY, NOW, person, sharer
 
 EMPTY = dict(blocked=set(), connected=set(), loads={}, capacities={}, region_share={}, on=DAY, now=NOW)
@@ -172,3 +172,35 @@ def test_flow_alone_is_proven_optimal_when_every_sharer_fits():
                               loads={}, region_share={}, config=MatcherConfig(), on=DAY, now=NOW)
     result = optimal(learners, edges, {"s1": 3, "s2": 3}, exact_edges=0)
     assert result.proven and result.methods == {"flow": 1} and abs(result.total - result.bound) < 1e-3
+
+
+def open_connection(match_id, sharer_id, learners, language="ar", status="proposed"):
+    members = [{"id": sharer_id, "role": "sharer", "response": None}]
+    members += [{"id": pid, "role": "learner", "response": "accept"} for pid in learners]
+    return {"_id": match_id, "topic": "budget-development", "language": language, "participants": members,
+            "status": status, "created_at": NOW}
+
+
+def test_a_round_fills_open_connections_before_opening_new_ones():
+    amina = sharer("s", tz="Asia/Amman")
+    waiting = [person(f"l{i}") for i in range(1, 3)]
+    members = {f"{p['participant_id']}:budget-development:{p['direction']}": p
+               for p in [amina, person("l0")] + waiting}
+    # amina holds one connection with one learner and has no free connection left
+    result = plan(waiting, [amina], loads={"s": 1}, capacities={"s": 1},
+                  open_connections=[open_connection("m0", "s", ["l0"], status="confirmed")], members=members)
+    assert [(c["join"], sorted(e.learner["participant_id"] for e in c["learners"])) for c in result.connections] == [
+        ("m0", ["l1", "l2"])]
+    assert result.unmatched == []
+
+
+def test_nobody_joins_across_a_hard_rule_with_a_member():
+    amina = sharer("s", tz="Asia/Amman")
+    newcomer = person("l1", group="group l0")  # same group as the learner already there
+    members = {"s:budget-development:share": amina, "l0:budget-development:learn": person("l0")}
+    result = plan([newcomer], [amina], loads={"s": 1}, capacities={"s": 1},
+                  open_connections=[open_connection("m0", "s", ["l0"])], members=members)
+    assert result.connections == [] and [u["reason"] for u in result.unmatched] == ["capacity"]
+    full = open_connection("m1", "s", ["a", "b", "c"])
+    assert plan([person("l2")], [amina], loads={"s": 1}, capacities={"s": 1}, open_connections=[full],
+                members=members).connections == []

@@ -1,7 +1,7 @@
-"""Each hard rule on its own (services/matcher/rules.py)."""
+"""Each hard rule on its own (services/matcher/domain/rules.py)."""
 from datetime import date
 
-from services.matcher.rules import (
+from services.matcher.domain.rules import (
     common_languages, different_groups, group_is_valid, overlap, pair_key, violation,
 )
 from tests.unit.matcher.people import DAY, person, sharer

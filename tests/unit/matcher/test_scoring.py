@@ -5,10 +5,10 @@ from unittest import mock
 
 from hypothesis import given, settings, strategies as st
 
-from services.matcher.candidates import feasible_edges
+from services.matcher.domain.candidates import feasible_edges
 from services.matcher.config import DEFAULT_WEIGHTS, MatcherConfig
-from services.matcher.rules import violation
-from services.matcher.scoring import score
+from services.matcher.domain.rules import violation
+from services.matcher.domain.scoring import score
 from tests.unit.matcher.people import DAY, NOW, person, sharer
 
 WEIGHTS = MatcherConfig().weights

@@ -3,10 +3,10 @@ from email import message_from_bytes, policy
 import icalendar
 import pytest
 
-from services.notifier.compose import Attachment, build_email, message_id, single_line, wire_bytes
-from services.notifier.ics import clinic_calendar, sequence_from
+from services.notifier.domain.compose import Attachment, build_email, message_id, single_line, wire_bytes
+from services.notifier.domain.calendar import clinic_calendar, sequence_from
 from shared.calendars import slot_uid
-from services.notifier.rendering import Rendered
+from services.notifier.domain.rendering import Rendered
 
 FROM = "Let's Connect <letsconnect@wikimedia.example>"
 

@@ -1,5 +1,5 @@
 from shared.languages import choose_language, text_direction
-from services.notifier.preferences import (
+from services.notifier.domain.preferences import (
     ALWAYS_SENT, SKIPPABLE, TEMPLATE_CATEGORIES, resource_mode, should_send, unsubscribable, with_unsubscribed,
 )
 

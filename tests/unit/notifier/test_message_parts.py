@@ -1,6 +1,6 @@
 from urllib.parse import parse_qs, urlsplit
 
-from services.notifier.messages import Recipient, message_parts
+from services.notifier.domain.messages import Recipient, message_parts
 from shared.tokens import verify_token
 from shared.config import Settings
 from tests.unit.notifier.samples import EVENTS, T, contact

@@ -1,6 +1,7 @@
 import pytest
 
-from services.notifier.planning import Planned, awaited_contacts, plan, registration_template
+from services.notifier.domain.parking import awaited_contacts
+from services.notifier.domain.planning import Planned, plan, registration_template
 from tests.unit.notifier.samples import EVENTS
 
 

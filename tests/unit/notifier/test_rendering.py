@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from services.notifier.messages import Recipient, message_parts
-from services.notifier.preferences import TEMPLATE_CATEGORIES, category_of
-from services.notifier.rendering import RenderError, TemplateCatalogue
+from services.notifier.domain.messages import Recipient, message_parts
+from services.notifier.domain.preferences import TEMPLATE_CATEGORIES, category_of
+from services.notifier.domain.rendering import RenderError, TemplateCatalogue
 from shared.config import Settings
 from tests.unit.notifier.samples import EVENTS, RESOURCES, T, contact
 

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notifier.digest import digest_due
-from services.notifier.retry import backoff_seconds, classify, gives_up
-from services.notifier.smtp import parse_smtp_url
+from services.notifier.domain.digest import digest_due
+from services.notifier.domain.retry import backoff_seconds, classify, gives_up
+from services.notifier.sending import parse_smtp_url
 
 
 @pytest.mark.parametrize("exc, transient, code", [

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from services.scheduler import calendar
+from services.scheduler.domain import calendar
 
 STAMP = datetime(2026, 10, 1, tzinfo=timezone.utc)
 CLINIC = {"_id": "c1", "title": "Reporting clinic", "description": "Stories", "topics": ["reporting-storytelling"],

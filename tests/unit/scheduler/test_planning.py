@@ -1,7 +1,10 @@
 """Invitations, reminder timing, slot checks and the program figures."""
 from datetime import datetime, timedelta, timezone
 
-from services.scheduler.planning import due_lead, invitation_reason, program_stats, slot_problems
+from services.scheduler.domain.figures import program_stats
+from services.scheduler.domain.invitations import invitation_reason
+from services.scheduler.domain.reminders import due_lead
+from services.scheduler.domain.slots import slot_problems
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 MONTHLY = {"kind": "monthly", "topics": ["budget-development"], "language": "en", "interpretation": ["ar"],

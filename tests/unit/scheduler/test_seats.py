@@ -3,8 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.scheduler.seats import (
-    RegistrationRefused, after_cancellation, allocate, check_interpretation, check_open, promote, waitlist_position,
+from services.scheduler.domain.errors import Refused as RegistrationRefused
+from services.scheduler.domain.seats import (
+    after_cancellation, allocate, check_interpretation, check_open, promote, waitlist_position,
 )
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)

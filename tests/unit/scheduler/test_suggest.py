@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from services.scheduler.suggest import fits, suggest_slots
+from services.scheduler.domain.suggest import fits, suggest_slots
 
 
 def utc(*parts):

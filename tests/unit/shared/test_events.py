@@ -15,7 +15,8 @@ DESIGN_TOPICS = {
     "resource-published", "translation-requested",
 }
 # DESIGN.md section 8: a sign-in request, staff account changes, and what the clinic and matcher work adds.
-SECOND_STAGE_TOPICS = {"sign-in-requested", "staff-account-changed"}
+SECOND_STAGE_TOPICS = {"sign-in-requested", "staff-account-changed", "match-joined", "match-left",
+                       "connection-proposed"}
 
 
 def withdrawn(pid="p1"):

@@ -1,4 +1,5 @@
-"""iCalendar feeds (icalendar library): one clinic, the public calendar, a participant's own feed.
+"""iCalendar feeds (icalendar library): one clinic, the public calendar, a participant's own feed,
+and which clinics and spaces a filtered feed lists.
 
 Times are written in UTC (DTSTART ...Z), which every calendar app converts to the reader's zone;
 with `tz` the feed is written in that zone instead, with its VTIMEZONE data. The meeting link is
@@ -56,3 +57,19 @@ def space_event(space: dict, stamp: datetime, tz: ZoneInfo | None = None) -> Eve
 
 
 render = calendars.finish
+
+
+def clinic_listed(clinic: dict, topic: str | None, language: str | None) -> bool:
+    """A clinic in a feed filtered by topic and by language (its main or an interpretation language)."""
+    if topic and topic not in clinic["topics"]:
+        return False
+    return not language or language in (clinic["language"], *clinic.get("interpretation", []))
+
+
+def space_listed(space: dict, topic: str | None, language: str | None, now: datetime) -> bool:
+    """A learning space in a feed: filtered like clinics; a one-off one only while it is ahead."""
+    if topic and topic not in space["topics"]:
+        return False
+    if language and language not in space["languages"]:
+        return False
+    return bool(space.get("recurrence")) or space["start"] > now

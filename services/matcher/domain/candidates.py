@@ -11,8 +11,8 @@ from datetime import date, datetime, timezone
 
 import numpy as np
 
-from services.matcher.rules import group_key, overlap, violation
-from services.matcher.scoring import days_waiting
+from services.matcher.domain.rules import MAX_LEARNERS, group_key, overlap, violation
+from services.matcher.domain.scoring import days_waiting
 
 REASON_ORDER = ("no_common_language", "no_time_overlap", "same_group", "declined_before", "already_connected",
                 "same_person")
@@ -25,7 +25,8 @@ def interest_key(candidate: dict) -> str:
 class Edge:
     """A learner joining a sharer's connection held in `language`, worth `score`."""
 
-    __slots__ = ("learner", "sharer", "score", "language", "reasons", "codes", "learner_key", "person", "bucket")
+    __slots__ = ("learner", "sharer", "score", "language", "reasons", "codes", "learner_key", "person", "bucket",
+                 "seats", "join")
 
     def __init__(self, learner: dict, sharer: dict, score: float, language: str, *, learner_key: str | None = None,
                  sharer_key: str | None = None):
@@ -35,6 +36,16 @@ class Edge:
         self.learner_key = learner_key or interest_key(learner)
         self.person = sharer["participant_id"]
         self.bucket = (sharer_key or interest_key(sharer), language)  # the connection this edge would join
+        self.seats = MAX_LEARNERS  # learners a connection of this bucket takes
+        self.join: str | None = None  # the open connection (match id) this edge joins, if any
+
+    def joining(self, match_id: str, seats: int) -> "Edge":
+        """The same learner and sharer, joining the open connection `match_id` (`seats` free):
+        a bucket of its own, with a person of its own, so it takes none of the sharer's connections."""
+        edge = Edge(self.learner, self.sharer, self.score, self.language, learner_key=self.learner_key,
+                    sharer_key=f"join:{match_id}")
+        edge.person, edge.seats, edge.join = f"join:{match_id}", seats, match_id
+        return edge
 
     def __repr__(self) -> str:
         return f"Edge({self.learner_key} -> {self.bucket}, {self.score})"

@@ -21,7 +21,7 @@ from shared.clock import as_utc
 from shared.languages import language_name, text_direction
 from shared.taxonomy import topic_label
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"
 _NAME = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)\.(?P<lang>[A-Za-z0-9-]+)\.txt$")
 _URL = re.compile(r"https?://[^\s<>\"]+")
 _SPACES = re.compile(r"[ \t]+\n")

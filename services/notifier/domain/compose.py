@@ -15,7 +15,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from services.notifier.rendering import Rendered
+from services.notifier.domain.rendering import Rendered
 
 _WHITESPACE = re.compile(r"\s+")
 MAX_HEADER_TEXT = 200

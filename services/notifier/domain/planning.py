@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
-from services.notifier.preferences import category_of
+from services.notifier.domain.preferences import category_of
 
 
 @dataclass(frozen=True)
@@ -37,23 +36,11 @@ def _members(data: dict) -> list[str]:
     return [member["participant_id"] for member in data["participants"]]
 
 
-# messages that name the other people of a connection, so need their contacts too
-MATCH_TEMPLATES = ("match_proposal", "match_introduction", "match_declined", "connection_thanks")
-
-
-def named_people(envelope: dict, planned: Planned) -> list[str]:
-    """The participants whose contact this message needs: its recipient and, for a connection's
-    messages, everyone it names."""
-    needed = [planned.participant_id] if planned.participant_id else []
-    if planned.template in MATCH_TEMPLATES:
-        needed += [member["participant_id"] for member in envelope["data"].get("participants", [])]
-    return list(dict.fromkeys(needed))
-
-
-def awaited_contacts(envelope: dict, planned: Planned, contacts: Mapping[str, dict]) -> list[str]:
-    """Those of them whose contact has not arrived yet: the message waits for them (events of
-    different topics can overtake the registrations they refer to)."""
-    return [pid for pid in named_people(envelope, planned) if pid not in contacts]
+def translators_for(language: str, translators: dict[str, tuple[str, ...]] | None) -> tuple[str, ...]:
+    """The translators configured for a language (a regional variant falls back to its base)."""
+    translators = translators or {}
+    addresses = translators.get(language) or translators.get(language.split("-")[0]) or ()
+    return tuple(dict.fromkeys(addresses))
 
 
 def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | None = None) -> list[Planned]:
@@ -79,8 +66,6 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
     if event_type == "session-completed":
         return [Planned("feedback_request", pid) for pid in dict.fromkeys(data["attendees"])]
     if event_type == "translation-requested":
-        translators = translators or {}
-        language = data["language"]
-        addresses = translators.get(language) or translators.get(language.split("-")[0]) or ()
-        return [Planned("translation_request", address=address) for address in dict.fromkeys(addresses)]
+        return [Planned("translation_request", address=address)
+                for address in translators_for(data["language"], translators)]
     return []

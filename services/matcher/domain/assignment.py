@@ -36,9 +36,11 @@ from ortools.sat.python import cp_model
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from services.matcher.candidates import Edge, feasible_edges, interest_key
-from services.matcher.rules import MAX_LEARNERS
-from services.matcher.scoring import score
+from services.matcher.domain import joins
+from services.matcher.domain.candidates import Edge, feasible_edges, interest_key
+from services.matcher.domain.matches import sharer_of
+from services.matcher.domain.rules import MAX_LEARNERS
+from services.matcher.domain.scoring import score
 
 SCALE = 10_000  # scores have four decimals; the solvers take integers
 REPAIR_PASSES = 2
@@ -74,7 +76,7 @@ def explain(edges: list[Edge], *, loads: dict[str, int], region_share: dict[str,
     """Fill in the reasons (words and codes) of the edges that were chosen."""
     for edge in edges:
         _, _, edge.reasons, edge.codes = score(
-            edge.learner, edge.sharer, config.weights, on, now, loads.get(edge.person, 0),
+            edge.learner, edge.sharer, config.weights, on, now, loads.get(edge.sharer["participant_id"], 0),
             region_share.get(edge.sharer["region"], 0.0), config.day_start_hour, config.day_end_hour,
             language=edge.language)
     return edges
@@ -82,9 +84,11 @@ def explain(edges: list[Edge], *, loads: dict[str, int], region_share: dict[str,
 
 def _connections_needed(edges: list[Edge]) -> int:
     sizes: dict[tuple[str, str], int] = defaultdict(int)
+    seats: dict[tuple[str, str], int] = {}
     for edge in edges:
         sizes[edge.bucket] += 1
-    return sum(-(-n // MAX_LEARNERS) for n in sizes.values())
+        seats[edge.bucket] = edge.seats
+    return sum(-(-n // seats[bucket]) for bucket, n in sizes.items())
 
 
 class _Graph:
@@ -102,6 +106,8 @@ class _Graph:
         self.edge_bucket = np.array([bucket_index[e.bucket] for e in edges], dtype=np.int32)
         self.edge_cost = np.array([-int(round(e.score * SCALE)) for e in edges], dtype=np.int64)
         person_of_bucket = {e.bucket: e.person for e in edges}
+        seats_of_bucket = {e.bucket: e.seats for e in edges}
+        self.bucket_seats = np.array([seats_of_bucket[b] for b in self.buckets], dtype=np.int64)
         self.bucket_person = np.array([person_index[person_of_bucket[b]] for b in self.buckets], dtype=np.int32)
         self.connections = np.array([max(0, free.get(p, 0)) for p in self.people], dtype=np.int64)
         self.step_cost = int(round(load_step * SCALE))
@@ -115,14 +121,14 @@ class _Graph:
         source, sink, first_learner = 0, 1, 2
         first_bucket = first_learner + n_learners
         first_person = first_bucket + n_buckets
-        seats = self.connections[self.bucket_person] * MAX_LEARNERS  # per bucket: all of its sharer's seats
+        seats = self.connections[self.bucket_person] * self.bucket_seats  # per bucket: all of its sharer's seats
         connections = self.connections.copy()
         for person, buckets in fixed.items():
             index = self.person_index[person]
             seats[self.bucket_person == index] = 0
             connections[index] = sum(buckets.values())
             for bucket, count in buckets.items():
-                seats[self.bucket_index[bucket]] = count * MAX_LEARNERS
+                seats[self.bucket_index[bucket]] = count * self.bucket_seats[self.bucket_index[bucket]]
         used = np.flatnonzero(seats[self.edge_bucket] > 0)
         flow = min_cost_flow.SimpleMinCostFlow()
         learners = np.arange(n_learners, dtype=np.int32) + first_learner
@@ -288,12 +294,13 @@ def _exact(edges: list[Edge], free: dict[str, int], load_step: float, hint: list
         by_learner[edge.learner_key].append(var)
         by_bucket[edge.bucket].append(var)
     person_of = {edge.bucket: edge.person for edge in edges}
+    seats_of = {edge.bucket: edge.seats for edge in edges}
     counts: dict[str, list] = defaultdict(list)
     for bucket, members in sorted(by_bucket.items()):
         person = person_of[bucket]
-        most = max(0, min(free.get(person, 0), -(-len(members) // MAX_LEARNERS)))
+        most = max(0, min(free.get(person, 0), -(-len(members) // seats_of[bucket])))
         count = model.new_int_var(0, most, f"n{len(counts)}")
-        model.add(sum(members) <= MAX_LEARNERS * count)
+        model.add(sum(members) <= seats_of[bucket] * count)
         counts[person].append(count)
     for person, theirs in sorted(counts.items()):
         model.add(sum(theirs) <= max(0, free.get(person, 0)))
@@ -365,11 +372,12 @@ def _fill(chosen: list[Edge], edges: list[Edge], free: dict[str, int], load_step
     seats: dict[tuple[str, str], int] = defaultdict(int)
     used: dict[str, int] = defaultdict(int)
     bucket_person = {edge.bucket: edge.person for edge in chosen}
+    size = {edge.bucket: edge.seats for edge in chosen}
     for edge in chosen:
         seats[edge.bucket] += 1
     for bucket, count in list(seats.items()):
-        seats[bucket] = -count % MAX_LEARNERS
-        used[bucket_person[bucket]] += -(-count // MAX_LEARNERS)
+        seats[bucket] = -count % size[bucket]
+        used[bucket_person[bucket]] += -(-count // size[bucket])
     return _greedy_into(chosen, edges, free, seats, used, load_step)
 
 
@@ -409,7 +417,7 @@ def _greedy_into(chosen: list[Edge], edges: list[Edge], free: dict[str, int],
             if used[edge.person] >= free.get(edge.person, 0):
                 continue
             used[edge.person] += 1
-            seats[edge.bucket] = MAX_LEARNERS
+            seats[edge.bucket] = edge.seats
         seats[edge.bucket] -= 1
         learners_of[edge.person] += 1
         taken.add(edge.learner_key)
@@ -431,20 +439,45 @@ def group(chosen: list[Edge]) -> list[dict]:
     connections = []
     for (_share, language), members in sorted(buckets.items()):
         members.sort(key=lambda e: (-e.score, e.learner_key))
-        for start in range(0, len(members), MAX_LEARNERS):
-            chunk = members[start:start + MAX_LEARNERS]
+        for start in range(0, len(members), members[0].seats):
+            chunk = members[start:start + members[0].seats]
             connections.append({"sharer": chunk[0].sharer, "topic": chunk[0].sharer["topic"], "language": language,
-                                "learners": chunk})
+                                "learners": chunk, "join": chunk[0].join})
     return connections
+
+
+def join_edges(edges: list[Edge], open_connections: list[dict], members: dict[str, dict], blocked: set[str],
+               config, on: date) -> list[Edge]:
+    """For each feasible learner-sharer edge, the same learner joining each open connection of that
+    sharer in that language with a free seat, when they keep every hard rule with every member."""
+    by_sharer: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for match in open_connections:
+        if joins.joinable(match):
+            by_sharer[(sharer_of(match), match["topic"], match["language"])].append(match)
+    extra = []
+    for edge in edges:
+        for match in by_sharer.get((edge.person, edge.learner["topic"], edge.language), ()):
+            people = {m["id"]: members.get(f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}")
+                      for m in match["participants"]}
+            if joins.violation(edge.learner, match, {k: v for k, v in people.items() if v}, blocked, on,
+                               config.day_start_hour, config.day_end_hour, config.min_overlap_minutes) is None:
+                extra.append(edge.joining(match["_id"], joins.room(match)))
+    return extra
 
 
 def plan_round(learners: list[dict], sharers: list[dict], *, blocked: set[str], connected: set,
                loads: dict[str, int], capacities: dict[str, int], region_share: dict[str, float], config,
-               on: date, now: datetime | None = None, solver=None) -> RoundResult:
+               on: date, now: datetime | None = None, solver=None, open_connections: list[dict] = (),
+               members: dict[str, dict] | None = None) -> RoundResult:
+    """The round's plan. `open_connections` (proposed or confirmed matches) may take learners into
+    their free seats, checked against every member (`members`: interests by interest id)."""
     edges, why = feasible_edges(learners, sharers, blocked=blocked, connected=connected, loads=loads,
                                 region_share=region_share, config=config, on=on, now=now)
+    extra = join_edges(edges, list(open_connections), members or {}, blocked, config, on)
+    edges += extra
     free = {person: capacities.get(person, config.sharer_capacity) - loads.get(person, 0)
             for person in {s["participant_id"] for s in sharers}}
+    free.update({edge.person: 1 for edge in extra})
     load_step = 0.5 * config.weights["load"]
     if solver is None:
         assignment = optimal(learners, edges, free, load_step, exact_edges=config.exact_edges)

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from shared.tokens import issue_link_token
 from shared.config import Settings
 
-from services.notifier import ics
-from services.notifier.compose import Attachment
-from services.notifier.preferences import unsubscribable
+from services.notifier.domain import calendar
+from services.notifier.domain.compose import Attachment
+from services.notifier.domain.preferences import unsubscribable
 
 
 @dataclass(frozen=True)
@@ -93,10 +93,10 @@ def _resource_view(resource: dict) -> dict:
 def _registration_calendar(data: dict, stamp: str) -> Attachment:
     status = data["status"]
     method = "CANCEL" if status == "cancelled" else "REQUEST"
-    content = ics.clinic_calendar(
+    content = calendar.clinic_calendar(
         clinic_id=data["clinic_id"], title=data["title"], stamp=stamp, method=method, status=status,
         slots=[{"slot_id": data["slot_id"], "start": data["start"], "minutes": data["minutes"]}],
-        meeting_url=data.get("meeting_url"), sequence=ics.sequence_from(stamp))
+        meeting_url=data.get("meeting_url"), sequence=calendar.sequence_from(stamp))
     return Attachment("clinic.ics", content, params={"method": method})
 
 
@@ -149,9 +149,9 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
         context.update(title=data["title"], kind=data["kind"], topics=list(data["topics"]), slots=slots,
                        language=data["language"], interpretation=list(data.get("interpretation") or []),
                        reason=data.get("reason"), clinic_url=links.url("scheduler", f"/clinics/{data['clinic_id']}"))
-        attachments = (Attachment("clinic.ics", ics.clinic_calendar(
+        attachments = (Attachment("clinic.ics", calendar.clinic_calendar(
             clinic_id=data["clinic_id"], title=data["title"], slots=slots, stamp=envelope["time"], method="PUBLISH",
-            status="confirmed", sequence=ics.sequence_from(envelope["time"])), params={"method": "PUBLISH"}),)
+            status="confirmed", sequence=calendar.sequence_from(envelope["time"])), params={"method": "PUBLISH"}),)
     elif template.startswith("clinic_") and template != "clinic_reminder":
         context.update(title=data["title"], start=data["start"], minutes=data["minutes"], status=data["status"],
                        position=data.get("position"), meeting_url=data.get("meeting_url"),
@@ -161,10 +161,10 @@ def message_parts(template: str, envelope: dict, recipient: Recipient, settings:
     elif template == "clinic_reminder":
         context.update(title=data["title"], start=data["start"], minutes=data["minutes"], lead=data["lead"],
                        meeting_url=data.get("meeting_url"), clinic_url=links.url("scheduler", f"/clinics/{data['clinic_id']}"))
-        content = ics.clinic_calendar(
+        content = calendar.clinic_calendar(
             clinic_id=data["clinic_id"], title=data["title"], stamp=envelope["time"], method="PUBLISH",
             slots=[{"slot_id": data["slot_id"], "start": data["start"], "minutes": data["minutes"]}],
-            meeting_url=data.get("meeting_url"), sequence=ics.sequence_from(envelope["time"]))
+            meeting_url=data.get("meeting_url"), sequence=calendar.sequence_from(envelope["time"]))
         attachments = (Attachment("clinic.ics", content, params={"method": "PUBLISH"}),)
     elif template == "feedback_request":
         recording = data.get("recording_url") if data.get("recording_consent") else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import smtplib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 
@@ -47,3 +48,43 @@ def backoff_seconds(attempt: int, base: float, cap: float, rand: Callable[[], fl
 
 def gives_up(failure: Failure, attempts: int, max_attempts: int) -> bool:
     return not failure.transient or attempts >= max_attempts
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one SMTP attempt means for its message: sent, retry (after `wait` seconds) or failed
+    (`reason`, `permanent`)."""
+
+    status: str
+    attempts: int
+    failure: Failure | None = None
+    wait: float = 0.0
+    reason: str = ""
+
+    @property
+    def permanent(self) -> bool:
+        return self.failure is not None and not self.failure.transient
+
+    def due_at(self, now: datetime) -> datetime:
+        """When a retried message is due again."""
+        return now + timedelta(seconds=self.wait)
+
+    def log_entry(self, at: datetime) -> dict:
+        if self.status == "sent":
+            return {"attempt": self.attempts, "at": at, "outcome": "sent", "code": 250, "error": None}
+        entry = {"attempt": self.attempts, "at": at, "outcome": self.status, "code": self.failure.code,
+                 "error": self.failure.error}
+        if self.status == "retry":
+            entry["retry_in_seconds"] = round(self.wait, 3)
+        return entry
+
+
+def outcome_of(failure: Failure | None, attempts: int, max_attempts: int, base: float, cap: float,
+               rand: Callable[[], float] = random.random) -> Outcome:
+    """The attempt numbered `attempts` ended with `failure` (None: the relay accepted it)."""
+    if failure is None:
+        return Outcome("sent", attempts)
+    if gives_up(failure, attempts, max_attempts):
+        reason = failure.error if not failure.transient else f"gave up after {attempts} attempts: {failure.error}"
+        return Outcome("failed", attempts, failure, reason=reason)
+    return Outcome("retry", attempts, failure, wait=backoff_seconds(attempts, base, cap, rand))

@@ -16,7 +16,7 @@ from shared.languages import language_name
 
 from shared.taxonomy import topic_label
 
-from services.matcher.rules import common_languages, overlap
+from services.matcher.domain.rules import common_languages, overlap
 
 
 @lru_cache(maxsize=65536)

@@ -1,0 +1,47 @@
+"""Which use case each consumed event runs, through the shared idempotent handler."""
+from __future__ import annotations
+
+from shared.inbox import IdempotentHandler, Inbox
+from shared.token_subjects import TokenSubjects
+
+from services.matcher.domain.matches import interest_id
+from services.matcher.service import MatcherService
+
+
+def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandler]:
+    subjects = TokenSubjects(service.store.db)
+
+    def propose(envelope: dict) -> None:
+        # Proposals are their own transactions, after the read model's: a redelivery finds the
+        # open match (the learner's claim) and does nothing.
+        data = envelope["data"]
+        if data["direction"] == "learn":
+            service.propose_for_learner(interest_id(data))
+        else:
+            service.propose_for_sharer(interest_id(data))
+
+    def participant_state(session, envelope: dict) -> None:
+        service.apply_participant_state(session, envelope["data"])
+        subjects.apply(session, envelope)
+
+    def participant_withdrawn(session, envelope: dict) -> None:
+        service.apply_participant_withdrawn(session, envelope["data"])
+        subjects.apply(session, envelope)
+
+    def nothing(session, envelope: dict) -> None:
+        pass
+
+    def look_again(envelope: dict) -> None:
+        # Our own event: a proposal closed without a connection (declined, expired, someone left);
+        # the others get their next best proposal now rather than at the next round.
+        service.repropose(envelope["data"])
+
+    return {
+        "skill-registered": IdempotentHandler(inbox, lambda s, e: service.apply_skill(s, e["data"]),
+                                              follow_up=propose),
+        "skill-withdrawn": IdempotentHandler(inbox, lambda s, e: service.apply_skill_withdrawn(s, e["data"])),
+        "participant-withdrawn": IdempotentHandler(inbox, participant_withdrawn),
+        "participant-registered": IdempotentHandler(inbox, participant_state),
+        "participant-updated": IdempotentHandler(inbox, participant_state),
+        "match-declined": IdempotentHandler(inbox, nothing, follow_up=look_again),
+    }

@@ -1,0 +1,690 @@
+"""The matcher's use cases: load -> decide with domain/ -> save state and events in one transaction.
+
+MatcherService is what the API and the worker's handlers call; it is made of one class per
+group of use cases (read model, proposals, rounds, answers), each under 250 lines.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Callable
+
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import iso, utcnow
+from shared.mongo import in_transaction
+from shared.taxonomy import is_base_topic, topic_label
+
+from services.matcher.config import MatcherConfig
+from services.matcher.domain import blocks, capacity, incremental, joins, read_model, responses, rounds, self_made
+from services.matcher.domain.assignment import explain, feasible_edges, plan_round
+from services.matcher.domain.candidates import Edge
+from services.matcher.domain.errors import Invalid, MatchError, NotFound, RoundRunning
+from services.matcher.domain.matches import (
+    claim_key, event_data, interest_id, new_match, sharer_of, waited_seconds,
+)
+from services.matcher.store import Store
+
+REGION_CACHE = timedelta(seconds=60)  # incremental proposals reuse the sharers' region shares this long
+
+
+log = logging.getLogger(__name__)
+
+
+class _JoinLost(Exception):
+    """The connection a learner was to join changed meanwhile; the transaction is given up."""
+
+
+class _Part:
+    def __init__(self, store: Store, config: MatcherConfig, clock: Callable[[], datetime]):
+        self.store, self.config, self.clock = store, config, clock
+
+    def reference_day(self) -> date:
+        return (self.clock() + timedelta(days=7)).date()
+
+
+class Closing(_Part):
+    """A proposal or connection ends without an outcome: declined, expired or withdrawn."""
+
+    def close(self, session, match: dict, status: str, participant_id: str | None, reason: str | None,
+              emit: bool = True) -> None:
+        now = self.clock()
+        self.store.update_match(match["_id"], {"status": status, "closed_at": now, "participants": match["participants"],
+                                               "close_reason": reason}, session=session)
+        self.store.lower_load(sharer_of(match), session=session)
+        self.store.release_claims(match["_id"], session=session)
+        if status == "expired":  # not proposed to each other again until the cooldown has passed
+            existing = self.store.blocks_by_id([p for p, _ in blocks.after_decline(match, sharer_of(match))],
+                                               session=session)
+            for pair, people, until in blocks.after_expiry(match, existing, now, self.config.cooldown_days):
+                self.store.block_until(pair, people, until, session=session)
+        if emit:
+            cause = "expired" if status == "expired" else "responded"
+            self.store.outbox.add(session, "match-declined", event_data(
+                match, participant_id=participant_id, reason=reason, cause=cause))
+
+
+class ReadModel(_Part):
+    """The matcher's copy of the registry's participants and interests."""
+
+    def __init__(self, store, config, clock, closing: Closing):
+        super().__init__(store, config, clock)
+        self.closing = closing
+
+    def apply_skill(self, session, data: dict) -> None:
+        if self.store.is_erased(data["participant_id"], session):
+            return
+        self.store.raise_revision(data["participant_id"], data["revision"], session=session)
+        if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
+            return
+        self.store.put_candidate(read_model.candidate(data), session=session)
+
+    def apply_skill_withdrawn(self, session, data: dict) -> None:
+        if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
+            return
+        self.store.update_candidate(interest_id(data), read_model.withdrawn_interest(data), session=session)
+        # A proposal on an interest its owner no longer has will not be taken up; a connection
+        # already agreed on goes ahead.
+        for match in self.store.proposals_with(data["topic"], data["participant_id"],
+                                               read_model.role_of(data["direction"]), session=session):
+            self.closing.close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
+
+    def apply_participant_state(self, session, data: dict) -> None:
+        """participant-registered / -updated: only the revision (tokens are the TokenSubjects')."""
+        person = self.store.person(data["participant_id"], session)
+        if self.store.is_erased(data["participant_id"], session) or data["revision"] < person.get("state_revision", 0):
+            return
+        self.store.set_person(data["participant_id"], {"state_revision": data["revision"]}, session=session)
+
+    def apply_participant_withdrawn(self, session, data: dict) -> None:
+        """Their open proposals and connections close (the others are told and look again), then
+        nothing of them stays searchable (Store.erase_person)."""
+        pid = data["participant_id"]
+        if self.store.is_erased(pid, session):
+            return
+        for match in self.store.open_matches_of(pid, session=session):
+            self.closing.close(session, match, "withdrawn", pid, "a participant left the program")
+        self.store.erase_person(pid, f"erased-{uuid.uuid4().hex[:16]}", session=session)
+
+
+class Proposals(_Part):
+    """Proposals: the sharer's reservation, incremental mode and re-proposals."""
+
+    _regions: tuple[datetime, dict] | None = None
+
+    def context(self, learner: dict | None = None, sharers: list[dict] | None = None):
+        """What the rules and the score need beyond the two people: blocked and connected pairs,
+        sharers' open connections and capacities, each region's share of sharers. For one learner
+        (incremental mode) only their own pairs and the candidate sharers' loads are read."""
+        now = self.clock()
+        mine = learner["participant_id"] if learner else None
+        blocked = blocks.active(self.store.blocks_for(mine), now)
+        connected = self.store.connected_pairs(now, mine)
+        docs = self.store.loads_of([s["participant_id"] for s in sharers] if sharers is not None else None)
+        loads = {person: doc.get("open", 0) for person, doc in docs.items()}
+        capacities = {person: doc["capacity"] for person, doc in docs.items() if "capacity" in doc}
+        return blocked, connected, loads, capacities, self.region_share(fresh=learner is None)
+
+    def region_share(self, fresh: bool) -> dict[str, float]:
+        now = self.clock()
+        if fresh or self._regions is None or now - self._regions[0] > REGION_CACHE:
+            regions = [doc["region"] for doc in self.store.active_interests("share", projection={"region": 1})]
+            self._regions = (now, incremental.region_share(regions))
+        return self._regions[1]
+
+    def reserve(self, session, connections: list[dict], round_id: str | None) -> list[dict | None]:
+        """Proposals and their events, in one transaction, for the connections whose sharer still
+        has a free connection; a learner with an open proposal on the topic (made meanwhile by
+        another worker or the incremental mode) is left out. Returns a match or None per connection.
+
+        Two guards make concurrent writers safe: the sharer's `open` count is raised only if it is
+        still the value read (a conditional update; a concurrent change fails it or conflicts the
+        transaction, which is retried), and each learner interest holds one claim document while
+        its proposal is open (upserted: of two racing transactions, one conflicts and retries)."""
+        now = self.clock()
+        people = sorted({c["sharer"]["participant_id"] for c in connections})
+        loads = self.store.loads_of(people, session=session)
+        granted = capacity.grant(capacity.wanted([c["sharer"]["participant_id"] for c in connections]), loads,
+                                 self.config.sharer_capacity)
+        raises = {person: (loads[person].get("open", 0), count) for person, count in granted.items() if count}
+        if self.store.raise_loads(raises, session=session) != len(raises):  # someone's count moved meanwhile
+            after = {person: doc.get("open", 0) for person, doc in self.store.loads_of(people, session).items()}
+            granted = capacity.confirmed(granted, loads, after)
+        taken = [(connection, connection.get("match_id") or uuid.uuid4().hex)
+                 for connection in capacity.take(connections, granted)]
+        claims = [(match_id, edge) for connection, match_id in taken for edge in connection["learners"]]
+        got = self.store.claim([(claim_key(edge.learner), match_id) for match_id, edge in claims], session=session)
+        claimed = {id(claims[index][1]) for index in got}
+        made: dict[int, dict] = {}
+        returned: dict[str, int] = {}
+        for connection, match_id in taken:
+            learners = [edge for edge in connection["learners"] if id(edge) in claimed]
+            person = connection["sharer"]["participant_id"]
+            if learners:
+                made[id(connection)] = new_match(match_id, connection["sharer"], learners, connection["language"],
+                                                 round_id, now, self.config.response_days)
+            else:  # everyone was proposed to meanwhile: the connection is given back
+                returned[person] = returned.get(person, 0) + 1
+        for person, count in sorted(returned.items()):
+            self.store.lower_load(person, count, session=session)
+        matches = list(made.values())
+        if matches:
+            self.store.insert_matches(matches, session=session)
+            self.store.outbox.add_many(session, [("match-proposed", event_data(m)) for m in matches])
+        return [made.get(id(connection)) for connection in connections]
+
+    def propose_for_learner(self, learner_id: str) -> dict | None:
+        """Incremental mode, sharers best first: join one of the sharer's open connections on the
+        topic and language where the learner keeps every rule with every member, else a new
+        connection if the sharer has room; only proposals whose score reaches the threshold."""
+        learner = self.store.active_candidate(learner_id)
+        if not learner or learner["direction"] != "learn" or self.store.has_claim(claim_key(learner)):
+            return None
+        sharers = self.store.active_interests("share", learner["topic"])
+        blocked, connected, loads, capacities, region_share = self.context(learner, sharers)
+        on, now = self.reference_day(), self.clock()
+        edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
+                                  region_share=region_share, config=self.config, on=on, now=now)
+        open_by_sharer: dict[tuple[str, str], list[dict]] = {}
+        for match in self.store.open_connections(learner["topic"]):
+            open_by_sharer.setdefault((sharer_of(match), match["language"]), []).append(match)
+        members = self.store.candidates_by_id([f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
+                                               for group in open_by_sharer.values() for match in group
+                                               for m in match["participants"]])
+        for edge in incremental.ranked(edges, self.config.proposal_threshold):
+            explain([edge], loads=loads, region_share=region_share, config=self.config, on=on, now=now)
+            for match in joins.order(open_by_sharer.get((edge.person, edge.language), [])):
+                people = {m["id"]: members[key] for m in match["participants"]
+                          if (key := f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}")
+                          in members}
+                if joins.violation(learner, match, people, blocked, on, self.config.day_start_hour,
+                                   self.config.day_end_hour, self.config.min_overlap_minutes) is None:
+                    joined = self.join_now(match["_id"], [edge])
+                    if joined is not None or self.store.has_claim(claim_key(learner)):
+                        return joined
+            if loads.get(edge.person, 0) >= capacities.get(edge.person, self.config.sharer_capacity):
+                continue
+            self.store.ensure_loads([edge.person])
+            connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
+            [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
+            if match is not None or self.store.has_claim(claim_key(learner)):
+                return match  # proposed, or someone else proposed to this learner meanwhile
+        return None
+
+    def join_if_open(self, session, match_id: str, edges: list[Edge]) -> dict | None:
+        """join() inside a round's batch: None (nothing written) when the connection changed."""
+        try:
+            return self.join(session, match_id, edges)
+        except _JoinLost:
+            return None
+
+    def join_now(self, match_id: str, edges: list[Edge]) -> dict | None:
+        try:
+            return in_transaction(self.store.db, lambda s: self.join(s, match_id, edges))
+        except _JoinLost:
+            return None
+
+    def join(self, session, match_id: str, edges: list[Edge]) -> dict:
+        """Learners join an open connection (each with their own deadline to answer): their claims,
+        the members, and match-joined per learner, in the caller's transaction. Raises _JoinLost
+        (aborting it) when the connection closed, filled or changed meanwhile, or a learner was
+        proposed to meanwhile."""
+        match = self.store.match(match_id, session)
+        if match is None or joins.room(match) < len(edges) or not joins.joinable(match):
+            raise _JoinLost(match_id)
+        if any(self.store.has_claim(claim_key(edge.learner), session) for edge in edges):
+            raise _JoinLost(match_id)
+        size = joins.size(match)
+        got = self.store.claim([(claim_key(edge.learner), match_id) for edge in edges], session=session)
+        if len(got) != len(edges):  # after writes: abort the whole transaction
+            raise RuntimeError(f"a learner was proposed to while joining {match_id}")
+        now = self.clock()
+        events = []
+        for edge in edges:
+            joins.add_member(match, edge.learner, edge.score, edge.reasons, edge.codes, now,
+                             now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
+            events.append(("match-joined", edge.learner["participant_id"]))
+        fields = {k: match[k] for k in ("participants", "score", "reasons", "reason_codes", "waited_seconds")}
+        if not self.store.update_members(match_id, size, fields, session=session):
+            raise RuntimeError(f"connection {match_id} changed while joining it")
+        self.store.outbox.add_many(session, [(kind, event_data(match, participant_id=pid)) for kind, pid in events])
+        return match
+
+    def propose_for_sharer(self, sharer_id: str, tries: int = 50) -> list[dict]:
+        """A new (or freed) share interest: the learners of that topic who have waited longest and
+        have no open proposal each get their best proposal (which may be with another sharer)."""
+        sharer = self.store.active_candidate(sharer_id)
+        if not sharer or sharer["direction"] != "share":
+            return []
+        busy = self.store.claimed()
+        waiting = [learner for learner in self.store.active_interests(
+            "learn", sharer["topic"], {"participant_id": 1, "registered_at": 1, "topic": 1})
+            if (learner["participant_id"], learner["topic"]) not in busy]
+        waiting.sort(key=lambda learner: (learner.get("registered_at") or "", learner["_id"]))
+        made = []
+        for learner in waiting[:tries]:
+            match = self.propose_for_learner(learner["_id"])
+            if match:
+                made.append(match)
+        return made
+
+    def repropose(self, data: dict) -> list[dict]:
+        """After a proposal closed without a connection: its learners and its sharer look again
+        (the pairs that declined are blocked, so they meet someone else)."""
+        made = []
+        for role, participant in responses.looking_again(data):
+            if role == "learner":
+                match = self.propose_for_learner(f"{participant}:{data['topic']}:learn")
+                made += [match] if match else []
+            else:
+                made += self.propose_for_sharer(f"{participant}:{data['topic']}:share")
+        return made
+
+
+class Rounds(_Part):
+    """Round requests (the API): a round, a dry run, committing a preview; one round at a time."""
+
+    def __init__(self, store, config, clock, proposals: Proposals):
+        super().__init__(store, config, clock)
+        self.proposals = proposals
+
+    def inputs(self) -> dict:
+        """Everything a round plans from, and the fingerprint of what it depends on."""
+        state = self.store.plan_state()
+        blocked, connected, loads, capacities, region_share = self.proposals.context()
+        busy = self.store.claimed()
+        learners = [c for c in self.store.active_interests("learn") if (c["participant_id"], c["topic"]) not in busy]
+        sharers = self.store.active_interests("share")
+        open_connections = self.store.open_connections()
+        members = self.store.candidates_by_id([
+            f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
+            for match in open_connections for m in match["participants"]])
+        return {"learners": learners, "sharers": sharers, "blocked": blocked, "connected": connected, "loads": loads,
+                "capacities": capacities, "region_share": region_share, "open_connections": open_connections,
+                "members": members, "fingerprint": rounds.fingerprint(state)}
+
+    def request(self, requested_by: str, dry_run: bool = False) -> dict:
+        """Record a round for the workers (202 at once); 409 while another round is pending or running."""
+        now = self.clock()
+        doc = {"_id": uuid.uuid4().hex, "status": "requested", "dry_run": dry_run, "requested_by": requested_by,
+               "requested_at": now, "started_at": now, "attempts": 0, "lease_until": None}
+        self._with_lock(doc["_id"], lambda session: self.store.insert_round(doc, session=session))
+        return doc
+
+    def commit(self, round_id: str, requested_by: str) -> dict:
+        """Write a preview's plan as it is, while nothing it depends on has changed (409 otherwise)."""
+        doc = self.store.round(round_id)
+        if doc is None:
+            raise NotFound("no such round")
+        if doc["status"] != "preview":
+            raise MatchError(f"this round is {doc['status']}; only a preview (dry run) can be committed")
+        if self.inputs()["fingerprint"] != doc.get("fingerprint"):
+            self.store.update_round(round_id, {"status": "stale"}, expect={"status": "preview"})
+            raise MatchError("interests, answers or capacities changed since this preview; request a new one")
+
+        def work(session):
+            if not self.store.update_round(round_id, {"status": "committing", "committed_by": requested_by,
+                                                      "commit_requested_at": self.clock(), "lease_until": None,
+                                                      "phase": "writing", "written": 0},
+                                           session=session, expect={"status": "preview"}):
+                raise MatchError("this preview is being committed already")
+        self._with_lock(round_id, work)
+        return self.store.round(round_id)
+
+    def _with_lock(self, round_id: str, work) -> None:
+        """Take the one-round lock and do `work(session)` in one transaction; a lock left by a
+        round that has ended (its worker released it late or died) is cleared first."""
+        def locked(session):
+            self.store.lock_round(round_id, session=session)
+            work(session)
+
+        for attempt in range(2):
+            try:
+                in_transaction(self.store.db, locked)
+                return
+            except DuplicateKeyError as exc:
+                holder = self.store.round_lock()
+                current = self.store.round(holder["round_id"]) if holder else None
+                if attempt == 0 and (holder is None or current is None or current["status"] in rounds.FINAL):
+                    if holder is not None:
+                        self.store.drop_round_lock(holder["round_id"])
+                    continue
+                raise RoundRunning(f"a round is already running ({holder['round_id'] if holder else '?'})") from exc
+
+    def schedule_tick(self) -> dict | None:
+        """LC_MATCHER_ROUND_SCHEDULE: request the round of the current period once, whichever
+        worker gets here first (the period's marker is unique)."""
+        due = rounds.due_time(self.config.round_schedule, self.clock(),
+                              timedelta(minutes=self.config.schedule_grace_minutes))
+        if due is None or self.store.scheduled(iso(due)):
+            return None
+        now = self.clock()
+        doc = {"_id": uuid.uuid4().hex, "status": "requested", "dry_run": False, "requested_by": "schedule",
+               "scheduled_for": due, "requested_at": now, "started_at": now, "attempts": 0, "lease_until": None}
+
+        def work(session):
+            self.store.mark_scheduled(iso(due), doc["_id"], session=session)
+            self.store.insert_round(doc, session=session)
+        try:
+            self._with_lock(doc["_id"], work)
+        except (DuplicateKeyError, RoundRunning):
+            return None  # fired by another worker, or a round is running: the next tick looks again
+        return doc
+
+
+class _LeaseLost(Exception):
+    """Another worker holds the round now (this one was too slow to renew its lease)."""
+
+
+class RoundRunner(_Part):
+    """The workers' side of rounds: lease one, plan it (or finish writing its stored plan), write
+    its proposals batch by batch; a worker that dies leaves whole batches and the lease runs out."""
+
+    def __init__(self, store, config, clock, requests: Rounds, proposals: Proposals):
+        super().__init__(store, config, clock)
+        self.requests, self.proposals = requests, proposals
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.config.round_lease_seconds)
+
+    def work(self) -> dict | None:
+        """One pending round, if any, run to its end (the worker's periodic job)."""
+        # In a transaction: a worker killed mid-batch leaves its transaction open on the round's
+        # document until the server aborts it (60 s); a transaction retries until then.
+        doc = in_transaction(self.store.db, lambda session: self.store.claim_round(
+            self.owner, self.clock(), self.clock() + self.lease(), session=session))
+        if doc is None:
+            return None
+        if doc["attempts"] > self.config.round_attempts:
+            return self._finish(doc, {"status": "failed", "error": f"gave up after {doc['attempts'] - 1} attempts"})
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(doc["_id"], stop), daemon=True)
+        beat.start()
+        try:
+            if doc.get("phase") != "writing":
+                doc = self._plan(doc)
+            if doc["status"] == "running" and doc.get("phase") == "writing":
+                doc = self._write(doc)
+            return doc
+        except _LeaseLost:
+            log.warning("round %s: lease lost to another worker", doc["_id"])
+            return None
+        except Exception:
+            log.exception("round %s failed (attempt %s); another attempt follows", doc["_id"], doc["attempts"])
+            self.store.update_round(doc["_id"], {"lease_until": None}, expect={"lease_owner": self.owner})
+            return None
+        finally:
+            stop.set()
+            beat.join()
+
+    def _heartbeat(self, round_id: str, stop: threading.Event) -> None:
+        while not stop.wait(self.config.round_lease_seconds / 3):
+            self.store.renew_lease(round_id, self.owner, self.clock() + self.lease())
+
+    def _fence(self, session, round_id: str, fields: dict | None = None) -> None:
+        """Inside a write's transaction: this worker still holds the round (else nothing is written)."""
+        if not self.store.update_round(round_id, {"lease_until": self.clock() + self.lease(), **(fields or {})},
+                                       session=session, expect={"lease_owner": self.owner, "status": "running"}):
+            raise _LeaseLost(round_id)
+
+    def _plan(self, doc: dict) -> dict:
+        self.store.update_round(doc["_id"], {"phase": "planning"}, expect={"lease_owner": self.owner})
+        now = self.clock()
+        inputs = self.requests.inputs()
+        plan = plan_round(inputs["learners"], inputs["sharers"], blocked=inputs["blocked"],
+                          connected=inputs["connected"], loads=inputs["loads"], capacities=inputs["capacities"],
+                          region_share=inputs["region_share"], config=self.config, on=self.reference_day(), now=now,
+                          open_connections=inputs["open_connections"], members=inputs["members"])
+        entries = rounds.plan_entries(doc["_id"], plan.connections, self.config.round_batch)
+        summary = {"learners": len(inputs["learners"]), "total_score": plan.total_score, "bound": plan.bound,
+                   "proven_optimal": plan.proven, "methods": plan.methods, "planned": len(entries), "written": 0,
+                   "fingerprint": inputs["fingerprint"], "planned_at": self.clock(),
+                   "unmatched": [{"participant": u["learner"]["participant_id"], "topic": u["learner"]["topic"],
+                                  "reason": u["reason"]} for u in plan.unmatched]}
+        if doc.get("dry_run") and not doc.get("committed_by"):
+            summary.update(status="preview", finished_at=self.clock(), lease_until=None)
+        else:
+            summary.update(phase="writing")
+
+        def work(session):
+            self._fence(session, doc["_id"], summary)
+            self.store.insert_plan(entries, session=session)
+            if summary.get("status") == "preview":
+                self.store.drop_round_lock(doc["_id"], session=session)
+        in_transaction(self.store.db, work)
+        return self.store.round(doc["_id"])
+
+    def _write(self, doc: dict) -> dict:
+        pending = self.store.plan(doc["_id"], done=False)
+        self.store.ensure_loads([e["sharer"]["participant_id"] for e in pending if e["kind"] == "new"])
+        batches: dict[int, list[dict]] = {}
+        for entry in pending:
+            batches.setdefault(entry["batch"], []).append(entry)
+        for number in sorted(batches):
+            in_transaction(self.store.db, lambda s, b=batches[number]: self._write_batch(s, doc["_id"], b))
+        return self._complete(doc["_id"])
+
+    def _write_batch(self, session, round_id: str, entries: list[dict]) -> None:
+        self._fence(session, round_id)
+        new = [entry for entry in entries if entry["kind"] == "new"]
+        made = self.proposals.reserve(session, [rounds.connection_of(e) for e in new], round_id)
+        results = {entry["_id"]: match["_id"] if match else None for entry, match in zip(new, made)}
+        for entry in entries:
+            if entry["kind"] == "join":
+                joined = self.proposals.join_if_open(session, entry["match_id"], rounds.connection_of(entry)["learners"])
+                results[entry["_id"]] = entry["match_id"] if joined else None
+        self.store.mark_planned(results, session=session)
+        self.store.count_written(round_id, len(entries), session=session)
+
+    def _complete(self, round_id: str) -> dict:
+        proposals, joined, unmatched = [], [], []
+        for entry in self.store.plan(round_id):
+            if entry.get("result") and entry["kind"] == "new":
+                proposals.append(entry["result"])
+            elif entry.get("result"):
+                joined.append(entry["result"])
+            else:  # the sharer's last connection, or the open connection's seats, were taken meanwhile
+                unmatched += [{"participant": learner["participant_id"], "topic": learner["topic"],
+                               "reason": "capacity"} for learner in entry["learners"]
+                              if not self.store.has_claim(claim_key(learner))]
+        doc = self.store.round(round_id)
+        return self._finish(doc, {"status": "completed", "proposals": proposals, "joined": joined,
+                                  "unmatched": doc.get("unmatched", []) + unmatched})
+
+    def _finish(self, doc: dict, fields: dict) -> dict:
+        fields = {**fields, "finished_at": self.clock(), "lease_until": None, "phase": None}
+        self.store.update_round(doc["_id"], fields)
+        self.store.drop_round_lock(doc["_id"])
+        self.store.drop_plan(doc["_id"])
+        return {**doc, **fields}
+
+
+class Answers(_Part):
+    """Accept, decline, expiry and the outcome of a connection."""
+
+    def __init__(self, store, config, clock, closing: Closing):
+        super().__init__(store, config, clock)
+        self.closing = closing
+
+    def respond(self, match_id: str, participant_id: str, response: str, reason: str | None) -> dict:
+        def work(session):
+            answer = responses.answer(self.store.match(match_id, session), participant_id, response, reason,
+                                      self.clock())
+            match = answer.match
+            self.store.outbox.add_many(session, [(kind, event_data(match, **extra)) for kind, extra in answer.events
+                                                 if kind != "match-confirmed"])
+            if answer.declined:
+                self.closing.close(session, match, "declined", participant_id, reason, emit=False)
+                for pair, people in blocks.after_decline(match, participant_id):
+                    self.store.block_for_good(pair, people, self.clock(), session=session)
+                return self.store.match(match_id, session)
+            if answer.left:  # a joined learner declined: the pair is blocked, their claim released
+                self.store.release_claim(f"{participant_id}:{match['topic']}", match_id, session=session)
+                for pair, people in blocks.after_decline(match, participant_id):
+                    self.store.block_for_good(pair, people, self.clock(), session=session)
+            self._save_answer(session, match, answer)
+            return match
+
+        return in_transaction(self.store.db, work)
+
+    def _save_answer(self, session, match: dict, answer: responses.Answer) -> None:
+        update = {k: match[k] for k in ("participants", "status", "responded_at", "confirmed_at", "left")
+                  if k in match}
+        self.store.update_match(match["_id"], update, session=session)
+        self.store.outbox.add_many(session, [(kind, event_data(match, **extra)) for kind, extra in answer.events
+                                             if kind == "match-confirmed"])
+
+    def expire(self) -> int:
+        """Proposals nobody fully answered in time: expired, the sharer's capacity freed; joined
+        learners who did not answer in time leave their connection, which goes on."""
+        count = 0
+        for due in self.store.due_answers(self.clock()):
+            def work(session, match_id=due["_id"]):
+                now = self.clock()
+                current = self.store.match(match_id, session)
+                if current and responses.is_expired(current, now):
+                    self.closing.close(session, current, "expired", None, "no answer in time")
+                    return 1
+                if current is None:
+                    return 0
+                answer = responses.drop_overdue(current, now)
+                if not answer.left:
+                    return 0
+                for kind, extra in answer.events:
+                    if kind == "match-left":
+                        self.store.release_claim(f"{extra['participant_id']}:{current['topic']}", match_id,
+                                                 session=session)
+                self.store.outbox.add_many(session, [(kind, event_data(current, **extra))
+                                                     for kind, extra in answer.events if kind != "match-confirmed"])
+                self._save_answer(session, current, answer)
+                return 1
+            count += in_transaction(self.store.db, work)
+        return count
+
+    def outcome(self, match_id: str, participant_id: str, summary: str) -> dict:
+        def work(session):
+            match = responses.check_outcome(self.store.match(match_id, session), participant_id)
+            now = self.clock()
+            update = {"status": "completed", "summary": summary, "completed_at": now, "reported_by": participant_id}
+            self.store.update_match(match_id, update, session=session)
+            self.store.lower_load(sharer_of(match), session=session)
+            self.store.release_claims(match_id, session=session)
+            self.store.set_connected(blocks.after_connection(match, now, self.config.cooldown_days), session=session)
+            match.update(update)
+            self.store.outbox.add(session, "connection-completed", event_data(
+                match, summary=summary, completed_at=iso(now, "seconds"), reported_by=participant_id))
+            return match
+
+        return in_transaction(self.store.db, work)
+
+
+class Connections(_Part):
+    """Self-made connections and interpretation help for a connection."""
+
+    def create(self, creator: str, topic: str, language: str, role: str, others: list[dict]) -> dict:
+        """A connection a participant arranged themselves: each named person confirms it; once all
+        have, it is a confirmed connection like any other (outcome, figures, at most four people)."""
+        people = self_made.members(creator, role, others)
+        if not is_base_topic(topic) and not self.store.topic_seen(topic):
+            raise Invalid("topic", f"unknown topic code {topic!r} (see GET /taxonomy on the registry)")
+        unknown = [p["id"] for p in people[1:] if not self.store.person(p["id"]) or self.store.is_erased(p["id"])]
+        if unknown:
+            raise Invalid("participants", "unknown participant(s): " + ", ".join(unknown))
+        match = self_made.new_connection(uuid.uuid4().hex, topic, language, people, creator, self.clock(),
+                                         self.config.response_days)
+        sharer = sharer_of(match)
+        self.store.ensure_loads([sharer])
+
+        def work(session):
+            learners = [p for p in people if p["role"] == "learner"]
+            keys = [f"{p['id']}:{topic}" for p in learners]
+            if any(self.store.has_claim(key, session) for key in keys):
+                raise MatchError("someone named already has an open connection on this topic")
+            self.store.claim([(key, match["_id"]) for key in keys], session=session)
+            self.store.add_load(sharer, session=session)  # counts in the sharer's load, beyond capacity if so
+            self.store.insert_matches([match], session=session)
+            self.store.outbox.add(session, "connection-proposed", event_data(match, created_by=creator))
+            return match
+        return in_transaction(self.store.db, work)
+
+    def request_interpretation(self, match_id: str, participant_id: str, language: str, start: datetime | None,
+                               minutes: int | None) -> dict:
+        """A member of a confirmed connection asks for an interpreter: translation-requested (kind
+        interpretation, about the connection) for the notifier to ask that language's translators."""
+        def work(session):
+            match = self_made.check_interpretation(self.store.match(match_id, session), participant_id, language)
+            asked = {"request_id": uuid.uuid4().hex, "language": language, "requested_by": participant_id,
+                     "start": start, "minutes": minutes, "at": self.clock()}
+            self.store.update_match(match_id, {"interpretation": match.get("interpretation", []) + [asked]},
+                                    session=session)
+            self.store.outbox.add(session, "translation-requested", {
+                "request_id": asked["request_id"], "kind": "interpretation", "subject_kind": "connection",
+                "subject_id": match_id, "language": language, "source_language": match["language"],
+                "title": f"Let's Connect connection: {topic_label(match['topic'])}", "url": None,
+                "requested_by": participant_id, "start": iso(start, "seconds") if start else None,
+                "minutes": minutes})
+            return asked
+        return in_transaction(self.store.db, work)
+
+
+class MatcherService:
+    """Every use case of the matcher, for the API and the worker's handlers."""
+
+    def __init__(self, store: Store, config: MatcherConfig, clock: Callable[[], datetime] | None = None):
+        self.store, self.config = store, config
+        self.clock = clock or utcnow
+        closing = Closing(store, config, self.clock)
+        self.read_model = ReadModel(store, config, self.clock, closing)
+        self.proposals = Proposals(store, config, self.clock)
+        self.rounds = Rounds(store, config, self.clock, self.proposals)
+        self.answers = Answers(store, config, self.clock, closing)
+        # the use cases, by name
+        self.apply_skill = self.read_model.apply_skill
+        self.apply_skill_withdrawn = self.read_model.apply_skill_withdrawn
+        self.apply_participant_state = self.read_model.apply_participant_state
+        self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
+        self.propose_for_learner = self.proposals.propose_for_learner
+        self.propose_for_sharer = self.proposals.propose_for_sharer
+        self.repropose = self.proposals.repropose
+        self.reserve = self.proposals.reserve
+        self.request_round = self.rounds.request
+        self.commit_round = self.rounds.commit
+        self.schedule_tick = self.rounds.schedule_tick
+        self.runner = RoundRunner(store, config, self.clock, self.rounds, self.proposals)
+        self.work_rounds = self.runner.work
+        self.connections = Connections(store, config, self.clock)
+        self.create_connection = self.connections.create
+        self.request_interpretation = self.connections.request_interpretation
+        self.respond = self.answers.respond
+        self.expire = self.answers.expire
+        self.outcome = self.answers.outcome
+
+    def get(self, match_id: str) -> dict:
+        match = self.store.match(match_id)
+        if match is None:
+            raise NotFound("no such match")
+        return match
+
+    def matches_of(self, participant_id: str) -> list[dict]:
+        return self.store.matches_of(participant_id)
+
+    def round(self, round_id: str) -> dict:
+        doc = self.store.round(round_id)
+        if doc is None:
+            raise NotFound("no such round")
+        if doc["status"] in ("preview", "stale"):
+            doc["preview"] = rounds.preview(self.store.plan(round_id))
+        return doc
+
+    def set_capacity(self, participant_id: str, limit: int) -> dict:
+        """A sharer's own limit of open connections (open ones above it stay; no new ones)."""
+        doc = self.store.set_capacity(participant_id, limit)
+        return {"participant": participant_id, "capacity": doc["capacity"], "open": doc.get("open", 0)}
+
+    def ensure_loads(self, people: list[str]) -> None:
+        self.store.ensure_loads(people)

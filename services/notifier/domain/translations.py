@@ -1,0 +1,32 @@
+"""Translation requests (pure): what is listed for staff, and how a request moves from open to done."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+STATUSES = ("open", "done")
+KEPT_FIELDS = ("subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by")
+
+
+def request_record(data: dict, event_id: str, translators: int, now: datetime) -> dict:
+    """A translation-requested event as the open request staff see (stored once per request id)."""
+    return {**{k: data.get(k) for k in KEPT_FIELDS}, "status": "open", "created_at": now, "event_id": event_id,
+            "translators": translators}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """found: whether the request exists; changes: what to write (None: nothing changes)."""
+
+    found: bool
+    changes: dict | None = None
+
+
+def close(request: dict | None, now: datetime) -> Transition:
+    """Closing a request: an open one becomes done; a done one stays as it is (closing twice
+    changes nothing); an unknown one is not found."""
+    if request is None:
+        return Transition(found=False)
+    if request.get("status") == "done":
+        return Transition(found=True)
+    return Transition(found=True, changes={"status": "done", "done_at": now})

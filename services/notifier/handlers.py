@@ -1,0 +1,36 @@
+"""Event type -> use case, each through the shared IdempotentHandler: a whole poll of events is
+applied in one transaction with their inbox rows, and the messages it queued go to this
+process's sender once it committed."""
+from __future__ import annotations
+
+from typing import Callable
+
+from pymongo.client_session import ClientSession
+
+from shared.inbox import IdempotentHandler, Inbox
+
+from services.notifier.service import MESSAGE_EVENTS, NotifierService
+
+
+def _each(effect: Callable[[ClientSession, dict], None]) -> Callable[[ClientSession, list[dict]], None]:
+    def run(session: ClientSession, envelopes: list[dict]) -> None:
+        for envelope in envelopes:
+            effect(session, envelope)
+    return run
+
+
+def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHandler]:
+    def handler(batch) -> IdempotentHandler:
+        return IdempotentHandler(inbox, batch=batch, begin=service.handoff.begin, committed=service.handoff.committed)
+
+    contacts, messages = service.contacts, service.messages
+    wired = {
+        "participant-registered": handler(_each(contacts.on_participant)),
+        "participant-updated": handler(_each(contacts.on_participant)),
+        "participant-withdrawn": handler(_each(contacts.on_withdrawn)),
+        "resource-published": handler(_each(messages.on_resource_published)),
+        "translation-requested": handler(messages.on_translation_requested),
+    }
+    for event_type in MESSAGE_EVENTS:
+        wired[event_type] = handler(messages.on_message_events)
+    return wired

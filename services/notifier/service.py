@@ -1,0 +1,436 @@
+"""The notifier's use cases: load what an event or a request needs, decide with domain/, save the
+state and its events (outbox) in one transaction.
+
+Consumers (handlers.py) run inside the inbox transaction: the contact change or the rendered
+message is stored together with the applied event id, so a redelivered event finds its id and
+sends nothing. Sending happens afterwards (sending.py), from the stored messages; its outcomes
+come back here (SendOutcomes).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import deque
+from datetime import datetime
+from typing import Iterable
+
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from shared.bus import PermanentError
+from shared.clock import utcnow, utcnow_iso
+from shared.config import Settings
+from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
+from shared.languages import choose_language
+from shared.mongo import in_transaction
+from shared.outbox import Outbox
+from shared.token_subjects import TokenSubjects
+
+from services.notifier import SERVICE
+from services.notifier.config import NotifierConfig
+from services.notifier.domain import contacts as contact_rules
+from services.notifier.domain import deliveries as delivery_rules
+from services.notifier.domain import translations as translation_rules
+from services.notifier.domain.compose import build_email, single_line, wire_bytes
+from services.notifier.domain.digest import digest_due
+from services.notifier.domain.events import failed_event, notification_event, template_translation_request
+from services.notifier.domain.messages import message_parts
+from services.notifier.domain.parking import expiry_reason, named_people
+from services.notifier.domain.planning import Planned, plan
+from services.notifier.domain.preferences import ALWAYS_SENT, normalised, resource_mode, should_send, with_unsubscribed
+from services.notifier.domain.rendering import RenderError, TemplateCatalogue
+from services.notifier.domain.retry import Failure, outcome_of
+from services.notifier.store import Store
+
+log = logging.getLogger(__name__)
+
+MESSAGE_EVENTS = ("match-proposed", "match-confirmed", "match-declined", "connection-completed",
+                  "clinic-invited", "clinic-registration-changed", "clinic-reminder", "session-completed")
+
+
+class Handoff:
+    """Messages queued by a committed transaction go to this process's sender at once (already
+    claimed by it), so it need not find them again in the database; it still scans for retries and
+    leftovers. Staged per thread: `begin` at each transaction attempt, `committed` after commit."""
+
+    def __init__(self):
+        self.wake = threading.Event()
+        self.queue: deque[dict] = deque()
+        self.owner = uuid.uuid4().hex  # this process's claim on the messages it queues and sends
+        self._staged = threading.local()
+
+    @property
+    def claim(self) -> str:
+        return f"{self.owner}:new"
+
+    def begin(self) -> None:
+        self._staged.docs = []
+
+    def stage(self, docs: Iterable[dict]) -> None:
+        if not hasattr(self._staged, "docs"):
+            self._staged.docs = []
+        self._staged.docs.extend(docs)
+
+    def committed(self) -> None:
+        docs = getattr(self._staged, "docs", [])
+        self._staged.docs = []
+        if docs:
+            self.queue.extend(docs)
+            self.wake.set()
+
+
+class Composer:
+    """Turns planned messages into deliveries: parked, skipped, or rendered and queued."""
+
+    def __init__(self, settings: Settings, config: NotifierConfig, store: Store, outbox: Outbox,
+                 catalogue: TemplateCatalogue, handoff: Handoff):
+        self.settings = settings
+        self.config = config
+        self.store = store
+        self.outbox = outbox
+        self.catalogue = catalogue
+        self.handoff = handoff
+
+    def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]]) -> dict:
+        """Everything the messages of these events need, in one query per collection."""
+        people: set[str] = set()
+        clinics: set[str] = set()
+        for envelope, planned_list in work:
+            for planned in planned_list:
+                people.update(named_people(envelope, planned))
+                if planned.template == "feedback_request":
+                    clinics.add(envelope["data"]["clinic_id"])
+        return {"contacts": self.store.contacts_of(people, session),
+                "preferences": self.store.preferences_of(people, session),
+                "resources": self.store.clinic_resources(clinics, session)}
+
+    def delivery(self, session: ClientSession, envelope: dict, planned: Planned, lookups: dict,
+                 notification_id: str | None = None, extra_resources: list[dict] | None = None) -> dict | None:
+        """The delivery document for one recipient: rendered and queued, parked, skipped, or None."""
+        now = utcnow()
+        base = delivery_rules.new_delivery(notification_id or uuid.uuid4().hex, envelope, planned, now)
+        decision = delivery_rules.decide(envelope, planned, lookups["contacts"], lookups["preferences"])
+        if decision.action == "park":
+            return delivery_rules.parked(base, envelope, decision.awaiting, now, self.config.park_seconds)
+        if decision.action == "drop":
+            return None
+        if decision.action == "skip":
+            return delivery_rules.skipped(base, decision)
+        recipient = decision.recipient
+        resources = extra_resources
+        if resources is None and planned.template == "feedback_request":
+            resources = lookups["resources"].get(envelope["data"]["clinic_id"], [])
+        choice = choose_language(recipient.languages, self.catalogue.languages(planned.template))
+        try:
+            parts = message_parts(planned.template, envelope, recipient, self.settings,
+                                  contacts=lookups["contacts"], resources=resources, category=planned.category)
+            rendered = self.catalogue.render(planned.template, choice.language, parts.context)
+            message = build_email(rendered, mail_from=self.settings.mail_from, to_name=recipient.name,
+                                  to_address=recipient.address, notification_id=base["_id"],
+                                  unsubscribe_url=parts.unsubscribe_url, attachments=parts.attachments,
+                                  extra_headers={"X-LetsConnect-Template": planned.template,
+                                                 "X-LetsConnect-Notification": base["_id"]})
+        except (RenderError, KeyError, TypeError, ValueError) as exc:
+            raise PermanentError(f"cannot render {planned.template} for {envelope['type']} {envelope['id']}: "
+                                 f"{exc}") from exc
+        if choice.missing:
+            self._request_template(session, planned.template, choice.missing)
+        # queued and claimed at once by this process's sender (handed over after commit); should
+        # the process die, the claim expires and any copy's sender finds the message in its scan
+        return delivery_rules.queued(
+            base, now=now, claim=self.handoff.claim, claim_seconds=self.config.claim_seconds,
+            language=choice.language, first_language=choice.first, address=recipient.address,
+            message_id=message["Message-ID"], subject=single_line(rendered.subject), message=wire_bytes(message))
+
+    def insert(self, session: ClientSession, docs: list[dict | None]) -> None:
+        docs = [doc for doc in docs if doc is not None]
+        if docs:
+            self.store.insert_deliveries(docs, session)
+            self.handoff.stage(doc for doc in docs if doc["status"] == "queued")
+
+    def fail(self, session: ClientSession, doc: dict, error: str, permanent: bool, status: str = "failed") -> None:
+        """A delivery that will never be sent, and the notification-failed event that says so."""
+        now = utcnow()
+        entry = delivery_rules.failure_entry(doc.get("attempts", 0), now, status, error)
+        self.store.close_delivery(doc["_id"], status, error[:500], entry, now, session)
+        self.outbox.add(session, "notification-failed", failed_event(doc, error, permanent))
+
+    def _request_template(self, session: ClientSession, template: str, language: str) -> None:
+        """Ask translators for a missing template, once per template and language."""
+        if self.store.first_template_request(template, language, utcnow(), session):
+            self.outbox.add(session, "translation-requested", template_translation_request(template, language))
+
+
+class ContactUseCases:
+    """The contacts read model (participant events) and the messages that waited for a contact."""
+
+    def __init__(self, store: Store, subjects: TokenSubjects, composer: Composer):
+        self.store = store
+        self.subjects = subjects
+        self.composer = composer
+
+    def on_participant(self, session: ClientSession, envelope: dict) -> None:
+        data = envelope["data"]
+        self.subjects.apply(session, envelope)
+        held = self.store.contact(data["participant_id"], session)
+        if contact_rules.is_gone(held):
+            return  # a late event of someone who withdrew: nothing to store, nobody to tell
+        if contact_rules.replaces(held, data["revision"]):
+            held = contact_rules.contact_from_event(data, utcnow())
+            self.store.replace_contact(held, session)
+        if envelope["type"] == "participant-registered":
+            welcome = Planned("welcome", data["participant_id"])
+            lookups = self.composer.lookups(session, [(envelope, [welcome])])
+            self.composer.insert(session, [self.composer.delivery(session, envelope, welcome, lookups)])
+        self.release_parked(session, held["_id"])
+
+    def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
+        data = envelope["data"]
+        self.subjects.apply(session, envelope)
+        # a tombstone without anything personal, so a late registered/updated event is ignored
+        self.store.replace_contact(contact_rules.tombstone(data), session)
+        self.store.forget_person(data["participant_id"], utcnow(), session)
+
+    def release_parked(self, session: ClientSession, key: str) -> None:
+        """Messages that waited for this contact (as recipient, or as someone named in them)."""
+        parked = self.store.parked_awaiting(key, session)
+        if not parked:
+            return
+        work = [(doc["envelope"], [Planned(doc["template"], doc["participant_id"])]) for doc in parked]
+        lookups = self.composer.lookups(session, work)
+        for doc in parked:
+            planned = Planned(doc["template"], doc["participant_id"])
+            try:
+                ready = self.composer.delivery(session, doc["envelope"], planned, lookups, notification_id=doc["_id"])
+            except PermanentError as exc:  # the event was fine; its message is not: record, do not park
+                self.composer.fail(session, doc, f"render: {exc}", permanent=True)
+                continue
+            if ready is None:
+                continue
+            if ready["status"] == "parked":  # still waiting for someone else
+                self.store.still_awaiting(doc["_id"], ready["awaiting"], session)
+                continue
+            self.store.release_parked(doc["_id"], delivery_rules.released(ready), session)
+            if ready["status"] == "queued":
+                self.composer.handoff.stage([{**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)}])
+
+
+class MessageUseCases:
+    """Events that tell people something: one delivery per (event, recipient, template)."""
+
+    def __init__(self, settings: Settings, store: Store, composer: Composer):
+        self.settings = settings
+        self.store = store
+        self.composer = composer
+
+    def on_message_events(self, session: ClientSession, envelopes: list[dict]) -> None:
+        work = [(envelope, plan(envelope["type"], envelope["data"], self.settings.translators))
+                for envelope in envelopes]
+        lookups = self.composer.lookups(session, work)
+        self.composer.insert(session, [self.composer.delivery(session, envelope, planned, lookups)
+                                       for envelope, planned_list in work for planned in planned_list])
+
+    def on_resource_published(self, session: ClientSession, envelope: dict) -> None:
+        data = envelope["data"]
+        self.store.save_resource({"_id": data["resource_id"], **{k: data.get(k) for k in (
+            "title", "description", "kind", "url", "language", "topics", "clinic_id", "published_at")}}, session)
+        readers = self.store.readers_of(data["topics"], session)
+        if not readers:
+            return
+        preferences = self.store.preferences_of([c["_id"] for c in readers], session)
+        immediate, digest = [], []
+        for contact in readers:
+            chosen = preferences.get(contact["_id"])
+            if should_send("resources", chosen):
+                (immediate if resource_mode(chosen) == "immediate" else digest).append(contact["_id"])
+        if digest:
+            self.store.add_digest_items(data["resource_id"], digest, utcnow(), session)
+        if immediate:
+            planned = [Planned("resource_new", pid) for pid in immediate]
+            lookups = self.composer.lookups(session, [(envelope, planned)])
+            self.composer.insert(session, [self.composer.delivery(session, envelope, p, lookups) for p in planned])
+
+    def on_translation_requested(self, session: ClientSession, envelopes: list[dict]) -> None:
+        """Listed at GET /translation-requests, and mailed to the translators of that language."""
+        for envelope in envelopes:
+            data = envelope["data"]
+            translators = len(plan(envelope["type"], data, self.settings.translators))
+            self.store.add_translation_request(
+                data["request_id"], translation_rules.request_record(data, envelope["id"], translators, utcnow()),
+                session)
+        self.on_message_events(session, envelopes)
+
+
+class ScheduledJobs:
+    """The worker's periodic jobs: parked messages that waited too long, resource digests."""
+
+    def __init__(self, config: NotifierConfig, db: Database, store: Store, composer: Composer):
+        self.config = config
+        self.db = db
+        self.store = store
+        self.composer = composer
+
+    def expire_parked(self, limit: int = 200) -> int:
+        """Events that waited too long for an unknown participant: recorded as expired."""
+        due = self.store.due_parked(utcnow(), limit)
+        if not due:
+            return 0
+
+        def work(session):
+            for doc in due:
+                if self.store.is_parked(doc["_id"], session):
+                    reason = expiry_reason(doc.get("awaiting") or [doc["participant_id"]], self.config.park_seconds)
+                    self.composer.fail(session, doc, reason, permanent=True, status="expired")
+
+        in_transaction(self.db, work)
+        return len(due)
+
+    def send_digests(self, now: datetime | None = None) -> int:
+        """Resource digests that are due (weekly by default): one message per person."""
+        now = now or utcnow()
+        sent = 0
+        for pid in self.store.digest_readers():
+            def work(session, pid=pid):
+                self.composer.handoff.begin()
+                return self._digest_for(session, pid, now)
+
+            if in_transaction(self.db, work):
+                sent += 1
+                self.composer.handoff.committed()
+        return sent
+
+    def _digest_for(self, session: ClientSession, pid: str, now: datetime) -> bool:
+        items = self.store.digest_items_of(pid, session)
+        if not items:
+            return False
+        last = self.store.last_digest(pid, session)
+        if not digest_due(now, last.get("sent_at"), items[0]["created_at"], self.config.digest_period_seconds):
+            return False
+        resources = self.store.resources_by_id([i["resource_id"] for i in items], session)
+        number = int(last.get("count", 0)) + 1
+        envelope = {"id": f"digest-{pid}-{number}", "type": "resource-digest", "time": utcnow_iso(), "data": {}}
+        planned = Planned("resource_digest", pid)
+        lookups = self.composer.lookups(session, [(envelope, [planned])])
+        try:
+            doc = self.composer.delivery(session, envelope, planned, lookups, extra_resources=resources)
+        except PermanentError as exc:
+            log.error("digest for %s cannot be rendered: %s", pid, exc)
+            return False
+        if doc is None or doc["status"] == "parked":  # the contact is gone; its items went with the withdrawal
+            return False
+        self.composer.insert(session, [doc])
+        self.store.digest_sent(pid, [i["_id"] for i in items], now, number, session)
+        return True
+
+
+class SendOutcomes:
+    """What the sender's attempts came to: the delivery log and notification-sent/-failed, in one
+    transaction per batch."""
+
+    def __init__(self, config: NotifierConfig, db: Database, store: Store, outbox: Outbox):
+        self.config = config
+        self.db = db
+        self.store = store
+        self.outbox = outbox
+
+    def record(self, attempts: list[tuple[dict, Failure | None]]) -> None:
+        now = utcnow()
+        outcomes, events = [], []
+        for doc, failure in attempts:
+            outcome = outcome_of(failure, int(doc.get("attempts", 0)) + 1, self.config.max_attempts,
+                                 self.config.retry_base_seconds, self.config.retry_max_seconds)
+            outcomes.append((doc, outcome))
+            current = {**doc, "attempts": outcome.attempts}
+            if outcome.status == "sent":
+                events.append(("notification-sent", notification_event(current)))
+            elif outcome.status == "failed":
+                events.append(("notification-failed", failed_event(current, outcome.reason, outcome.permanent)))
+
+        def work(session):
+            self.store.record_outcomes(outcomes, now, session)
+            self.outbox.add_many(session, events)
+
+        in_transaction(self.db, work)
+        retried = sum(1 for _, outcome in outcomes if outcome.status == "retry")
+        if retried:
+            log.info("notifier: %d message(s) will be retried", retried)
+
+
+class PreferenceUseCases:
+    """What a person chose to receive (the API's preferences and unsubscribe routes)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    @staticmethod
+    def view(pid: str, stored: dict | None) -> dict:
+        return {"participant": pid, **normalised(stored), "always_sent": list(ALWAYS_SENT)}
+
+    def preferences(self, pid: str) -> dict:
+        return self.view(pid, self.store.preference(pid))
+
+    def save(self, pid: str, preferences: dict) -> dict:
+        stored = {**normalised(preferences), "updated_at": utcnow()}
+        self.store.save_preferences(pid, stored)
+        return self.view(pid, stored)
+
+    def unsubscribe(self, pid: str, category: str) -> dict:
+        return self.save(pid, with_unsubscribed(self.store.preference(pid), category))
+
+
+class Records:
+    """What staff read: the delivery log and the translation requests; closing a request."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def deliveries(self, *, participant=None, event_id=None, status=None, cursor=None,
+                   limit: int = 50) -> tuple[list[dict], str | None]:
+        """A page of the delivery log; raises shared.cursors.CursorInvalid for a bad cursor."""
+        before = decode_cursor(cursor) if cursor else None
+        docs, following = self.store.delivery_page(participant=participant, event_id=event_id, status=status,
+                                                   before=before, limit=limit)
+        return docs, encode_cursor(following) if following is not None else None
+
+    def translation_requests(self, *, status=None, language=None, cursor=None,
+                             limit: int = 100) -> tuple[list[dict], str | None]:
+        after = decode_cursor(cursor) if cursor else None
+        if after is not None and not isinstance(after, str):
+            raise CursorInvalid("not a cursor from a previous page")
+        docs, following = self.store.translation_page(status=status, language=language, after=after, limit=limit)
+        return docs, encode_cursor(following) if following is not None else None
+
+    def close_translation_request(self, request_id: str) -> dict | None:
+        """Done (closing it again changes nothing); None when there is no such request."""
+        transition = translation_rules.close(self.store.translation_request(request_id), utcnow())
+        if not transition.found:
+            return None
+        if transition.changes:
+            self.store.update_open_request(request_id, transition.changes)
+        return self.store.translation_request(request_id)
+
+
+class NotifierService:
+    """The notifier's use cases, as the handlers, the worker's jobs, the sender and the API call them."""
+
+    def __init__(self, settings: Settings, config: NotifierConfig, db: Database,
+                 catalogue: TemplateCatalogue | None = None):
+        self.settings = settings
+        self.config = config
+        self.db = db
+        self.store = Store(db)
+        self.outbox = Outbox(db, SERVICE)
+        self.subjects = TokenSubjects(db)
+        self.handoff = Handoff()
+        self.catalogue = catalogue or TemplateCatalogue(config.template_dirs)
+        self.composer = Composer(settings, config, self.store, self.outbox, self.catalogue, self.handoff)
+        self.contacts = ContactUseCases(self.store, self.subjects, self.composer)
+        self.messages = MessageUseCases(settings, self.store, self.composer)
+        self.jobs = ScheduledJobs(config, db, self.store, self.composer)
+        self.outcomes = SendOutcomes(config, db, self.store, self.outbox)
+        self.preferences = PreferenceUseCases(self.store)
+        self.records = Records(self.store)
+
+    def ensure_indexes(self) -> None:
+        self.store.ensure_indexes()
