@@ -73,6 +73,29 @@ def seed(stack_urls: dict[str, str], people: int, rng: random.Random) -> dict[st
     return {"clinics": clinics, "resources": resources, "topics": topics}
 
 
+def _stat(pid: int) -> tuple[int, float] | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # ppid, user+system
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """CPU time used so far by each of the stack's processes and their children (gunicorn workers):
+    what a page costs, whatever else the machine is doing."""
+    stats = {int(d.name): _stat(int(d.name)) for d in Path("/proc").iterdir() if d.name.isdigit()}
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, stat in stats.items():
+        if stat:
+            children[stat[0]].append(pid)
+
+    def total(pid: int) -> float:
+        return (stats.get(pid) or (0, 0.0))[1] + sum(total(child) for child in children.get(pid, []))
+
+    return {name: total(child.pid) for name, child in stack.children.items()}
+
+
 class Browser:
     """One person's keep-alive connection to the portal, with their language and zone cookies."""
 
@@ -146,12 +169,14 @@ def main() -> None:
             sessions = [threading.Thread(target=browse, args=(portal_port, data, until, args.think,
                                                               random.Random(i), results, errors))
                         for i in range(args.sessions)]
+            cpu_before = cpu_seconds(stack)
             started = time.time()
             for session in sessions:
                 session.start()
             for session in sessions:
                 session.join()
             elapsed = time.time() - started
+            cpu_after = cpu_seconds(stack)
         finally:
             stack.stop()
     every = [t for times in results.values() for t in times]
@@ -166,6 +191,12 @@ def main() -> None:
           f" -> {'met' if p95 < 200 and not errors else 'NOT met'}")
     for error in errors[:5]:
         print("  error:", error)
+    used = {name: cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0) for name in cpu_after}
+    busiest = sorted(used.items(), key=lambda item: -item[1])[:6]
+    print(f"CPU per page (ms): " + ", ".join(f"{name} {1000 * seconds / max(1, len(every)):.1f}"
+                                              for name, seconds in busiest)
+          + f"; the stack in all {1000 * sum(used.values()) / max(1, len(every)):.1f} ms on {os.cpu_count()} cores"
+          + f"; machine load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
