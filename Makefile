@@ -27,8 +27,8 @@ run: install
 # The browser tests (tests/browser/) drive Debian's Chromium: Playwright's own browser download is
 # not reachable from here. fonts-noto-core draws Arabic (and most scripts) in screenshots.
 $(CHROMIUM):
-	$(SUDO) apt-get install -y chromium fonts-noto-core || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium fonts-noto-core)
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-core || \
+		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-core)
 
 test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

@@ -110,6 +110,14 @@ def seeded(stack):
     return {"clinic": clinic["id"], "resource": resource["id"]}
 
 
+def submit(page, button) -> None:
+    """Click a form's button and wait until the page it leads to has loaded completely (the portal's
+    answer to a POST is the same URL: waiting for a URL or for network quiet could look at the old
+    page, or at the new one half parsed)."""
+    with page.expect_navigation(wait_until="load"):
+        button.click()
+
+
 def mail_to(maildir: Path, address: str, timeout: float = 60.0):
     """The first message the mail sink filed for `address` (the notifier sends it through the events)."""
     import email

@@ -14,7 +14,7 @@ from letsconnect.servers import free_port
 from services.portal.app import create_app
 from services.portal.config import PortalConfig
 from shared.config import SERVICES
-from tests.browser.conftest import LANGUAGES, TOPICS, someone
+from tests.browser.conftest import LANGUAGES, TOPICS, someone, submit
 
 SERIOUS = ("serious", "critical")
 AXE = Axe()
@@ -40,20 +40,7 @@ class Scan:
         self.here(path)
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_portal_page_is_accessible_and_loads_only_from_the_portal(visit, seeded, reports, language):
-    tab = visit(timezone_id="Asia/Kolkata")
-    page = tab.page
-    scan = Scan(tab, language)
-    for path in ("/", "/register", "/directory", f"/directory?topic={TOPICS[0]}&direction=share", "/clinics",
-                 f"/clinics/{seeded['clinic']}", "/resources", "/resources?q=plan", f"/resources/{seeded['resource']}",
-                 "/no/such/page"):
-        scan.go(path)
-    tab.go(f"/register?lang={language}")
-    page.locator("form.registration button[type=submit]").click()  # nothing filled: every field error shown
-    page.wait_for_load_state("networkidle")
-    assert page.locator(".field-errors").count() >= 6
-    scan.here("/register (errors)")
+def register_someone(page, language: str) -> None:
     person = someone("Axe")
     page.fill("#username", person["username"])
     page.fill("#name", person["name"])
@@ -61,22 +48,54 @@ def test_every_portal_page_is_accessible_and_loads_only_from_the_portal(visit, s
     page.fill("#timezone", "Asia/Kolkata")
     page.select_option("#languages-1", language)
     page.select_option("#region", "sa")
-    page.select_option("#role", "none")
-    page.check("#purpose-own_editing")
-    page.check(f"#learn-{TOPICS[1]}")
-    page.locator("form.registration button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
-    assert page.locator("#refusal").is_visible()
-    scan.here("/register (refused)")
     page.fill("#group_name", "Wikimedia India")
     page.select_option("#group_type", "user_group")
     page.select_option("#role", "volunteer")
     page.check("#purpose-organising")
-    page.locator("form.registration button[type=submit]").click()
-    page.wait_for_url("**/register/welcome")
+    page.check(f"#learn-{TOPICS[1]}")
+    submit(page, page.locator("form.registration button[type=submit]"))
+    assert page.url.endswith("/register/welcome")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_portal_page_is_accessible_and_loads_only_from_the_portal(visit, seeded, reports, language):
+    tab = visit(timezone_id="Asia/Kolkata")
+    scan = Scan(tab, language)
+    for path in ("/", "/register", "/directory", f"/directory?topic={TOPICS[0]}&direction=share", "/clinics",
+                 f"/clinics/{seeded['clinic']}", "/resources", "/resources?q=plan", f"/resources/{seeded['resource']}",
+                 "/no/such/page"):
+        scan.go(path)
+    tab.go(f"/register?lang={language}")
+    register_someone(tab.page, language)
     scan.here("/register/welcome")
     (reports / f"axe-{language}.json").write_text(json.dumps(scan.found, ensure_ascii=False, indent=1))
     assert {path: found for path, found in scan.found.items() if found} == {}
+    assert tab.foreign_loads() == []
+
+
+@pytest.mark.parametrize("language", ("en", "ar"))
+def test_the_forms_answers_are_accessible(visit, seeded, language):
+    """The registration page showing every field error, then a refusal: the same page as above with
+    more in it, checked left to right and right to left."""
+    tab = visit(timezone_id="Asia/Kolkata")
+    page = tab.page
+    scan = Scan(tab, language)
+    tab.go(f"/register?lang={language}")
+    submit(page, page.locator("form.registration button[type=submit]"))  # nothing filled: every field error
+    assert page.locator(".field-errors").count() >= 6
+    scan.here("/register (errors)")
+    person = someone("Axe")
+    page.fill("#username", person["username"])
+    page.fill("#name", person["name"])
+    page.fill("#email", person["email"])
+    page.select_option("#region", "sa")
+    page.select_option("#role", "none")
+    page.check("#purpose-own_editing")
+    page.check(f"#learn-{TOPICS[1]}")
+    submit(page, page.locator("form.registration button[type=submit]"))
+    assert page.locator("#refusal").is_visible()
+    scan.here("/register (refused)")
+    assert {state: found for state, found in scan.found.items() if found} == {}
     assert tab.foreign_loads() == []
 
 

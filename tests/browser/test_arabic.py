@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from tests.browser.conftest import TOPICS, mail_to
+from tests.browser.conftest import TOPICS, mail_to, submit
 
 
 def test_an_arabic_journey_right_to_left_from_the_form_to_the_welcome_email(visit, stack, seeded, reports):
     tab = visit(timezone_id="Africa/Cairo", locale="ar-EG")
     page = tab.page
     tab.go("/")
-    page.get_by_role("link", name="العربية").click()  # the language switch, no script needed
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="العربية").click()  # the language switch, no script needed
     html = page.locator("html")
     assert html.get_attribute("lang") == "ar" and html.get_attribute("dir") == "rtl"
     page.get_by_role("navigation", name="القائمة الرئيسية").get_by_role("link", name="التسجيل").click()
@@ -44,7 +44,7 @@ def test_an_arabic_journey_right_to_left_from_the_form_to_the_welcome_email(visi
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(reports / "arabic-registration-form-top.png"))
     page.screenshot(path=str(reports / "arabic-registration-form.png"), full_page=True)
-    page.get_by_role("button", name="التسجيل", exact=True).click()
+    submit(page, page.get_by_role("button", name="التسجيل", exact=True))
     page.wait_for_url("**/register/welcome")
     assert page.get_by_role("heading", level=1).inner_text() == "أهلًا بك في هيّا نتواصل يا أمينة!"
     assert page.get_by_role("heading", level=2).inner_text() == "ما الخطوات التالية"

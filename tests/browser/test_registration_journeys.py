@@ -1,7 +1,7 @@
 """Registering in a real browser: the form, the registry's answer on the page, the welcome email."""
 from __future__ import annotations
 
-from tests.browser.conftest import TOPICS, mail_to, someone
+from tests.browser.conftest import TOPICS, mail_to, someone, submit
 
 
 def fill_identity(page, person: dict) -> None:
@@ -32,7 +32,7 @@ def test_register_through_the_form_and_receive_the_welcome_email(visit, stack, s
     page.fill("#share_note_newcomer-training", "Nuestro programa de mentorías")
     page.check("#consent_public_profile")
     page.check("#consent_share_contact")
-    page.get_by_role("button", name="Registrarse").click()
+    submit(page, page.get_by_role("button", name="Registrarse"))
     page.wait_for_url("**/register/welcome")
     assert page.get_by_role("heading", level=1).inner_text() == f"¡Te damos la bienvenida a Let’s Connect, {person['name']}!"
     assert page.get_by_text("Qué pasa ahora").is_visible()
@@ -54,8 +54,7 @@ def test_a_refusal_shows_every_reason_and_where_to_learn_instead(visit, seeded):
     page.select_option("#role", "none")
     page.check("#purpose-own_editing")
     page.check(f"#learn-{TOPICS[1]}")
-    page.get_by_role("button", name="Register").click()
-    page.wait_for_load_state("networkidle")
+    submit(page, page.get_by_role("button", name="Register"))
     refusal = page.locator("#refusal")
     assert refusal.get_by_role("heading", level=2).inner_text() == "We cannot register you for Let's Connect yet"
     assert refusal.locator("ul.reasons > li").count() == 3
@@ -82,8 +81,7 @@ def test_a_field_error_sits_next_to_the_field_and_keeps_what_was_typed(visit, se
     page.check("#purpose-training_others")
     page.check(f"#learn-{TOPICS[2]}")
     page.check("#consent_recording")
-    page.get_by_role("button", name="S’inscrire").click()
-    page.wait_for_load_state("networkidle")
+    submit(page, page.get_by_role("button", name="S’inscrire"))
     email = page.locator("#email")
     assert email.get_attribute("aria-invalid") == "true"
     error = page.locator("#email-error")
@@ -97,7 +95,7 @@ def test_a_field_error_sits_next_to_the_field_and_keeps_what_was_typed(visit, se
     assert page.is_checked(f"#learn-{TOPICS[2]}") and page.is_checked("#consent_recording")
     assert page.locator("#error-summary a[href='#email']").inner_text() == "Adresse électronique"
     page.fill("#email", person["email"])  # corrected, the same form goes through
-    page.get_by_role("button", name="S’inscrire").click()
+    submit(page, page.get_by_role("button", name="S’inscrire"))
     page.wait_for_url("**/register/welcome")
 
 
