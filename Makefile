@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install bench schemas clean
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+PORTAL_I18N := services/portal/translations
+
+.PHONY: run test install bench schemas translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +24,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/letsconnect up
 
-test: install
+# The browser tests (tests/browser/) drive Debian's Chromium: Playwright's own browser download is
+# not reachable from here. fonts-noto-core draws Arabic (and most scripts) in screenshots.
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-core || \
+		($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-core)
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install
@@ -28,6 +38,15 @@ bench: install
 
 schemas: install
 	$(BIN)/python -m shared.events.export docs/events
+
+# The portal's gettext catalogues: collect every string, merge it into each language's .po (new ones
+# appear untranslated: tests/unit/portal lists them), compile the .mo files (committed).
+translations: install
+	$(BIN)/pybabel extract -F services/portal/babel.cfg -k N_ --no-location --sort-output --width 100 \
+		--project "Let's Connect portal" --copyright-holder "Let's Connect contributors" \
+		--msgid-bugs-address letsconnect@wikimedia.example -o $(PORTAL_I18N)/messages.pot services/portal
+	$(BIN)/pybabel update -i $(PORTAL_I18N)/messages.pot -d $(PORTAL_I18N) --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -d $(PORTAL_I18N) --statistics
 
 clean:
 	rm -rf $(VENV) .letsconnect

@@ -1,5 +1,5 @@
-"""`letsconnect up`: the embedded servers, the topics, five APIs under gunicorn and five workers,
-kept running.
+"""`letsconnect up`: the embedded servers, the topics, five APIs under gunicorn, five workers and
+the portal, kept running.
 
 Supervision: a process that dies is started again after growing pauses (letsconnect.supervision),
 said on the output and in logs/letsconnect-up.log; one that keeps crashing is given up on, the rest
@@ -62,9 +62,13 @@ def restart_policy_from_env() -> RestartPolicy:
 
 class Stack:
     def __init__(self, settings: Settings, servers: EmbeddedServers, api_workers: int = 2, api_threads: int = 4,
-                 policy: RestartPolicy | None = None, say: Callable[[str], None] = print):
+                 policy: RestartPolicy | None = None, say: Callable[[str], None] = print,
+                 portal_port: int | None = None):
+        self.portal_port = portal_port or env_int("LC_PORTAL_PORT", 8000)
+        portal_url = os.environ.get("LC_PORTAL_URL") or f"http://{settings.host}:{self.portal_port}"
         self.settings = settings.with_overrides(
-            kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, smtp_url=servers.smtp_url)
+            kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, smtp_url=servers.smtp_url,
+            portal_url=portal_url)
         self.servers = servers
         self.api_workers = api_workers
         self.api_threads = api_threads
@@ -74,6 +78,7 @@ class Stack:
         for service in SERVICES:
             self.children[f"{service}-api"] = Child(f"{service}-api", "api")
             self.children[f"{service}-worker"] = Child(f"{service}-worker", "worker")
+        self.children["portal-api"] = Child("portal-api", "api")  # web pages over the five APIs, no database
         self.pid_file = servers.data_dir / "stack.pid"
         self.record = RunRecord(servers.data_dir)
         self.restarts = 0
@@ -105,6 +110,7 @@ class Stack:
             "PROMETHEUS_MULTIPROC_DIR": str(self.servers.data_dir / "metrics" / service), "PYTHONUNBUFFERED": "1",
         })
         env.update({f"LC_{name.upper()}_PORT": str(port) for name, port in self.settings.ports.items()})
+        env.update({"LC_PORTAL_PORT": str(self.portal_port), "LC_PORTAL_URL": self.settings.portal_url})
         return env
 
     def command(self, child: Child) -> tuple[list[str], dict[str, str] | None]:
@@ -114,8 +120,10 @@ class Stack:
         if child.kind == "worker":
             return [sys.executable, "-m", f"services.{service}.worker"], self.child_env(service)
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
-        return [gunicorn, "--config=python:shared.gunicorn_config", "--bind", f"{self.settings.host}:{self.settings.ports[service]}",
-                "--workers", str(self.api_workers), "--threads", str(self.api_threads), "--worker-class", "gthread",
+        port = self.portal_port if service == "portal" else self.settings.ports[service]
+        threads = 8 if service == "portal" else self.api_threads  # the portal waits on the APIs
+        return [gunicorn, "--config=python:shared.gunicorn_config", "--bind", f"{self.settings.host}:{port}",
+                "--workers", str(self.api_workers), "--threads", str(threads), "--worker-class", "gthread",
                 "--timeout", "60", "--graceful-timeout", "5", "--access-logfile", "-",
                 "--name", f"letsconnect-{service}", f"services.{service}.app:create_app()"], self.child_env(service)
 
@@ -149,7 +157,7 @@ class Stack:
                 raise StackError(f"a stack is already running from {self.servers.data_dir} (pid {pid}); "
                                  "stop it first or set LC_DATA_DIR")
         self._clean_up_after(owner, leftovers)
-        taken = [f"{name} on {port}" for name, port in self.settings.ports.items()
+        taken = [f"{name} on {port}" for name, port in {**self.settings.ports, "portal": self.portal_port}.items()
                  if port_taken(port, self.settings.host)]
         if taken:
             raise StackError("port already in use: " + ", ".join(taken) + " (set LC_<SERVICE>_PORT)")
@@ -180,7 +188,7 @@ class Stack:
         self._claim()
         self.say(f"starting Tansu, SecantusDB and the mail sink under {self.servers.data_dir}/ ...")
         shutil.rmtree(self.servers.data_dir / "metrics", ignore_errors=True)
-        for service in SERVICES:
+        for service in (*SERVICES, "portal"):
             (self.servers.data_dir / "metrics" / service).mkdir(parents=True, exist_ok=True)
         for name in SERVER_NAMES:
             self._spawn(self.children[name])
@@ -194,7 +202,7 @@ class Stack:
 
     def wait_ready(self, timeout: float = 120, stop: threading.Event | None = None) -> None:
         deadline = time.time() + timeout
-        pending = set(SERVICES)
+        pending = {*SERVICES, "portal"}
         while pending and time.time() < deadline and not (stop and stop.is_set()):
             for name, child in self.children.items():
                 if child.process is not None and child.process.poll() is not None:
@@ -202,7 +210,8 @@ class Stack:
                                      f"{self.servers.log_dir / (name + '.log')}")
             for service in sorted(pending):
                 try:
-                    url = f"http://{self.settings.host}:{self.settings.ports[service]}/readyz"
+                    port = self.portal_port if service == "portal" else self.settings.ports[service]
+                    url = f"http://{self.settings.host}:{port}/readyz"
                     if requests.get(url, timeout=2).status_code == 200:
                         pending.discard(service)
                 except requests.RequestException:
@@ -217,7 +226,8 @@ class Stack:
         rows = [f"  {name:<10} http://{host}:{port}  (API docs: /openapi.json, /docs)"
                 for name, port in self.settings.ports.items()]
         return "\n".join([
-            "Let's Connect is running:", *rows,
+            "Let's Connect is running:",
+            f"  portal     http://{host}:{self.portal_port}  (start here: the participants' web pages)", *rows,
             f"  Kafka      {self.settings.kafka_bootstrap} (Tansu)",
             f"  MongoDB    {self.settings.mongo_uri} (SecantusDB, data in {self.servers.data_dir / 'mongo'})",
             f"  SMTP sink  {self.settings.smtp_url} (mail in {self.servers.maildir}/new)",

@@ -10,13 +10,14 @@ import uuid
 from typing import Callable, Iterable
 
 import pymongo
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
+from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics
@@ -121,6 +122,11 @@ class JsonProvider(DefaultJSONProvider):
         return text
 
 
+# /docs loads Swagger UI from the service itself (the swagger-ui-bundle package), never from a CDN:
+# nothing a person opens loads from a third-party host, and the docs work offline.
+SWAGGER_ASSETS = "/docs/assets/"
+
+
 class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint, with argument schemas built once: given a class, webargs would
     build a schema (deep-copying every field) on each request; JSON bodies go through JsonBodyParser."""
@@ -207,7 +213,9 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE=f"Let's Connect {service}", API_VERSION="1.0", OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_PATH="/docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_ASSETS,
+        # validatorUrl: Swagger UI would otherwise send the spec to validator.swagger.io for a badge.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         API_SPEC_OPTIONS={"info": {"description": description}},
         JSON_SORT_KEYS=False,
     )
@@ -289,6 +297,10 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         log.exception("%s: unhandled error on %s %s", service, request.method, request.path)
         return jsonify(code=500, status="Internal Server Error",
                        message="unexpected error; quote this request id", request_id=g.get("request_id")), 500
+
+    @app.get(SWAGGER_ASSETS + "<path:filename>")
+    def swagger_assets(filename):
+        return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
     @app.get("/healthz")
     def healthz():

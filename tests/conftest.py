@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from letsconnect.servers import EmbeddedServers, free_port
+from tests.stack import stack  # noqa: F401  (the whole stack, once per session: tests/browser and tests/e2e)
 from tests.support import namespaced_settings
+
+
+def pytest_collection_modifyitems(items):
+    """A test that stops the shared stack runs after every test that uses it (the sort is stable)."""
+    items.sort(key=lambda item: item.get_closest_marker("stops_shared_stack") is not None)
 
 
 @dataclass

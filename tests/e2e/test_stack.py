@@ -1,6 +1,8 @@
 """`letsconnect up` starts everything, refuses a second start clearly, and stops cleanly."""
 import subprocess
 
+import pytest
+
 from shared.config import SERVICES
 from tests.e2e.conftest import _letsconnect, get, stop_stack, wait_all_down
 
@@ -9,6 +11,7 @@ def test_up_prints_where_everything_runs(stack):
     text = stack.output.read_text()
     for service in SERVICES:
         assert f"http://127.0.0.1:{stack.ports[service]}" in text
+    assert f"portal     http://127.0.0.1:{stack.portal_port}" in text
     assert "SMTP sink" in text and str(stack.data_dir / "mail") in text
 
 
@@ -28,10 +31,11 @@ def test_starting_twice_gives_a_clear_message_not_a_traceback(stack):
     assert "Traceback" not in second.stderr + second.stdout
 
 
+@pytest.mark.stops_shared_stack
 def test_zz_sigterm_stops_everything(stack):
-    """Runs last (zz): the stack shuts down every process and frees every port."""
+    """Runs last (marked): the stack shuts down every process and frees every port."""
     assert stop_stack(stack) == 0
-    assert wait_all_down(list(stack.ports.values())), "a service port is still open after stop"
+    assert wait_all_down([*stack.ports.values(), stack.portal_port]), "a port is still open after stop"
 
 
 def test_a_taken_port_gives_a_clear_message(tmp_path):

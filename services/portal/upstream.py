@@ -1,0 +1,118 @@
+"""The one way the portal talks to the five services: their public HTTP APIs.
+
+One keep-alive `requests.Session` per thread (gunicorn's gthread workers serve requests on
+several threads; a session is not made to be shared between them), a connect and a read
+timeout on every call, and three outcomes a page can act on: the answer, `Rejected` (the
+service said no: 4xx with its JSON body), or `ServiceUnavailable` (down, too slow, or a 5xx),
+which the app turns into a friendly 503 page.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service is down, too slow, or failed (5xx): nothing the person did wrong."""
+
+    def __init__(self, service: str, reason: str):
+        super().__init__(f"{service}: {reason}")
+        self.service = service
+        self.reason = reason
+
+
+class Rejected(RuntimeError):
+    """A service answered 4xx; `body` is its JSON error (code, message, errors, ...)."""
+
+    def __init__(self, service: str, status: int, body: dict):
+        super().__init__(f"{service} answered {status}: {body.get('message', '')}")
+        self.service = service
+        self.status = status
+        self.body = body
+
+
+class NotFound(Rejected):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict | None
+    content: bytes
+    content_type: str
+
+
+class ServiceClient:
+    def __init__(self, api_urls: dict[str, str], connect_timeout: float, read_timeout: float, pool_size: int = 16):
+        self.api_urls = dict(api_urls)
+        self.timeout = (connect_timeout, read_timeout)
+        self.pool_size = pool_size
+        self._local = threading.local()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=len(self.api_urls) or 1, pool_maxsize=self.pool_size,
+                                  max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = "letsconnect-portal"
+            self._local.session = session
+        return session
+
+    def request(self, method: str, service: str, path: str, *, params: dict | None = None, json=None,
+                headers: dict | None = None) -> Answer:
+        url = self.api_urls[service] + path
+        try:
+            response = self._session().request(method, url, params=params, json=json, headers=headers,
+                                               timeout=self.timeout)
+        except requests.Timeout as exc:
+            log.warning("portal: %s %s timed out: %s", method, url, exc)
+            raise ServiceUnavailable(service, "did not answer in time") from exc
+        except requests.RequestException as exc:
+            log.warning("portal: %s %s unreachable: %s", method, url, exc)
+            raise ServiceUnavailable(service, "unreachable") from exc
+        content_type = response.headers.get("Content-Type", "")
+        body = None
+        if "json" in content_type:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if response.status_code >= 500:
+            log.warning("portal: %s %s answered %s", method, url, response.status_code)
+            raise ServiceUnavailable(service, f"answered {response.status_code}")
+        if response.status_code == 404:
+            raise NotFound(service, 404, body or {})
+        if response.status_code >= 400:
+            raise Rejected(service, response.status_code, body or {})
+        return Answer(response.status_code, body, response.content, content_type)
+
+    def get_json(self, service: str, path: str, params: dict | None = None) -> dict:
+        answer = self.request("GET", service, path, params=_without_empty(params))
+        if answer.body is None:
+            raise ServiceUnavailable(service, f"GET {path} did not answer JSON")
+        return answer.body
+
+    def post_json(self, service: str, path: str, body: dict) -> Answer:
+        return self.request("POST", service, path, json=body)
+
+    def healthy(self, service: str) -> bool:
+        try:
+            return self.request("GET", service, "/healthz").status == 200
+        except (ServiceUnavailable, Rejected):
+            return False
+
+
+def _without_empty(params: dict | None) -> dict | None:
+    if params is None:
+        return None
+    return {key: value for key, value in params.items() if value not in (None, "", [])}
