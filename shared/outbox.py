@@ -42,11 +42,12 @@ from shared.broker_reset import BrokerProbe, lost_records, parse_partition_key, 
 from shared.events import EVENT_TYPES, make_event
 from shared.mongo import in_transaction
 from shared.outbox_wake import OutboxWakeup
+from shared.pseudonyms import erased_key
 
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"  # pending rows: written with the change, not yet published
 LOG = "outbox_log"  # published rows, kept for the topics' retention (what a replay publishes again)
-FORGOTTEN = "outbox_forgotten"  # erased people: pending events naming them never enter the log
+FORGOTTEN = "outbox_forgotten"  # erased people (by erased_key): pending events naming them never enter the log
 STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledged offsets, replay
 RELAY_STATE = "relay"
 ERASURE_EVENTS = frozenset({"participant-withdrawn"})
@@ -137,7 +138,7 @@ class Outbox:
         """`forget` inside the caller's transaction, for several people at once."""
         now = datetime.now(timezone.utc)
         for person in sorted(people):
-            self.forgotten.update_one({"_id": person}, {"$set": {"at": now}}, upsert=True, session=session)
+            self.forgotten.update_one({"_id": erased_key(person)}, {"$set": {"at": now}}, upsert=True, session=session)
         # The relay's archiving writes this document too: the two transactions conflict instead of
         # each committing on a view without the other (a row entering the log unerased).
         self.state.update_one({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True, session=session)
@@ -275,9 +276,9 @@ class OutboxRelay:
         erased_now = {e["subject"] for row in rows for e in row["events"] if e["type"] in ERASURE_EVENTS}
 
         def work(session: ClientSession) -> None:
-            named = sorted(set().union(*(mentions(e) for row in rows for e in row["events"])))
-            forgotten = {doc["_id"] for doc in outbox.forgotten.find({"_id": {"$in": named}}, {"_id": 1},
-                                                                      session=session)}
+            named = {erased_key(name): name for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
+            forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}}, {"_id": 1},
+                                                                             session=session)}
             now = datetime.now(timezone.utc)
             operations = []
             for row in rows:
