@@ -8,7 +8,7 @@ allows, so the routes get past validation) and negative (what it forbids, which 
 Each case goes with no token, a staff token or a participant's session token, and its path ids are
 sometimes replaced by ids that exist (the participant, a clinic, a space, a resource), so the
 authenticated and deeper code paths run too. Bounded: LC_FUZZ_EXAMPLES cases per operation and mode
-(default 12); the module prints how many requests it made and what it found.
+(default 20); the module prints how many requests it made and what it found.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from shared.config import SERVICES
 from shared.mongo import database
 from tests.support import STAFF, auth, eventually, namespaced_settings, running
 
-EXAMPLES = int(os.environ.get("LC_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("LC_FUZZ_EXAMPLES", "20"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 REGISTRATION = {
