@@ -6,7 +6,8 @@ summary they wrote), a clinic seat, attendance and feedback in their words, mail
 the notifier's messages to them, a resource they published and a translation they proposed. They
 erase themselves; once every service has applied the withdrawal, every document of every collection
 of every service's database (state, inbox, outbox, the retained outbox log, the notifier's
-deliveries, token subjects, rate-limit counters) is scanned for the markers and the raw id.
+deliveries, token subjects, rate-limit counters) is scanned for the markers and the raw id. And
+without a token, no participant route of any service tells the erased id from a live or unknown one.
 
 The documented exceptions (docs/security.md): the `authors` text of a resource they published
 stays, as its open licence requires (the link to their account goes); the withdrawal event itself
@@ -169,3 +170,15 @@ def test_after_erasure_no_database_of_any_service_holds_the_person(platform):
     except AssertionError:
         pytest.fail("still stored after erasure:\n" + "\n".join(line[:400] for line in remaining[:20]))
     assert resources.get(f"/resources/{owned['id']}").get_json()["authors"] == [MARKERS["name"]]
+
+    # a stranger (no token) cannot tell the erased id from a live or an unknown one, in any service
+    routes = [(registry, "get", "/participants/{}"), (registry, "patch", "/participants/{}"),
+              (registry, "delete", "/participants/{}"), (registry, "post", "/participants/{}/token"),
+              (notifier, "get", "/preferences/{}"), (notifier, "put", "/preferences/{}"),
+              (matcher, "get", "/matches?participant={}"), (matcher, "put", "/sharers/{}/capacity"),
+              (scheduler, "get", "/participants/{}/calendar.ics"), (scheduler, "post", "/participants/{}/calendar-feed"),
+              (scheduler, "get", f"/clinics/{clinic['id']}/registrations/{{}}")]
+    for client, method, path in routes:
+        answers = {who: getattr(client, method)(path.format(who), json={}).status_code
+                   for who in (pid, partner["id"], "0" * 32)}
+        assert len(set(answers.values())) == 1 and answers[pid] != 410, (method, path, answers)
