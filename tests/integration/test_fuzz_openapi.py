@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import schemathesis
-from hypothesis.errors import Unsatisfiable
 from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings, strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 
@@ -55,8 +55,8 @@ FOUND: dict[str, Findings] = {}
 
 
 def _seeded(apps, token) -> dict:
-    """A clinic (with the participant's seat), a learning space and a resource of theirs: ids that
-    exist, so fuzzed cases reach past "not found"."""
+    """A clinic, a learning space and a resource of the participant's: ids that exist, so fuzzed
+    cases reach past "not found"."""
     soon = (datetime.now(timezone.utc) + timedelta(days=5)).replace(microsecond=0).isoformat()
     scheduler, resources = apps["scheduler"].test_client(), apps["resources"].test_client()
     clinic = scheduler.post("/clinics", headers=auth(STAFF), json={
@@ -106,7 +106,8 @@ def platform(servers, request):
         total.server_errors += found.server_errors
         total.nonconforming += found.nonconforming
         lines.append(f"fuzz {name}: {found.requests} requests, {len(found.server_errors)} 5xx, "
-                     f"{len(found.nonconforming)} not as documented; statuses {dict(sorted(found.statuses.items()))}")
+                     f"{len(found.nonconforming)} not as documented; statuses {dict(sorted(found.statuses.items()))}"
+                     + (f"; nothing to make invalid in {len(found.unsatisfiable)} operations" if found.unsatisfiable else ""))
     lines.append(f"fuzz all services: {total.requests} requests, {len(total.server_errors)} 5xx, "
                  f"{len(total.nonconforming)} not as documented (LC_FUZZ_EXAMPLES={EXAMPLES} per operation and mode)")
     capture = request.config.pluginmanager.getplugin("capturemanager")
