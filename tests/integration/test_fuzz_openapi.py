@@ -23,7 +23,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.core.failures import FailureGroup
+from schemathesis.core.failures import Failure, FailureGroup
 
 from shared.config import SERVICES
 from shared.mongo import database
@@ -131,7 +131,9 @@ def _validate(operation, case, response) -> str | None:
     try:
         operation.validate_response(response, case=case)
     except FailureGroup as failures:
-        return "; ".join(str(f.title) + ": " + str(getattr(f, "message", "")) for f in failures.exceptions)[:600]
+        return "; ".join(f"{f.title}: {f.message}" for f in failures.exceptions)[:600]
+    except Failure as failure:  # one failure is raised alone, not in a group
+        return f"{failure.title}: {failure.message}"[:600]
     return None
 
 
