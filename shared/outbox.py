@@ -23,7 +23,6 @@ worker that consumes participant-withdrawn does it for its service (shared.worke
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -43,11 +42,12 @@ from shared.broker_reset import BrokerProbe, lost_records, parse_partition_key, 
 from shared.events import EVENT_TYPES, make_event
 from shared.mongo import in_transaction
 from shared.outbox_wake import OutboxWakeup
+from shared.pseudonyms import erased_key
 
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"  # pending rows: written with the change, not yet published
 LOG = "outbox_log"  # published rows, kept for the topics' retention (what a replay publishes again)
-FORGOTTEN = "outbox_forgotten"  # erased people (hashed): pending events naming them never enter the log
+FORGOTTEN = "outbox_forgotten"  # erased people (by erased_key): pending events naming them never enter the log
 STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledged offsets, replay
 RELAY_STATE = "relay"
 ERASURE_EVENTS = frozenset({"participant-withdrawn"})
@@ -70,13 +70,6 @@ def mentions(envelope: dict) -> set[str]:
         elif isinstance(value, list):
             pending.extend(value)
     return found
-
-
-def forgotten_key(person: str) -> str:
-    """How an erased person is remembered until the retention ends: a hash, never the id itself
-    (the erasure must leave no raw identifier behind; ids are random, so the hash cannot be
-    reversed by guessing)."""
-    return hashlib.sha256(f"outbox-forgotten\x00{person}".encode("utf-8")).hexdigest()
 
 
 def without_people(events: Iterable[dict], people: set[str]) -> list[dict]:
@@ -145,8 +138,7 @@ class Outbox:
         """`forget` inside the caller's transaction, for several people at once."""
         now = datetime.now(timezone.utc)
         for person in sorted(people):
-            self.forgotten.update_one({"_id": forgotten_key(person)}, {"$set": {"at": now}}, upsert=True,
-                                      session=session)
+            self.forgotten.update_one({"_id": erased_key(person)}, {"$set": {"at": now}}, upsert=True, session=session)
         # The relay's archiving writes this document too: the two transactions conflict instead of
         # each committing on a view without the other (a row entering the log unerased).
         self.state.update_one({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True, session=session)
@@ -284,10 +276,9 @@ class OutboxRelay:
         erased_now = {e["subject"] for row in rows for e in row["events"] if e["type"] in ERASURE_EVENTS}
 
         def work(session: ClientSession) -> None:
-            named = {forgotten_key(name): name
-                     for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
-            forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}},
-                                                                             {"_id": 1}, session=session)}
+            named = {erased_key(name): name for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
+            forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}}, {"_id": 1},
+                                                                             session=session)}
             now = datetime.now(timezone.utc)
             operations = []
             for row in rows:

@@ -5,7 +5,9 @@
   scheduler (which checks the token) and the notifier (which mails the address) both know the
   addresses and the key, so each finds the person behind an id without it travelling in clear.
 - A service that must remember an erased participant (to ignore their stale events) keeps
-  `keyed_hash(settings, "erased", participant_id)` instead of the raw id.
+  `keyed_hash(settings, "erased", participant_id)` instead of the raw id, or, where no signing key
+  is at hand (the outbox, the notifier's tombstones), `erased_key(participant_id)`: a digest of an
+  id that is itself random (128 bits), so it cannot be reversed by guessing and names nobody.
 
 HMAC-SHA256 with the signing keys of shared.tokens (LC_SECRET_KEYS): `keyed_hash` uses the key that
 signs; `keyed_hashes` gives the value under every key that still verifies, so ids made before a key
@@ -24,6 +26,12 @@ LENGTH = 32  # hex characters kept (128 bits)
 def _hash(secret: str, purpose: str, value: str) -> str:
     message = f"{purpose}\x00{value}".encode("utf-8")
     return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()[:LENGTH]
+
+
+def erased_key(participant_id: str) -> str:
+    """What stands for an erased participant in a record that must outlive them (a tombstone, a
+    delivery log line): a SHA-256 digest of their id, never the id."""
+    return "erased:" + hashlib.sha256(participant_id.encode("utf-8")).hexdigest()
 
 
 def keyed_hash(settings: Settings, purpose: str, value: str) -> str:

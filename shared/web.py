@@ -14,6 +14,8 @@ from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api, abort
 from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest.error_handler import ErrorSchema
+from marshmallow import INCLUDE, fields
 from webargs.flaskparser import FlaskParser
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, PyMongoError
@@ -137,6 +139,22 @@ class Blueprint(SmorestBlueprint):
         return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
 
 
+class ErrorBody(ErrorSchema):
+    """The error body every service answers with, as documented in its OpenAPI document: flask-smorest's
+    fields, the request id of a 5xx, and whatever a refusal adds beside them (the registry's
+    `eligibility` verdict, say). Its parent refuses unknown fields, which documented every such
+    answer as off its schema (the fuzzer's find)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    request_id = fields.String(metadata={"description": "quote it when reporting a server error"})
+
+
+class ServiceApi(Api):
+    ERROR_SCHEMA = ErrorBody
+
+
 def service_layer():
     """The running service's use cases (services/<name>/service.py), as create_service_app was given them."""
     return current_app.config["LC_SERVICE_LAYER"]
@@ -220,7 +238,7 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
         JSON_SORT_KEYS=False,
     )
     app.json = JsonProvider(app)
-    api = Api(app)
+    api = ServiceApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

@@ -198,7 +198,7 @@ class ContactUseCases:
         data = envelope["data"]
         self.subjects.apply(session, envelope)
         # a tombstone without anything personal, so a late registered/updated event is ignored
-        self.store.replace_contact(contact_rules.tombstone(data), session)
+        self.store.bury_contact(data["participant_id"], contact_rules.tombstone(data), session)
         self.store.forget_person(data["participant_id"], utcnow(), session)
 
     def on_staff_account(self, session: ClientSession, envelope: dict) -> None:

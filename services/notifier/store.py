@@ -12,6 +12,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 
 from shared.cursors import CursorInvalid
+from shared.pseudonyms import erased_key
 
 from services.notifier.domain.deliveries import OPEN_STATUSES, SCRUB
 
@@ -168,13 +169,27 @@ class Store(DeliveryRecords):
     # ------------------------------------------------------------------ contacts
 
     def contact(self, pid: str, session: Session = None) -> dict | None:
-        return self.contacts.find_one({"_id": pid}, session=session)
+        return self.contacts_of([pid], session).get(pid)
 
     def contacts_of(self, pids, session: Session = None) -> dict[str, dict]:
+        """Each participant's contact, or their tombstone once they withdrew (kept under
+        erased_key(pid), never their id)."""
         pids = list(pids)
         if not pids:
             return {}
-        return {c["_id"]: c for c in self.contacts.find({"_id": {"$in": pids}}, session=session)}
+        buried = {erased_key(pid): pid for pid in pids}
+        found: dict[str, dict] = {}
+        for contact in self.contacts.find({"_id": {"$in": pids + list(buried)}}, session=session):
+            pid = buried.get(contact["_id"], contact["_id"])
+            if pid not in found or contact.get("withdrawn"):
+                found[pid] = contact
+        return found
+
+    def bury_contact(self, pid: str, tombstone: dict, session: Session = None) -> None:
+        """Replace a withdrawn participant's contact with a tombstone that does not name them."""
+        self.contacts.delete_one({"_id": pid}, session=session)
+        self.contacts.replace_one({"_id": erased_key(pid)}, {**tombstone, "_id": erased_key(pid)}, upsert=True,
+                                  session=session)
 
     def staff_contacts_of(self, staff_ids, session: Session = None) -> dict[str, dict]:
         staff_ids = list(staff_ids)
@@ -209,11 +224,16 @@ class Store(DeliveryRecords):
             {"requested_by": pid, "subject_kind": "connection"}, {"event_id": 1}, session=session)]
         if own_requests:
             self._cancel({"event_id": {"$in": own_requests}, "status": open_}, "its requester withdrew", now, session)
-        forgotten = {"$unset": {**SCRUB, "subject": ""}}
-        self.deliveries.update_many({"participant_id": pid}, forgotten, session=session)
+        forgotten = {"$unset": {**SCRUB, "subject": "", "awaiting": ""}}
         self.deliveries.update_many({"named": pid}, forgotten, session=session)
         if own_requests:
             self.deliveries.update_many({"event_id": {"$in": own_requests}}, forgotten, session=session)
+        # their own log lines stay (counts, outcomes) under a digest instead of their id, in the
+        # participant field and in the idempotency key alike
+        for line in self.deliveries.find({"participant_id": pid}, {"key": 1}, session=session):
+            self.deliveries.update_one({"_id": line["_id"]}, {
+                "$set": {"participant_id": erased_key(pid), "key": line["key"].replace(pid, erased_key(pid))},
+                "$unset": forgotten["$unset"]}, session=session)
         # written, then deleted: a preferences change running at the same time conflicts with this
         # transaction (and retries, then sees the tombstone) instead of creating a record afterwards
         self.preferences.replace_one({"_id": pid}, {"_id": pid, "erased": True}, upsert=True, session=session)

@@ -73,7 +73,10 @@ class PatchIn(RegistrationIn):
 
 
 def patch_schema() -> PatchIn:
-    return PatchIn(partial=True, exclude=("username",))
+    # Partial at the top level only: `partial=True` would reach into group, interests and consent,
+    # letting {"group": {"name": "x"}} through to an event schema that refuses it (a 500).
+    top_level = tuple(name for name in RegistrationIn._declared_fields if name != "username")
+    return PatchIn(partial=top_level, exclude=("username",))
 
 
 class EligibilityOut(Schema):

@@ -149,3 +149,21 @@ def test_an_erased_participant_left_no_personal_data_anywhere(demo):
     assert platform.call("GET", "registry", f"/participants/{gone}", staff=True, expect=(410,)).status_code == 410
     directory = platform.json("GET", "registry", "/directory?limit=200")["items"]
     assert all(item["id"] != gone for item in directory)
+
+
+def test_the_demo_runs_again_on_a_stack_that_holds_data_and_reports_its_own_figures(demo):
+    # issue 12, item 10: a second run with the same seed used to stop on a 409 (usernames taken)
+    platform, first, mongo, stack = demo
+    settings = Settings(ports=dict(stack.ports), staff_tokens=(STAFF,), data_dir=str(stack.data_dir))
+    registered_before = db(mongo, "registry").participants.count_documents({})
+    again = run_demo(platform, settings, participants=16, seed=7)
+    assert again.run != first.run
+    own = {p.id for p in again.registered}
+    assert own and not own & {p.id for p in first.registered}
+    assert len(again.withdrawn) == 1 and again.withdrawn[0] in own
+    settled(platform, mongo)
+    # its own figures: the people it registered, not the platform's
+    assert db(mongo, "registry").participants.count_documents({}) >= registered_before + len(own) - 1
+    assert again.summary()[1].startswith(f"  {len(own)} registered")
+    assert platform.call("GET", "registry", f"/participants/{again.withdrawn[0]}", staff=True,
+                         expect=(410,)).status_code == 410

@@ -29,14 +29,17 @@ def normalised_interests(interests: list[dict]) -> list[dict]:
 
 
 def consent_record(consent: dict, before: dict | None, now: str) -> dict:
-    """Flags plus the time each was given (kept from before while it stays given)."""
-    given_at = dict((before or {}).get("given_at", {}))
-    for flag in CONSENT_FLAGS:
-        if consent[flag] and not (before or {}).get(flag):
+    """Flags plus the time each was given (kept from before while it stays given). A change that
+    names only some flags (a PATCH) leaves the others as they were."""
+    before = before or {}
+    flags = {flag: bool(consent.get(flag, before.get(flag, False))) for flag in CONSENT_FLAGS}
+    given_at = dict(before.get("given_at", {}))
+    for flag, given in flags.items():
+        if given and not before.get(flag):
             given_at[flag] = now
-        elif not consent[flag]:
+        elif not given:
             given_at[flag] = None
-    return {**{flag: bool(consent[flag]) for flag in CONSENT_FLAGS}, "given_at": given_at}
+    return {**flags, "given_at": given_at}
 
 
 def new_profile(body: dict, *, participant_id: str, now: str, directory_suffix: str,

@@ -16,20 +16,14 @@ from services.notifier.config import NotifierConfig
 from services.notifier.domain.preferences import TEMPLATE_CATEGORIES, unsubscribable
 from services.notifier.worker import build_worker
 from shared.mongo import database
-from shared.pseudonyms import translator_id
 from shared.tokens import issue_link_token, issue_participant_token
 from tests.integration.notifier.helpers import Events, mail_to, match, new_id, participant, registration
-from tests.unit.notifier.samples import EVENTS as SAMPLES
 from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
+from tests.unit.notifier.samples import ADDRESSED
 
-TRANSLATOR = "translator-ar@example.org"
-TEAM = "program-team@example.org"
 CONFIG = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, park_seconds=600, digest_period_seconds=0,
-                        digest_check_seconds=0.5, program_team=(TEAM,))
-# the clinic team's messages (issue 17): to the person, or to an address (interpreter, program team)
-TEAM_TEMPLATES = {"presenter_scheduled": None, "presenter_reminder": None, "interpretation_unavailable": None,
-                  "interpreter_request": TRANSLATOR, "interpreter_scheduled": TRANSLATOR,
-                  "interpreter_reminder": TRANSLATOR, "interpretation_missing": TEAM}
+                        digest_check_seconds=0.5)
+TRANSLATOR = "translator-ar@example.org"
 CRLF_WORD = "=?utf-8?b?" + base64.b64encode(b"x\r\nBcc: victim@example.org").decode() + "?="
 HOSTILE_NAME = "A" * 60 + ', "Bob" <victim@example.org>, =?utf-8?q?Eve=0D=0ABcc:_victim@example.org?='
 HOSTILE_TITLE = f"Budgets\r\nBcc: victim@example.org {CRLF_WORD} =?utf-8?q?=0D=0AX-Evil:_1?="
@@ -89,6 +83,18 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
     events.publish("session-completed", {"clinic_id": clinic, "title": HOSTILE_TITLE, "topics": [topic],
                                          "language": "en", "attendees": [person], "recording_consent": False,
                                          "completed_at": "2026-11-24T12:00:00Z"}, source="scheduler")
+    slot = {"slot_id": "s1", "start": "2026-12-10T14:00:00Z", "minutes": 90, "seats": 20}
+    events.publish("presenter-scheduled", {
+        "clinic_id": clinic, "participant_id": person, "change": "created", "revision": 1, "kind": "monthly",
+        "title": HOSTILE_TITLE, "description": HOSTILE_TITLE, "topics": [topic], "slots": [slot], "language": "en",
+        "interpretation": ["ar"], "meeting_url": "https://meet.example.org/abc"}, source="scheduler")
+    events.publish("presenter-reminder", {
+        "clinic_id": clinic, "slot_id": "s1", "participant_id": person, "lead": "1h", "title": HOSTILE_TITLE,
+        "start": "2026-12-10T14:00:00Z", "minutes": 90, "language": "en",
+        "meeting_url": "https://meet.example.org/abc"}, source="scheduler")
+    events.publish("interpretation-unavailable", {
+        "clinic_id": clinic, "slot_id": "s1", "participant_id": person, "interpretation": "fr", "language": "en",
+        "title": HOSTILE_TITLE, "start": "2026-12-10T14:00:00Z", "minutes": 90}, source="scheduler")
     expires = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
     events.publish("sign-in-requested", {"request_id": new_id("sr"), "audience": "participant", "subject_id": person,
                                          "expires_at": expires, "language": None}, source="registry")
@@ -98,20 +104,10 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
         "source_language": "en", "title": HOSTILE_TITLE, "url": None, "requested_by": "resources"},
         source="resources")
 
-    for template, address in TEAM_TEMPLATES.items():
-        event_type, data = SAMPLES[template]
-        data = {**data, "title": HOSTILE_TITLE, **({"clinic_id": clinic} if "clinic_id" in data else {})}
-        if "request_id" in data:
-            data["request_id"] = new_id("ir")
-        if "participant_id" in data:
-            data["participant_id"] = person
-        if "interpreter" in data:
-            data["interpreter"] = translator_id(settings, TRANSLATOR)
-        if event_type == "translation-requested":
-            data["subject_id"] = clinic
-        events.publish(event_type, data, source="scheduler")
-
-    wanted = set(TEMPLATE_CATEGORIES) - {"resource_digest", "translation_request"} - set(TEAM_TEMPLATES)
+    # every template a participant receives; those addressed to configured interpreters and the team
+    # (ADDRESSED) are checked with hostile text in tests/unit/notifier/test_header_safety.py and
+    # sent through the stack in tests/integration/scheduler/test_clinic_team_mail.py
+    wanted = set(TEMPLATE_CATEGORIES) - {"resource_digest"} - set(ADDRESSED)
     mine = eventually(lambda: (lambda got: got if wanted <= set(got) else None)(
         templates_of(servers.maildir, f"{person}@example.org")), timeout=60, message="not every message arrived")
     messages = [(f"{person}@example.org", template, mine[template]) for template in wanted]
@@ -120,15 +116,11 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
     translator = eventually(lambda: [m for m in mail_to(servers.maildir, TRANSLATOR)
                                      if request_id in m.get_body(("plain",)).get_content()])[0]
     messages.append((TRANSLATOR, "translation_request", translator))
-    for template, address in TEAM_TEMPLATES.items():
-        address = address or f"{person}@example.org"
-        messages.append((address, template, eventually(lambda: templates_of(servers.maildir, address).get(template),
-                                                        message=f"no {template} for {address}")))
-    assert {template for _, template, _ in messages} == set(TEMPLATE_CATEGORIES)
+    assert {template for _, template, _ in messages} == set(TEMPLATE_CATEGORIES) - set(ADDRESSED) | {"translation_request"}
 
     for address, template, message in messages:
         expected = set(BASE_HEADERS)
-        if unsubscribable(TEMPLATE_CATEGORIES[template]) and address not in (TRANSLATOR, TEAM):
+        if unsubscribable(TEMPLATE_CATEGORIES[template]) and address != TRANSLATOR:
             expected |= {"list-unsubscribe", "list-unsubscribe-post"}
         assert sorted(name.lower() for name in message.keys()) == sorted(expected), template
         [to] = message.get_all("To")

@@ -69,6 +69,16 @@ def test_consent_keeps_the_time_it_was_first_given_and_forgets_it_when_withdrawn
     assert again["given_at"] == {"public_profile": "t1", "share_contact": None, "recording": "t2"}
 
 
+def test_a_change_naming_some_consent_flags_keeps_the_others():
+    # a PATCH's nested consent is partial (issue 12: the fuzzer's {"consent": {"recording": true}} was a 500)
+    before = registered()
+    after = changed_profile(before, {"consent": {"recording": False}}, "2026-11-02T10:00:00.000Z")
+    assert {k: after["consent"][k] for k in ("public_profile", "share_contact", "recording")} == {
+        "public_profile": True, "share_contact": False, "recording": False}
+    assert after["consent"]["given_at"]["public_profile"] == before["consent"]["given_at"]["public_profile"]
+    assert changed_profile(before, {"consent": {}}, "later") is before
+
+
 def test_a_reissue_moves_the_cut_off_and_the_revision():
     after = reissued(registered(), "2026-11-03T00:00:00.123456Z", "2026-11-03T00:00:00.123Z")
     assert after["tokens_valid_after"] == "2026-11-03T00:00:00.123456Z" and after["revision"] == 2
