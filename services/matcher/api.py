@@ -9,7 +9,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import acting_participant, principal, require_participant, require_staff
+from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act
 from shared.web import Blueprint, accepts, service_layer
 
 from services.matcher.domain.errors import Invalid, MatchError
@@ -40,7 +40,7 @@ def _member_or_staff(match: dict) -> None:
     found = principal()
     if found is None:
         abort(401, message="a bearer token is required")
-    if found.is_staff:
+    if staff_may_act(found):
         return
     member = any(m["id"] == found.subject for m in match["participants"])
     if found.kind == "participant" and member:
@@ -58,7 +58,7 @@ class Rounds(MethodView):
         """Request a connect-making round (working group): the workers compute it (optimal over every
         open learning interest) and write its proposals; 202 with the round id at once, then
         GET /rounds/{id} shows progress and the result. `dry_run` stores the plan as a preview."""
-        staff = require_staff("working_group")
+        staff = require_staff()
         try:
             doc = _matcher().request_round(staff.subject, dry_run=bool((body or {}).get("dry_run")))
         except MatchError as error:
@@ -72,7 +72,7 @@ class Round(MethodView):
     def get(self, round_id):
         """A round's progress, then what it proposed (and each unmatched learner with the reason);
         a dry run's preview lists the connections it would propose (working group)."""
-        require_staff("working_group")
+        require_staff()
         try:
             return round_out(_matcher().round(round_id))
         except MatchError as error:
@@ -85,7 +85,7 @@ class RoundCommit(MethodView):
     def post(self, round_id):
         """Propose what a dry run previewed, as it is (working group): 202, the workers write it;
         409 when something it depends on changed since (interests, answers, capacities)."""
-        staff = require_staff("working_group")
+        staff = require_staff()
         try:
             return round_out(_matcher().commit_round(round_id, staff.subject)), 202
         except MatchError as error:
@@ -98,7 +98,7 @@ class SharerCapacity(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def put(self, body, participant_id):
         """How many open connections this sharer takes (working group; the default is LC_MATCHER_SHARER_CAPACITY)."""
-        require_staff("working_group")
+        require_staff()
         return _matcher().set_capacity(participant_id, body["capacity"])
 
 

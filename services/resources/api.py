@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.http import HTTP_STATUS_CODES
 
-from shared.auth import require_signed_in
+from shared.auth import require_signed_in, staff_may_act
 from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
 from shared.topics import unknown_topic_message
 from shared.web import Blueprint, service_layer
@@ -74,7 +74,7 @@ class Resources(MethodView):
     def post(self, data):
         """Publish a resource (staff, or a participant with their own token)."""
         actor = require_signed_in()
-        return resource_out(_resources().publish(data, None if actor.is_staff else actor.subject)), 201
+        return resource_out(_resources().publish(data, None if staff_may_act(actor) else actor.subject)), 201
 
     @blp.arguments(SearchQuery, location="query")
     def get(self, query):
@@ -104,14 +104,14 @@ class Resource(MethodView):
     def patch(self, changes, resource_id):
         """Change it (the participant who published it, or staff)."""
         actor = require_signed_in()
-        return resource_out(_resources().update(resource_id, changes, actor.subject, actor.is_staff))
+        return resource_out(_resources().update(resource_id, changes, actor.subject, staff_may_act(actor)))
 
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, resource_id):
         """Remove it and its translation requests (the participant who published it, or staff)."""
         actor = require_signed_in()
-        _resources().delete(resource_id, actor.subject, actor.is_staff)
+        _resources().delete(resource_id, actor.subject, staff_may_act(actor))
 
 
 @blp.route("/resources/<resource_id>/translations")
@@ -123,7 +123,7 @@ class Translations(MethodView):
         language (201; the open request for that language closes); from anyone else it is kept as
         a proposal beside the owner's links (202), which the owner may adopt."""
         actor = require_signed_in()
-        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, actor.is_staff)
+        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, staff_may_act(actor))
         return resource_out(resource), 201 if set_now else 202
 
 
