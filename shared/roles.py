@@ -49,6 +49,9 @@ def _shared(*roles: str) -> Access:
 
 
 ROUTES: dict[tuple[str, str, str], Access] = {
+    # every service: its audit log (shared/audit_api.py)
+    **{(service, "GET", "/audit"): _staff(*ONLY_COORDINATORS)
+       for service in ("registry", "matcher", "scheduler", "notifier", "resources")},
     # registry: participants, taxonomy, imports, staff accounts
     ("registry", "POST", "/taxonomy/topics"): _staff(*RUNS_PROGRAM),
     ("registry", "GET", "/participants/<participant_id>"): _shared(*RUNS_PROGRAM),
@@ -56,6 +59,11 @@ ROUTES: dict[tuple[str, str, str], Access] = {
     ("registry", "DELETE", "/participants/<participant_id>"): _shared(*ONLY_COORDINATORS),
     ("registry", "POST", "/participants/<participant_id>/token"): _shared(*ONLY_COORDINATORS),
     ("registry", "POST", "/imports"): _staff(*RUNS_PROGRAM),
+    ("registry", "GET", "/staff"): _staff(*ONLY_COORDINATORS),
+    ("registry", "POST", "/staff"): _staff(*ONLY_COORDINATORS),
+    ("registry", "GET", "/staff/<staff_id>"): _staff(*ONLY_COORDINATORS),
+    ("registry", "PATCH", "/staff/<staff_id>"): _staff(*ONLY_COORDINATORS),
+    ("registry", "DELETE", "/staff/<staff_id>"): _staff(*ONLY_COORDINATORS),
     # matcher: rounds, capacities, matches and connections
     ("matcher", "POST", "/rounds"): _staff(*RUNS_PROGRAM),
     ("matcher", "GET", "/rounds/<round_id>"): _staff(*RUNS_PROGRAM),

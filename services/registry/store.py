@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
 from pymongo.database import Database
 
+from shared.audit import AuditLog
 from shared.mongo import write_atomically
 from shared.outbox import Outbox
 
@@ -29,6 +30,8 @@ class Store:
         self.topics = db["topics"]  # staff-added taxonomy topics
         self.counters = db["counters"]
         self.sign_ins = db["sign_in_requests"]  # pending single-use sign-in links
+        self.staff = db["staff_accounts"]  # named staff accounts and their roles (removed ones: id and roles)
+        self.audit = AuditLog(db)  # staff actions taken here (shared.audit)
         self.outbox = Outbox(db, SERVICE)
 
     def ensure_indexes(self) -> None:
@@ -39,6 +42,8 @@ class Store:
         self.topics.create_index("code", unique=True)
         self.sign_ins.create_index("subject_id")
         self.sign_ins.create_index("expires_at")
+        self.staff.create_index("email_key")
+        self.audit.ensure_indexes()
 
     # -- participants: reads
 
@@ -80,18 +85,23 @@ class Store:
         write_atomically(self.db, [InsertOne(profile, namespace=self.participants.full_name),
                                    self.outbox.insert_operation(events)])
 
-    def replace_participant(self, before: dict, after: dict, events: Events) -> None:
-        """ChangedConcurrently when the stored revision is no longer `before`'s."""
+    def replace_participant(self, before: dict, after: dict, events: Events, audit: dict | None = None) -> None:
+        """ChangedConcurrently when the stored revision is no longer `before`'s; `audit`: the record
+        of the staff action, written with the change."""
         def unchanged_since_read(result) -> None:
             if result.matched_count != 1:
                 raise ChangedConcurrently()
 
         replace = ReplaceOne({"_id": before["_id"], "revision": before["revision"]}, after,
                              namespace=self.participants.full_name)
-        write_atomically(self.db, [replace, self.outbox.insert_operation(events)], check=unchanged_since_read)
+        write_atomically(self.db, [replace, self.outbox.insert_operation(events), *self._audited(audit)],
+                         check=unchanged_since_read)
 
-    def erase_participant(self, participant_id: str, tombstone: dict, events: Events) -> None:
-        write_atomically(self.db, [
+    def _audited(self, record: dict | None) -> list:
+        return [self.audit.operation(record)] if record is not None else []
+
+    def erase_participant(self, participant_id: str, tombstone: dict, events: Events, audit: dict | None = None) -> None:
+        write_atomically(self.db, [*self._audited(audit),
             DeleteOne({"_id": participant_id}, namespace=self.participants.full_name),
             DeleteMany({"subject_id": participant_id}, namespace=self.sign_ins.full_name),
             InsertOne(tombstone, namespace=self.withdrawn.full_name),
@@ -125,3 +135,33 @@ class Store:
 
     def delete_sign_ins_expired_before(self, moment: datetime) -> int:
         return self.sign_ins.delete_many({"expires_at": {"$lt": moment}}).deleted_count
+
+    # -- staff accounts (each change with its event and its audit record, one transaction)
+
+    def staff_accounts(self, include_removed: bool = False) -> list[dict]:
+        query = {} if include_removed else {"status": "active"}
+        return list(self.staff.find(query).sort("created_at", ASCENDING))
+
+    def staff_account(self, staff_id: str) -> dict | None:
+        return self.staff.find_one({"_id": staff_id})
+
+    def active_staff_by_email(self, email_key: str, limit: int) -> list[dict]:
+        return list(self.staff.find({"email_key": email_key, "status": "active"}, {"languages": 1}).limit(limit))
+
+    def active_coordinators_other_than(self, staff_id: str) -> int:
+        return self.staff.count_documents({"status": "active", "roles": "coordinator", "_id": {"$ne": staff_id}})
+
+    def insert_staff(self, account: dict, events: Events, audit: dict) -> None:
+        write_atomically(self.db, [InsertOne(account, namespace=self.staff.full_name),
+                                   self.outbox.insert_operation(events), self.audit.operation(audit)])
+
+    def replace_staff(self, before: dict, after: dict, events: Events, audit: dict) -> None:
+        """ChangedConcurrently when the stored revision is no longer `before`'s."""
+        def unchanged_since_read(result) -> None:
+            if result.matched_count != 1:
+                raise ChangedConcurrently()
+
+        replace = ReplaceOne({"_id": before["_id"], "revision": before["revision"]}, after,
+                             namespace=self.staff.full_name)
+        write_atomically(self.db, [replace, self.outbox.insert_operation(events), self.audit.operation(audit)],
+                         check=unchanged_since_read)

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask_smorest import Api
 
-from shared import roles
+from shared import audit_api, roles
 from shared.auth import enforce_route_roles, require_participant, require_staff
 from shared.config import Settings
 from shared.tokens import STAFF_ROLES, issue_participant_token, issue_staff_token
@@ -88,7 +88,9 @@ def _service_routes(service: str):
     api_module = importlib.import_module(f"services.{service}.api")
     app = Flask(service)
     app.config.update(API_TITLE=service, API_VERSION="1", OPENAPI_VERSION="3.0.3")
-    Api(app).register_blueprint(api_module.blp)
+    api = Api(app)
+    api.register_blueprint(api_module.blp)
+    api.register_blueprint(audit_api.blp)  # every service's app registers it too
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
         view_class = getattr(view, "view_class", None)
