@@ -13,6 +13,7 @@ touched and their values only for fields outside `PERSONAL_FIELDS` (an address o
 """
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 
@@ -20,7 +21,7 @@ from pymongo import DESCENDING, InsertOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from shared.clock import utcnow
+from shared.clock import iso, utcnow
 from shared.tokens import Principal
 
 COLLECTION = "audit"
@@ -49,15 +50,28 @@ def changes(before: dict | None, after: dict | None, fields=None) -> tuple[dict,
     return old, new
 
 
+def _plain(value):
+    """Values as JSON shows them (times as ISO 8601), so a record reads the same from any service."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def entry(actor: dict, action: str, target_type: str, target_id: str, before: dict | None = None,
           after: dict | None = None, at: datetime | None = None, note: str | None = None) -> dict:
     """One audit record (a plain dict; `AuditLog` stores it)."""
-    record = {"_id": uuid.uuid4().hex, "at": at or utcnow(), "actor": actor, "action": action,
+    # ids sort in the order records were made (a time prefix): ties on `at` (BSON keeps milliseconds)
+    # still list newest first
+    record = {"_id": f"{time.time_ns():016x}{uuid.uuid4().hex[:16]}", "at": at or utcnow(), "actor": actor, "action": action,
               "target": {"type": target_type, "id": target_id}}
     if before is not None:
-        record["before"] = before
+        record["before"] = _plain(before)
     if after is not None:
-        record["after"] = after
+        record["after"] = _plain(after)
     if note:
         record["note"] = note
     return record
@@ -103,4 +117,5 @@ class AuditLog:
         if since is not None or before is not None:
             query["at"] = {**({"$gte": since} if since is not None else {}),
                            **({"$lt": before} if before is not None else {})}
-        return list(self.collection.find(query).sort("at", DESCENDING).limit(max(1, min(limit, MAX_PAGE))))
+        return list(self.collection.find(query).sort([("at", DESCENDING), ("_id", DESCENDING)])
+                    .limit(max(1, min(limit, MAX_PAGE))))

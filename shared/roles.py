@@ -66,6 +66,8 @@ ROUTES: dict[tuple[str, str, str], Access] = {
     ("registry", "DELETE", "/staff/<staff_id>"): _staff(*ONLY_COORDINATORS),
     # matcher: rounds, capacities, matches and connections
     ("matcher", "POST", "/rounds"): _staff(*RUNS_PROGRAM),
+    ("matcher", "GET", "/rounds"): _staff(*RUNS_PROGRAM),
+    ("matcher", "GET", "/outcomes"): _staff(*RUNS_PROGRAM),
     ("matcher", "GET", "/rounds/<round_id>"): _staff(*RUNS_PROGRAM),
     ("matcher", "POST", "/rounds/<round_id>/commit"): _staff(*RUNS_PROGRAM),
     ("matcher", "PUT", "/sharers/<participant_id>/capacity"): _staff(*RUNS_PROGRAM),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.database import Database
 
 from shared.audit import AuditLog
@@ -101,7 +101,10 @@ class Store:
         return [self.audit.operation(record)] if record is not None else []
 
     def erase_participant(self, participant_id: str, tombstone: dict, events: Events, audit: dict | None = None) -> None:
+        """The audit records that named the person keep the action but name the tombstone instead."""
         write_atomically(self.db, [*self._audited(audit),
+            UpdateMany({"target.type": "participant", "target.id": participant_id},
+                       {"$set": {"target.id": tombstone["_id"]}}, namespace=self.audit.collection.full_name),
             DeleteOne({"_id": participant_id}, namespace=self.participants.full_name),
             DeleteMany({"subject_id": participant_id}, namespace=self.sign_ins.full_name),
             InsertOne(tombstone, namespace=self.withdrawn.full_name),

@@ -16,6 +16,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
+from shared.audit import actor_of
 from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act, verified
 from shared.web import Blueprint, accepts, service_layer
 
@@ -75,7 +76,7 @@ class Clinics(MethodView):
         the working group approves it (POST /clinics/{id}/approve)."""
         staff = require_staff()
         proposed_by = None if staff.has_role(WORKING_GROUP) else staff.subject
-        return answer(use_cases().clinics.schedule, data, proposed_by), 201
+        return answer(use_cases().clinics.schedule, data, proposed_by, actor_of(staff)), 201
 
     @blp.arguments(ClinicQuery, location="query")
     def get(self, query):
@@ -131,14 +132,14 @@ class ClinicOne(MethodView):
     def patch(self, data, clinic_id):
         """Change title, description, link, presenters or slot times (working group); everyone
         registered, every presenter and every confirmed interpreter is told."""
-        require_staff()
-        return answer(use_cases().clinics.edit, clinic_id, data)
+        staff = require_staff()
+        return answer(use_cases().clinics.edit, clinic_id, data, actor_of(staff))
 
     @blp.doc(security=BEARER)
     def delete(self, clinic_id):
         """Cancel the clinic, or withdraw a proposal (working group); everyone concerned is told."""
-        require_staff()
-        return answer(use_cases().clinics.cancel, clinic_id)
+        staff = require_staff()
+        return answer(use_cases().clinics.cancel, clinic_id, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/cancel")
@@ -154,8 +155,8 @@ class ClinicApprove(MethodView):
     @blp.doc(security=BEARER)
     def post(self, clinic_id):
         """Schedule an ambassador's proposal (working group): it is announced now."""
-        require_staff()
-        return answer(use_cases().clinics.approve, clinic_id)
+        staff = require_staff()
+        return answer(use_cases().clinics.approve, clinic_id, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/presenter")
@@ -221,8 +222,8 @@ class Complete(MethodView):
     def post(self, data, clinic_id):
         """Record attendance and the recording (working group) -> session-completed. The recording is
         published only when every attendee consented; otherwise it waits for .../recording/confirm."""
-        require_staff()
-        return answer(use_cases().sessions.complete, clinic_id, data)
+        staff = require_staff()
+        return answer(use_cases().sessions.complete, clinic_id, data, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/recording/confirm")
@@ -233,7 +234,8 @@ class RecordingConfirm(MethodView):
         """Confirm that the attendees who did not consent were not recorded (working group): the
         recording may be published (clinic-recording-cleared names the basis and who confirmed)."""
         staff = require_staff()
-        return answer(use_cases().sessions.confirm_recording, clinic_id, data["not_recorded"], staff.subject)
+        return answer(use_cases().sessions.confirm_recording, clinic_id, data["not_recorded"], staff.subject,
+                      actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/feedback")

@@ -103,15 +103,21 @@ def test_new_roles_end_older_tokens_and_a_removed_member_is_refused_but_stays_in
     assert record["before"]["email"] == "(changed)" and record["after"]["region"] == "esea"
     assert "new@example.org" not in json.dumps(record)
 
+    # an erasure keeps the actions in the log but no longer names the person
+    assert client.delete(f"/participants/{person['id']}", headers=auth(lead_token)).status_code == 204
+    erased = audit(client, auth(lead_token), action="participant.erase")
+    assert erased and all(person["id"] not in json.dumps(r) for r in audit(client, auth(lead_token)))
+
     changed = client.patch(f"/staff/{created['id']}", json={"roles": ["ambassador"]}, headers=auth(lead_token))
     assert changed.status_code == 200 and changed.get_json()["roles"] == ["ambassador"]
-    assert client.get(f"/participants/{person['id']}", headers=auth(old)).status_code == 401  # old roles: gone
+    other = client.post("/participants", json=body("Still Here", email="still@example.org")).get_json()
+    assert client.get(f"/participants/{other['id']}", headers=auth(old)).status_code == 401  # old roles: gone
     fresh = sign_in_as_staff(client, settings, "amb@example.org")
     assert fresh["roles"] == ["ambassador"]
-    assert client.get(f"/participants/{person['id']}", headers=auth(fresh["token"])).status_code == 403
+    assert client.get(f"/participants/{other['id']}", headers=auth(fresh["token"])).status_code == 403
 
     assert client.delete(f"/staff/{created['id']}", headers=auth(lead_token)).status_code == 204
-    assert client.get(f"/participants/{person['id']}", headers=auth(fresh["token"])).status_code == 410
+    assert client.get(f"/participants/{other['id']}", headers=auth(fresh["token"])).status_code == 410
     assert client.post("/sign-in", json={"email": "amb@example.org", "audience": "staff"}).status_code == 202
     assert database(settings, "registry").sign_in_requests.count_documents(
         {"subject_id": created["id"], "status": "pending"}) == 0
