@@ -138,7 +138,13 @@ def dashboard():
 
 @console.get("/rounds")
 def rounds():
-    return render_template("staff/rounds.html", rounds=_console().rounds(_token()))
+    """The history is the working group's; the page itself is everyone's (an action refused for a
+    role is refused by the matcher, with the 403 page)."""
+    try:
+        history = _console().rounds(_token())
+    except Forbidden:
+        history = None
+    return render_template("staff/rounds.html", rounds=history)
 
 
 @console.post("/rounds")
