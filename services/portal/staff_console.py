@@ -15,7 +15,7 @@ from shared.tokens import STAFF, TokenError, verify_token
 from services.portal.domain.staff_console import (
     AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, merged_audit, staff_body, suggestion_day,
 )
-from services.portal.upstream import NotFound, Rejected, ServiceClient
+from services.portal.upstream import NotFound, Rejected, ServiceClient, ServiceUnavailable
 
 SERVICES = ("registry", "matcher", "scheduler", "notifier", "resources")
 
@@ -41,6 +41,19 @@ class StaffConsole:
         self.client = client
         self.settings = settings
 
+    def _request(self, method: str, service: str, path: str, **kwargs):
+        """One call; sent again once when the pooled keep-alive connection turned out closed by the
+        service (gunicorn closes idle ones after 2 s: the request never reached it)."""
+        try:
+            return self.client.request(method, service, path, **kwargs)
+        except ServiceUnavailable as exc:
+            if exc.reason != "unreachable":
+                raise
+            return self.client.request(method, service, path, **kwargs)
+
+    def _public(self, service: str, path: str, params: dict | None = None) -> dict:
+        return self._request("GET", service, path, params=params).body or {}
+
     # ----- signing in
 
     def member(self, token: str | None, name: str | None = None) -> StaffMember | None:
@@ -56,12 +69,12 @@ class StaffConsole:
         return StaffMember(found.subject, found.roles, name)
 
     def request_sign_in(self, email: str) -> None:
-        self.client.request("POST", "registry", "/sign-in", json={"email": email, "audience": "staff"})
+        self._request("POST", "registry", "/sign-in", json={"email": email, "audience": "staff"})
 
     def open_session(self, link_token: str) -> dict | None:
         """{token, staff, roles, name} for a staff sign-in link, once; None when it is not valid."""
         try:
-            answer = self.client.request("POST", "registry", "/sessions", json={"token": link_token})
+            answer = self._request("POST", "registry", "/sessions", json={"token": link_token})
         except Rejected:
             return None
         body = answer.body or {}
@@ -71,7 +84,7 @@ class StaffConsole:
 
     def _call(self, token: str, method: str, service: str, path: str, **kwargs):
         try:
-            return self.client.request(method, service, path, headers=_bearer(token), **kwargs).body
+            return self._request(method, service, path, headers=_bearer(token), **kwargs).body
         except NotFound:
             raise
         except Rejected as exc:
@@ -94,7 +107,7 @@ class StaffConsole:
         from letsconnect.report import build
 
         with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
-            found = dict(zip(SERVICES, pool.map(lambda s: self.client.get_json(s, "/stats"), SERVICES)))
+            found = dict(zip(SERVICES, pool.map(lambda s: self._public(s, "/stats"), SERVICES)))
         return build(found)
 
     # ----- rounds
@@ -121,15 +134,15 @@ class StaffConsole:
 
     def clinics(self, token: str) -> tuple[list[dict], list[dict]]:
         """(upcoming scheduled clinics, proposals waiting for the working group)."""
-        upcoming = self.client.get_json("scheduler", "/clinics")["items"]
+        upcoming = self._public("scheduler", "/clinics")["items"]
         proposals = self.get(token, "scheduler", "/clinics/proposals")["items"]
         return upcoming, proposals
 
     def suggested_slots(self, topic: str, day: str | None, today: date) -> dict:
         chosen = suggestion_day(day, today)
         try:
-            return self.client.get_json("scheduler", "/clinics/suggest-slots",
-                                        {"topic": topic, "date": chosen.isoformat(), "minutes": 90})
+            return self._public("scheduler", "/clinics/suggest-slots",
+                                {"topic": topic, "date": chosen.isoformat(), "minutes": 90})
         except Rejected:
             return {"topic": topic, "date": chosen.isoformat(), "slots": [], "interested": 0}
 

@@ -128,3 +128,10 @@ def test_every_table_entry_is_a_route_of_its_service(service):
 def test_the_matrix_is_printed_for_the_docs():
     table = roles.markdown_table()
     assert "| matcher | POST | `/rounds` | yes | yes | - | - | - |" in table
+
+
+def test_docs_security_prints_the_current_table():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    assert roles.markdown_table() in text, "docs/security.md: paste the output of shared.roles.markdown_table()"
