@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str, str], Access] = {
        for service in ("registry", "matcher", "scheduler", "notifier", "resources")},
     # registry: participants, taxonomy, imports, staff accounts
     ("registry", "POST", "/taxonomy/topics"): _staff(*RUNS_PROGRAM),
+    ("registry", "GET", "/participants"): _staff(*RUNS_PROGRAM),
     ("registry", "GET", "/participants/<participant_id>"): _shared(*RUNS_PROGRAM),
     ("registry", "PATCH", "/participants/<participant_id>"): _shared(*RUNS_PROGRAM),
     ("registry", "DELETE", "/participants/<participant_id>"): _shared(*ONLY_COORDINATORS),

@@ -214,6 +214,44 @@ class StaffConsole:
             return exc.body.get("message", "")
         return None
 
+    # ----- participants
+
+    def participants(self, token: str, filters: dict, cursor: str | None, limit: int = 50) -> dict:
+        return self.get(token, "registry", "/participants", {**filters, "cursor": cursor, "limit": limit})
+
+    def participant(self, token: str, participant_id: str) -> dict:
+        return self.get(token, "registry", f"/participants/{_path(participant_id)}")
+
+    def export_rows(self, token: str, filters: dict, most: int = 10_000):
+        """Every participant the filters find, page by page (for the CSV export)."""
+        cursor, sent = None, 0
+        while sent < most:
+            page = self.participants(token, filters, cursor, limit=200)
+            yield from page["items"]
+            sent += len(page["items"])
+            cursor = page.get("next")
+            if not cursor:
+                return
+
+    def import_csv(self, token: str, content: bytes) -> dict:
+        """POST /imports with the uploaded file: the registry's report (summary and each row)."""
+        try:
+            answer = self._request("POST", "registry", "/imports", data=content,
+                                   headers={**_bearer(token), "Content-Type": "text/csv; charset=utf-8"})
+        except Rejected as exc:
+            if exc.status == 403:
+                raise Forbidden(exc.body.get("message", "")) from exc
+            return {"error": exc.body.get("message") or str((exc.body.get("errors") or {}))}
+        return answer.body or {}
+
+    # ----- translation requests (the translators' queue)
+
+    def translation_requests(self, token: str, status: str | None) -> list[dict]:
+        return self.get(token, "notifier", "/translation-requests", {"status": status})["items"]
+
+    def translation_done(self, token: str, request_id: str) -> None:
+        self.post(token, "notifier", f"/translation-requests/{_path(request_id)}/done")
+
     # ----- audit
 
     def audit(self, token: str, actor: str | None, action: str | None) -> list[dict]:

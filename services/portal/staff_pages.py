@@ -11,13 +11,18 @@ Every action calls the owning service with that token; a 403 from it shows the c
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, render_template, request, session
+import csv
+import io
+
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, session
 from flask import url_for
 from flask_babel import Domain
 
 from shared.languages import INTERFACE_LANGUAGES
 
-from services.portal.domain.staff_console import CLINIC_KINDS, ROLE_LABELS, FormErrors, bars, chosen_roles
+from services.portal.domain.staff_console import (
+    CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, FormErrors, bars, chosen_roles, export_row, search_filters,
+)
 from services.portal.localisation import TRANSLATIONS
 from services.portal.staff_console import Forbidden, SignedOut, StaffConsole
 from services.portal.upstream import NotFound, Rejected, ServiceClient
@@ -226,6 +231,60 @@ def feedback():
     topic = request.args.get("topic", "")[:64] or None
     return render_template("staff/feedback.html", feedback=_console().feedback(_token(), topic), topic=topic,
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
+
+
+# ----- participants
+
+@console.get("/participants")
+def participants():
+    filters = search_filters(request.args)
+    cursor = request.args.get("cursor", "")[:500] or None
+    found = _console().participants(_token(), filters, cursor) if any(filters.values()) or cursor else None
+    return render_template("staff/participants.html", found=found, filters=filters,
+                           query={key: value for key, value in filters.items() if value},
+                           taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
+
+
+@console.get("/participants.csv")
+def participants_csv():
+    """The program's spreadsheet: every participant the filters find, cells safe from formulas."""
+    rows = list(_console().export_rows(_token(), search_filters(request.args)))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(export_row(profile) for profile in rows)
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=letsconnect-participants.csv"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@console.post("/participants/import")
+def participants_import():
+    upload = request.files.get("file")
+    report = _console().import_csv(_token(), upload.read() if upload else b"")
+    return render_template("staff/import.html", report=report), (422 if "error" in report else 200)
+
+
+@console.get("/participants/<participant_id>")
+def participant_page(participant_id):
+    return render_template("staff/participant.html", person=_console().participant(_token(), participant_id),
+                           taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
+
+
+# ----- translation requests
+
+@console.get("/translations")
+def translations():
+    status = request.args.get("status") if request.args.get("status") in ("open", "done") else "open"
+    return render_template("staff/translations.html", items=_console().translation_requests(_token(), status),
+                           status=status)
+
+
+@console.post("/translations/<request_id>/done")
+def translation_done(request_id):
+    _console().translation_done(_token(), request_id)
+    return redirect(url_for("staff.translations"))
 
 
 # ----- staff accounts

@@ -21,9 +21,9 @@ from services.registry.domain import staff as staff_rules
 from services.registry.domain.imports import FIRST_DATA_LINE, ImportFileError, read_rows, row_to_body
 from services.registry.domain.taxonomy import preferred_language
 from services.registry.schemas import (
-    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, SessionIn, SessionOut,
-    SignInIn, SignInOut, StaffIn, StaffList, StaffOut, StaffPatch, StaffQuery, TaxonomyQuery, TokenOut, TopicIn,
-    patch_schema,
+    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, ParticipantSearchQuery, RegisteredOut, RegistrationIn,
+    SessionIn, SessionOut, SignInIn, SignInOut, StaffIn, StaffList, StaffOut, StaffPatch, StaffQuery, TaxonomyQuery,
+    TokenOut, TopicIn, patch_schema,
 )
 from services.registry.service import RegistryService
 
@@ -109,6 +109,24 @@ class TaxonomyTopics(MethodView):
 
 @blp.route("/participants")
 class Participants(MethodView):
+    @blp.arguments(ParticipantSearchQuery, location="query")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """Search participants (working group): whole profiles, by the directory's filters and the
+        start of a username or name (or a whole address), consented to a public profile or not."""
+        require_staff()
+        after = None
+        if query["cursor"]:
+            try:
+                after = decode_cursor(query["cursor"])
+            except CursorInvalid as exc:
+                abort(422, errors={"query": {"cursor": [str(exc)]}})
+        filters = {k: query[k] for k in ("topic", "direction", "language", "region", "group_type")}
+        items, position = _registry().search(filters, query["q"], after if isinstance(after, str) else None,
+                                             query["limit"])
+        return {"items": [public_profile(p) for p in items],
+                "next": encode_cursor(position) if position is not None else None}
+
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegisteredOut)
     def post(self, body):

@@ -231,3 +231,8 @@ class StaffOut(Schema):
 
 class StaffList(Schema):
     items = fields.List(fields.Nested(StaffOut))
+
+
+class ParticipantSearchQuery(DirectoryQuery):
+    q = fields.String(load_default=None, validate=[validate.Length(min=1, max=100), no_control_characters],
+                      metadata={"description": "the start of a username or name, or a whole email address"})

@@ -274,6 +274,12 @@ class RegistryService:
         found = self.store.directory(directory.conditions(**filters), after, limit + 1)
         return directory.page(found, limit)
 
+    def search(self, filters: dict, name_prefix: str | None, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+        """Staff's participant search: whole profiles, (items, position of the next page or None)."""
+        found = self.store.search(directory.staff_conditions(**filters), name_prefix, after, limit + 1)
+        shown = found[:limit]
+        return shown, (shown[-1]["directory_key"] if len(found) > limit and shown else None)
+
     def import_rows(self, rows: list[tuple[int, dict | None, dict | None]]) -> dict:
         """Each (line, valid body or None, field errors or None) created, updated, unchanged or
         rejected; the report of every row."""

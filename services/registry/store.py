@@ -6,6 +6,7 @@ commit), which is what keeps registration fast on the embedded database.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Iterable, Iterator
 
@@ -68,6 +69,17 @@ class Store:
         """Profiles meeting `conditions` (domain.directory.conditions) in directory order after
         the position `after`, at most `limit`."""
         query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+        if after is not None:
+            query["directory_key"] = {"$gt": after}
+        return list(self.participants.find(query).sort("directory_key", ASCENDING).limit(limit))
+
+    def search(self, conditions: dict, name_prefix: str | None, after: str | None, limit: int) -> list[dict]:
+        """Profiles meeting `conditions` whose username or name starts with `name_prefix` (any
+        case), in directory order after `after`."""
+        query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+        if name_prefix:
+            pattern = {"$regex": "^" + re.escape(name_prefix), "$options": "i"}
+            query["$or"] = [{"username": pattern}, {"name": pattern}, {"email_key": name_prefix.casefold()}]
         if after is not None:
             query["directory_key"] = {"$gt": after}
         return list(self.participants.find(query).sort("directory_key", ASCENDING).limit(limit))

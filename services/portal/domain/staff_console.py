@@ -118,3 +118,41 @@ def bars(values: dict[str, float], width: int = 320) -> list[dict]:
     top = max(values.values(), default=0) or 1
     return [{"label": label, "value": value, "width": max(2, int(width * value / top)), "y": index * 26}
             for index, (label, value) in enumerate(values.items())]
+
+
+# ----- participants' CSV export (the program's spreadsheets)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
+# cell is written with a leading apostrophe, which spreadsheets show as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_COLUMNS = ("id", "username", "name", "email", "languages", "timezone", "region", "group", "group_type",
+                  "role", "purpose", "learns", "shares", "public_profile", "share_contact", "registered_at")
+
+
+def spreadsheet_safe(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_row(profile: dict) -> list[str]:
+    """One participant as a row of EXPORT_COLUMNS, every cell safe to open in a spreadsheet."""
+    interests = profile.get("interests") or []
+    group = profile.get("group") or {}
+    consent = profile.get("consent") or {}
+    values = {
+        **{key: profile.get(key) for key in ("id", "username", "name", "email", "timezone", "region", "role",
+                                             "purpose", "registered_at")},
+        "languages": " ".join(profile.get("languages") or []),
+        "group": group.get("name"), "group_type": group.get("type"),
+        "learns": " ".join(i["topic"] for i in interests if i.get("direction") == "learn"),
+        "shares": " ".join(i["topic"] for i in interests if i.get("direction") == "share"),
+        "public_profile": "yes" if consent.get("public_profile") else "no",
+        "share_contact": "yes" if consent.get("share_contact") else "no",
+    }
+    return [spreadsheet_safe(values[column]) for column in EXPORT_COLUMNS]
+
+
+def search_filters(args: dict) -> dict:
+    """The participants page's query string, kept to what the registry's search takes."""
+    return {key: (args.get(key) or "").strip()[:100] or None
+            for key in ("q", "topic", "direction", "language", "region", "group_type")}

@@ -143,3 +143,26 @@ def test_the_last_coordinator_cannot_be_removed_and_bad_input_names_the_field(cl
     twice = client.post("/staff", json={"email": "ONLY@example.org", "roles": ["translator"]}, headers=STAFF_HEADERS)
     assert twice.status_code == 409
     assert client.get("/staff", headers=auth("not-a-token")).status_code == 401
+
+
+def test_the_working_group_searches_every_profile_an_ambassador_cannot(client, settings):
+    hidden = body("Quiet Searcher", email="quiet.searcher@example.org")
+    hidden["consent"] = {**hidden.get("consent", {}), "public_profile": False}
+    created = client.post("/participants", json=hidden)
+    assert created.status_code == 201, created.get_json()
+    member = auth(issue_staff_token_for(settings, "working_group"))
+    found = client.get("/participants", query_string={"q": "quiet sea"}, headers=member)
+    assert found.status_code == 200, found.get_json()
+    [item] = found.get_json()["items"]
+    assert item["email"] == "quiet.searcher@example.org"  # staff see the whole profile, consented or not
+    by_address = client.get("/participants", query_string={"q": "QUIET.searcher@example.org"}, headers=member)
+    assert [p["id"] for p in by_address.get_json()["items"]] == [item["id"]]
+    assert client.get("/participants", headers=auth(issue_staff_token_for(settings, "ambassador"))).status_code == 403
+    assert client.get("/participants").status_code == 401
+    assert client.get("/participants?cursor=nonsense", headers=member).status_code == 422
+
+
+def issue_staff_token_for(settings, role):
+    from shared.tokens import issue_staff_token
+
+    return issue_staff_token(settings, f"s-{role}", [role])
