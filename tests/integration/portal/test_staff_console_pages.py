@@ -1,0 +1,106 @@
+"""The console's participants and translation pages against the real services over HTTP (issue
+15): the working group searches every profile, downloads a CSV safe to open in a spreadsheet,
+imports a form's CSV and reads the per-row result; the translators' queue is the translator's,
+an ambassador gets the console's 403 page. (Signing in through the emailed link is
+tests/browser/test_staff_console.py; here the console's cookie is set directly.)"""
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import re
+import uuid
+
+import pytest
+import requests
+
+from shared.config import SERVICES
+from shared.tokens import issue_staff_token
+from tests.integration.portal.conftest import ServedApi, portal_config
+from tests.support import namespaced_settings
+
+from services.portal.app import create_app
+
+
+@pytest.fixture(scope="module")
+def console(servers):
+    settings = namespaced_settings(servers)
+    apis = {name: ServedApi(importlib.import_module(f"services.{name}.app").create_app(settings)) for name in SERVICES}
+    app = create_app(portal_config({name: api.url for name, api in apis.items()}), settings)
+    yield settings, apis, app
+    for api in apis.values():
+        api.stop()
+
+
+def signed_in(app, settings, role):
+    client = app.test_client()
+    client.set_cookie("lc_staff", issue_staff_token(settings, f"staff-{role}", [role]), path="/staff")
+    return client
+
+
+def csrf(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def register(apis, name):
+    tag = uuid.uuid4().hex[:8]
+    answer = requests.post(apis["registry"].url + "/participants", timeout=30, json={
+        "username": f"Console {tag}", "name": name, "email": f"console.{tag}@example.org", "languages": ["fr"],
+        "timezone": "Africa/Dakar", "region": "ssa", "group": {"name": "Wikimedia Sénégal", "type": "user_group"},
+        "role": "volunteer", "purpose": "organising", "interests": [{"topic": "fundraising", "direction": "learn"}],
+        "consent": {"public_profile": False, "share_contact": False, "recording": False}})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_search_export_and_import_participants(console):
+    settings, apis, app = console
+    person = register(apis, "=1+2 Awa")
+    member = signed_in(app, settings, "working_group")
+
+    found = member.get("/staff/participants", query_string={"q": "=1+2"})
+    assert found.status_code == 200 and f"/staff/participants/{person['id']}" in found.get_data(as_text=True)
+    profile = member.get(f"/staff/participants/{person['id']}")
+    assert profile.status_code == 200 and "Wikimedia Sénégal" in profile.get_data(as_text=True)
+
+    exported = member.get("/staff/participants.csv", query_string={"region": "ssa"})
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    [row] = [r for r in rows if r["id"] == person["id"]]
+    assert row["name"] == "'=1+2 Awa" and row["learns"] == "fundraising" and row["public_profile"] == "no"
+
+    upload = ("username,name,email,languages,timezone,region,group_name,group_type,role,purpose,learn_topics\n"
+              f"Imported {uuid.uuid4().hex[:6]},Imported Person,imported@example.org,fr,Africa/Dakar,ssa,"
+              "Wikimedia Sénégal,user_group,volunteer,organising,fundraising\n"
+              "Broken,,not-an-address,fr,Africa/Dakar,ssa,,,,,\n").encode("utf-8")
+    page = member.get("/staff/participants")
+    report = member.post("/staff/participants/import", data={"csrf_token": csrf(page),
+                                                             "file": (io.BytesIO(upload), "form.csv")},
+                         content_type="multipart/form-data")
+    text = report.get_data(as_text=True)
+    assert report.status_code == 200, text
+    assert 'data-status="created"' in text and 'data-status="rejected"' in text
+
+    ambassador = signed_in(app, settings, "ambassador")
+    refused = ambassador.get("/staff/participants", query_string={"q": "x"})
+    assert refused.status_code == 403 and "Not for your role" in refused.get_data(as_text=True)
+
+
+def test_the_translators_queue_is_the_translators(console):
+    settings, _, app = console
+    translator = signed_in(app, settings, "translator")
+    queue = translator.get("/staff/translations?lang=fr")
+    assert queue.status_code == 200 and "Demandes de traduction" in queue.get_data(as_text=True)
+    ambassador = signed_in(app, settings, "ambassador")
+    assert ambassador.get("/staff/translations").status_code == 403
+
+
+def test_without_a_staff_cookie_every_console_page_leads_to_sign_in(console):
+    _, _, app = console
+    client = app.test_client()
+    for path in ("/staff/", "/staff/participants", "/staff/participants.csv", "/staff/audit", "/staff/accounts"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/staff/sign-in"), path
+    forged = app.test_client()
+    forged.set_cookie("lc_staff", "lc1.forged.token", path="/staff")
+    assert forged.get("/staff/audit").status_code == 302
