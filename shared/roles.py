@@ -10,6 +10,7 @@ listed on every route: they may do everything and manage staff. The issue's spli
 `STAFF_ONLY` routes are refused (401/403) before the request body is even read
 (shared.auth.enforce_route_roles, installed by shared.web.create_service_app); the routes
 themselves call `shared.auth.require_staff()` without naming roles, so the roles live here only.
+`PUBLIC_OR_STAFF` routes are public and show the listed roles more (a hidden resource).
 `PARTICIPANT_OR_STAFF` routes are also open to the participant the route is about (their session
 or an email link); for those the table names which staff may act on a participant's behalf
 (`shared.auth.require_participant` and `staff_may_act` read it). A route not in this table admits
@@ -25,7 +26,7 @@ from shared.tokens import STAFF_ROLES
 
 COORDINATOR, WORKING_GROUP, AMBASSADOR, TRANSLATOR = STAFF_ROLES
 
-STAFF_ONLY, PARTICIPANT_OR_STAFF = "staff", "participant-or-staff"
+STAFF_ONLY, PARTICIPANT_OR_STAFF, PUBLIC_OR_STAFF = "staff", "participant-or-staff", "public-or-staff"
 
 EVERY_ROLE = STAFF_ROLES
 RUNS_PROGRAM = (COORDINATOR, WORKING_GROUP)
@@ -46,6 +47,11 @@ def _staff(*roles: str) -> Access:
 
 def _shared(*roles: str) -> Access:
     return Access(tuple(roles), PARTICIPANT_OR_STAFF)
+
+
+def _public(*roles: str) -> Access:
+    """A public route where these staff roles see more (a hidden resource, say)."""
+    return Access(tuple(roles), PUBLIC_OR_STAFF)
 
 
 ROUTES: dict[tuple[str, str, str], Access] = {
@@ -107,6 +113,10 @@ ROUTES: dict[tuple[str, str, str], Access] = {
     ("notifier", "POST", "/preferences/<string:participant>/unsubscribe"): _shared(*RUNS_PROGRAM),
     # resources: publishing (case studies), changing, hiding, translating
     ("resources", "POST", "/resources"): _shared(*EVERY_ROLE),
+    ("resources", "GET", "/resources/<resource_id>"): _public(*RUNS_PROGRAM),
+    ("resources", "GET", "/resources/hidden"): _staff(*RUNS_PROGRAM),
+    ("resources", "POST", "/resources/<resource_id>/hide"): _staff(*RUNS_PROGRAM),
+    ("resources", "POST", "/resources/<resource_id>/restore"): _staff(*RUNS_PROGRAM),
     ("resources", "PATCH", "/resources/<resource_id>"): _shared(*RUNS_PROGRAM),
     ("resources", "DELETE", "/resources/<resource_id>"): _shared(*RUNS_PROGRAM),
     ("resources", "POST", "/resources/<resource_id>/translations"): _shared(*TRANSLATES),
@@ -131,10 +141,10 @@ def matrix() -> list[tuple[str, str, str, str, bool]]:
 
 def markdown_table() -> str:
     """The matrix as docs/security.md shows it."""
-    head = "| service | method | route | " + " | ".join(STAFF_ROLES) + " | also the participant |"
+    head = "| service | method | route | " + " | ".join(STAFF_ROLES) + " | also |"
     rows = [head, "|" + "---|" * (4 + len(STAFF_ROLES))]
     for (service, method, rule), entry in sorted(ROUTES.items()):
         marks = " | ".join("yes" if role in entry.roles else "-" for role in STAFF_ROLES)
-        also = "yes" if entry.kind == PARTICIPANT_OR_STAFF else "-"
+        also = {PARTICIPANT_OR_STAFF: "the participant", PUBLIC_OR_STAFF: "anyone"}.get(entry.kind, "-")
         rows.append(f"| {service} | {method} | `{rule}` | {marks} | {also} |")
     return "\n".join(rows)

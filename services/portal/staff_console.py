@@ -244,6 +244,24 @@ class StaffConsole:
             return {"error": exc.body.get("message") or str((exc.body.get("errors") or {}))}
         return answer.body or {}
 
+    # ----- resources: hide from the public lists with a reason, restore
+
+    def resources(self, token: str, text: str | None) -> tuple[list[dict], list[dict]]:
+        """(resources matching `text`, the hidden ones)."""
+        found = self._public("resources", "/resources", {"q": text, "limit": 20} if text else {"limit": 20})["items"]
+        return found, self.get(token, "resources", "/resources/hidden")["items"]
+
+    def hide_resource(self, token: str, resource_id: str, reason: str) -> str | None:
+        """None when hidden, else why not (the reason is too short, say)."""
+        try:
+            self.post(token, "resources", f"/resources/{_path(resource_id)}/hide", {"reason": reason})
+        except Rejected as exc:
+            return exc.body.get("message", "")
+        return None
+
+    def restore_resource(self, token: str, resource_id: str) -> None:
+        self.post(token, "resources", f"/resources/{_path(resource_id)}/restore")
+
     # ----- translation requests (the translators' queue)
 
     def translation_requests(self, token: str, status: str | None) -> list[dict]:

@@ -272,6 +272,31 @@ def participant_page(participant_id):
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
 
 
+# ----- resources
+
+def _resources_page(problem: str | None = None, status: int = 200):
+    text = request.args.get("q", "")[:200] or None
+    found, hidden = _console().resources(_token(), text)
+    return render_template("staff/resources.html", found=found, hidden=hidden, q=text, problem=problem), status
+
+
+@console.get("/resources")
+def resources():
+    return _resources_page()
+
+
+@console.post("/resources/<resource_id>/hide")
+def hide_resource(resource_id):
+    problem = _console().hide_resource(_token(), resource_id, request.form.get("reason", "").strip()[:500])
+    return _resources_page(problem, 422) if problem else redirect(url_for("staff.resources"))
+
+
+@console.post("/resources/<resource_id>/restore")
+def restore_resource(resource_id):
+    _console().restore_resource(_token(), resource_id)
+    return redirect(url_for("staff.resources"))
+
+
 # ----- translation requests
 
 @console.get("/translations")

@@ -104,3 +104,24 @@ def test_without_a_staff_cookie_every_console_page_leads_to_sign_in(console):
     forged = app.test_client()
     forged.set_cookie("lc_staff", "lc1.forged.token", path="/staff")
     assert forged.get("/staff/audit").status_code == 302
+
+
+def test_the_working_group_hides_and_restores_a_resource_from_the_console(console):
+    settings, apis, app = console
+    made = requests.post(apis["resources"].url + "/resources", timeout=30,
+                         headers={"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"},
+                         json={"title": "Duplicated toolkit", "description": "The same as last year's.",
+                               "kind": "guideline", "url": "https://commons.example.org/dup.pdf", "language": "en",
+                               "topics": ["budget-development"], "authors": ["Someone"]}).json()
+    member = signed_in(app, settings, "working_group")
+    page = member.get("/staff/resources", query_string={"q": "duplicated"})
+    assert page.status_code == 200 and "Duplicated toolkit" in page.get_data(as_text=True)
+    hidden = member.post(f"/staff/resources/{made['id']}/hide", data={"csrf_token": csrf(page), "reason": "duplicate"})
+    assert hidden.status_code == 302
+    assert requests.get(apis["resources"].url + f"/resources/{made['id']}", timeout=30).status_code == 404
+    listing = member.get("/staff/resources")
+    assert "duplicate (staff-working_group)" in listing.get_data(as_text=True)
+    restored = member.post(f"/staff/resources/{made['id']}/restore", data={"csrf_token": csrf(listing)})
+    assert restored.status_code == 302
+    assert requests.get(apis["resources"].url + f"/resources/{made['id']}", timeout=30).status_code == 200
+    assert signed_in(app, settings, "ambassador").get("/staff/resources").status_code == 403

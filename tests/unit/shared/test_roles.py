@@ -8,11 +8,11 @@ import inspect
 import re
 
 import pytest
-from flask import Flask
+from flask import Flask, abort
 from flask_smorest import Api
 
 from shared import audit_api, roles
-from shared.auth import enforce_route_roles, require_participant, require_staff
+from shared.auth import enforce_route_roles, principal, require_participant, require_staff, staff_may_act
 from shared.config import Settings
 from shared.tokens import STAFF_ROLES, issue_participant_token, issue_staff_token
 
@@ -31,6 +31,10 @@ def _guarded_app(service: str, method: str, rule: str) -> Flask:
     def view(**_params):
         if entry.kind == roles.STAFF_ONLY:
             found = require_staff()
+        elif entry.kind == roles.PUBLIC_OR_STAFF:  # public, but the listed roles see more
+            found = principal()
+            if not staff_may_act(found):
+                abort(403)
         else:
             found = require_participant("somebody-else")
         return {"subject": found.subject}
@@ -100,7 +104,7 @@ def _service_routes(service: str):
                 yield method, rule.rule, handler
 
 
-STAFF_GUARD = re.compile(r"require_staff\(|staff_may_act\(|_member_or_staff\(|staff_may_read=True|"
+STAFF_GUARD = re.compile(r"require_staff\(|staff_may_act\(|_staff_reading\(|_member_or_staff\(|staff_may_read=True|"
                          r"require_participant\((?![^)]*staff_roles=\(\))|_participant_route\(|_authorise\(|"
                          r"ClinicOne\(\)\.delete")
 
@@ -128,6 +132,7 @@ def test_every_table_entry_is_a_route_of_its_service(service):
 def test_the_matrix_is_printed_for_the_docs():
     table = roles.markdown_table()
     assert "| matcher | POST | `/rounds` | yes | yes | - | - | - |" in table
+    assert "| resources | GET | `/resources/<resource_id>` | yes | yes | - | - | anyone |" in table
 
 
 def test_docs_security_prints_the_current_table():
