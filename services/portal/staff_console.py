@@ -13,7 +13,8 @@ from shared.config import Settings
 from shared.tokens import STAFF, TokenError, verify_token
 
 from services.portal.domain.staff_console import (
-    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, merged_audit, staff_body, suggestion_day,
+    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, clinic_changes, merged_audit, space_body, staff_body,
+    suggestion_day,
 )
 from services.portal.upstream import NotFound, Rejected, ServiceClient, ServiceUnavailable
 
@@ -175,6 +176,38 @@ class StaffConsole:
     def mark_attendance(self, token: str, clinic_id: str, attendees: list[str], recording_url: str | None):
         body = {"attendees": attendees[:2000], **({"recording_url": recording_url} if recording_url else {})}
         return self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/complete", body)
+
+    def edit_clinic(self, token: str, clinic_id: str, form: dict) -> str | None:
+        """None when saved (or nothing changed), else the scheduler's reason."""
+        clinic = self.get(token, "scheduler", f"/clinics/{_path(clinic_id)}")
+        changes = clinic_changes(form, clinic)
+        if not changes:
+            return None
+        try:
+            self._call(token, "PATCH", "scheduler", f"/clinics/{_path(clinic_id)}", json=changes)
+        except Rejected as exc:
+            return exc.body.get("message", "")
+        return None
+
+    # ----- learning spaces
+
+    def spaces(self) -> list[dict]:
+        return self._public("scheduler", "/spaces").get("items", [])
+
+    def add_space(self, token: str, form: dict) -> FormErrors:
+        body, errors = space_body(form)
+        if errors:
+            return errors
+        try:
+            self.post(token, "scheduler", "/spaces", body)
+        except Forbidden:
+            raise
+        except Rejected as exc:
+            for name, messages in ((exc.body.get("errors") or {}).get("json") or {}).items():
+                errors.add(name, "; ".join(messages) if isinstance(messages, list) else str(messages))
+            if not errors:
+                errors.add("form", exc.body.get("message", ""))
+        return errors
 
     def cancel_clinic(self, token: str, clinic_id: str):
         return self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/cancel")

@@ -21,7 +21,8 @@ from flask_babel import Domain
 from shared.languages import INTERFACE_LANGUAGES
 
 from services.portal.domain.staff_console import (
-    CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, FormErrors, bars, chosen_roles, export_row, search_filters,
+    CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, bars, chosen_roles, export_row,
+    search_filters,
 )
 from services.portal.localisation import TRANSLATIONS
 from services.portal.staff_console import Forbidden, SignedOut, StaffConsole
@@ -218,6 +219,31 @@ def attendance(clinic_id):
     _console().mark_attendance(_token(), clinic_id, request.form.getlist("attended"),
                                request.form.get("recording_url", "").strip()[:500] or None)
     return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="attendance"))
+
+
+@console.post("/clinics/<clinic_id>/edit")
+def edit_clinic(clinic_id):
+    problem = _console().edit_clinic(_token(), clinic_id, request.form.to_dict(flat=False))
+    if problem:
+        return render_template("staff/refused.html", message=problem), 422
+    return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="edit"))
+
+
+@console.get("/spaces")
+def spaces():
+    return _spaces_page()
+
+
+def _spaces_page(errors: FormErrors | None = None, status: int = 200):
+    return render_template("staff/spaces.html", spaces=_console().spaces(), errors=(errors or FormErrors()).fields,
+                           kinds=SPACE_KINDS, languages=INTERFACE_LANGUAGES,
+                           taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language)), status
+
+
+@console.post("/spaces")
+def add_space():
+    errors = _console().add_space(_token(), request.form.to_dict(flat=False))
+    return _spaces_page(errors, 422) if errors else redirect(url_for("staff.spaces"))
 
 
 @console.post("/clinics/<clinic_id>/cancel")

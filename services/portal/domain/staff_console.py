@@ -156,3 +156,38 @@ def search_filters(args: dict) -> dict:
     """The participants page's query string, kept to what the registry's search takes."""
     return {key: (args.get(key) or "").strip()[:100] or None
             for key in ("q", "topic", "direction", "language", "region", "group_type")}
+
+
+# ----- learning spaces and clinic edits
+
+SPACE_KINDS = ("community_of_practice", "periodic_meeting", "chat_group", "mentoring_program")
+
+
+def space_body(form: dict[str, list[str]]) -> tuple[dict, FormErrors]:
+    """POST /spaces's body from the console's form (the scheduler checks it again)."""
+    errors = FormErrors()
+    first = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
+    kind = first("kind") if first("kind") in SPACE_KINDS else SPACE_KINDS[0]
+    title, topic, link = first("title"), first("topic"), first("link")
+    languages = [code for code in form.get("languages", []) if code][:10]
+    if len(title) < 3:
+        errors.add("title", N_("Give the space a title (at least three characters)."))
+    if not topic:
+        errors.add("topic", N_("Choose a topic."))
+    if not languages:
+        errors.add("languages", N_("Choose at least one language."))
+    if not link.startswith(("https://", "http://")):
+        errors.add("link", N_("Give the space's address (https://...)."))
+    return {"kind": kind, "title": title, "description": first("description"), "topics": [topic] if topic else [],
+            "languages": languages, "link": link}, errors
+
+
+def clinic_changes(form: dict[str, list[str]], clinic: dict) -> dict:
+    """PATCH /clinics/{id}'s body: only the fields the form changed."""
+    first = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
+    changes = {}
+    for name in ("title", "description"):
+        value = first(name)
+        if value and value != (clinic.get(name) or ""):
+            changes[name] = value
+    return changes

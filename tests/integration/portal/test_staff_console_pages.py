@@ -125,3 +125,34 @@ def test_the_working_group_hides_and_restores_a_resource_from_the_console(consol
     assert restored.status_code == 302
     assert requests.get(apis["resources"].url + f"/resources/{made['id']}", timeout=30).status_code == 200
     assert signed_in(app, settings, "ambassador").get("/staff/resources").status_code == 403
+
+
+def test_learning_spaces_and_clinic_edits_from_the_console(console):
+    from datetime import datetime, timedelta, timezone
+
+    settings, apis, app = console
+    member = signed_in(app, settings, "working_group")
+    page = member.get("/staff/spaces")
+    assert page.status_code == 200
+    bad = member.post("/staff/spaces", data={"csrf_token": csrf(page), "title": "x", "link": "ftp://nope"})
+    assert bad.status_code == 422 and "Choose at least one language." in bad.get_data(as_text=True)
+    added = member.post("/staff/spaces", data={"csrf_token": csrf(page), "title": "Budget circle",
+                                                "kind": "community_of_practice", "topic": "budget-development",
+                                                "languages": ["fr", "ar"], "link": "https://meet.example.org/circle"})
+    assert added.status_code == 302
+    assert "Budget circle" in member.get("/staff/spaces").get_data(as_text=True)
+
+    start = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0)
+    clinic = requests.post(apis["scheduler"].url + "/clinics", timeout=30,
+                           headers={"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"},
+                           json={"kind": "monthly", "title": "Before the edit", "topics": ["budget-development"],
+                                 "slots": [{"start": start.isoformat(), "minutes": 60}], "language": "fr"}).json()
+    shown = member.get(f"/staff/clinics/{clinic['id']}")
+    edited = member.post(f"/staff/clinics/{clinic['id']}/edit",
+                         data={"csrf_token": csrf(shown), "title": "After the edit", "description": ""})
+    assert edited.status_code == 302
+    assert "After the edit" in member.get(f"/staff/clinics/{clinic['id']}").get_data(as_text=True)
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    records = requests.get(apis["scheduler"].url + "/audit", headers=coordinator, timeout=30,
+                           params={"action": "clinic.update"}).json()["items"]
+    assert records[0]["actor"]["id"] == "staff-working_group" and records[0]["after"] == {"title": "After the edit"}
