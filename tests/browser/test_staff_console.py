@@ -10,6 +10,7 @@ import re
 import subprocess
 import uuid
 
+import pytest
 import requests
 
 from tests.browser.conftest import mail_to, submit
@@ -75,6 +76,7 @@ def wait_for_round(tab, status: tuple[str, ...]) -> str:
     return eventually(settled, timeout=90, interval=1.0)
 
 
+@pytest.mark.timeout(900)  # one long journey with 20 axe scans, on a shared machine
 def test_the_console_from_bootstrap_to_audit(visit, stack, reports):
     tag = uuid.uuid4().hex[:6]
     lead_email, member_email, amb_email = (f"{who}.{tag}@example.org" for who in ("lead", "member", "amb"))
@@ -162,6 +164,10 @@ def test_the_console_from_bootstrap_to_audit(visit, stack, reports):
     pages["/staff/connections"] = serious_violations(member.page)
     member.go("/staff/feedback")
     pages["/staff/feedback"] = serious_violations(member.page)
+    for path in ("/staff/participants?q=Console", f"/staff/participants/{learner['id']}", "/staff/spaces",
+                 "/staff/resources?q=plan", "/staff/translations"):
+        member.go(path)
+        pages[path] = serious_violations(member.page)
 
     # the audit log, read by the coordinator: every action with the right person
     lead.go("/staff/audit")
