@@ -104,12 +104,13 @@ class StaffConsole:
 
     # ----- dashboard: the program report (the same figures as `letsconnect report`)
 
-    def report(self) -> dict:
+    def report(self) -> tuple[dict, dict]:
+        """(the program report, as `letsconnect report` builds it; the five services' /stats)."""
         from letsconnect.report import build
 
         with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
             found = dict(zip(SERVICES, pool.map(lambda s: self._public(s, "/stats"), SERVICES)))
-        return build(found)
+        return build(found), found
 
     # ----- rounds
 

@@ -21,7 +21,7 @@ from flask_babel import Domain
 from shared.languages import INTERFACE_LANGUAGES
 
 from services.portal.domain.staff_console import (
-    CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, bars, chosen_roles, export_row,
+    CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, chosen_roles, dashboard_charts, export_row,
     search_filters,
 )
 from services.portal.localisation import TRANSLATIONS
@@ -134,10 +134,9 @@ def sign_out():
 
 @console.get("/")
 def dashboard():
-    report = _console().report()
-    charts = {"by_region": bars(report.get("by_region", {})),
-              "ratings": bars({f"{k} ★": v for k, v in sorted(report["feedback_by_rating"].items(), reverse=True)})}
-    return render_template("staff/dashboard.html", report=report, charts=charts)
+    report, stats = _console().report()
+    return render_template("staff/dashboard.html", report=report, charts=dashboard_charts(stats),
+                           clinics=stats.get("scheduler", {}))
 
 
 # ----- rounds

@@ -191,3 +191,16 @@ def clinic_changes(form: dict[str, list[str]], clinic: dict) -> dict:
         if value and value != (clinic.get(name) or ""):
             changes[name] = value
     return changes
+
+
+def dashboard_charts(stats: dict[str, dict]) -> dict[str, list[dict]]:
+    """The dashboard's charts from the five services' /stats (the table is letsconnect.report's)."""
+    registry, matcher, scheduler = stats.get("registry", {}), stats.get("matcher", {}), stats.get("scheduler", {})
+    ratings = scheduler.get("feedback_by_rating") or {}
+    return {
+        "by_month": bars(registry.get("by_month") or {}),
+        "by_region": bars(registry.get("by_region") or {}),
+        "by_group_type": bars(registry.get("by_group_type") or {}),
+        "connections": bars({name: matcher.get(name, 0) for name in ("proposed", "confirmed", "completed")}),
+        "ratings": bars({f"{rating} ★": ratings.get(str(rating), 0) for rating in range(5, 0, -1)}),
+    }

@@ -67,3 +67,15 @@ def test_bars_scale_to_the_largest_value_and_members_roles():
     assert not StaffMember("s", frozenset({"ambassador"})).may("working_group")
     assert search_filters({"q": " ami ", "region": ""}) == {"q": "ami", "topic": None, "direction": None,
                                                            "language": None, "region": None, "group_type": None}
+
+
+def test_the_dashboards_charts_come_from_the_services_figures():
+    from services.portal.domain.staff_console import dashboard_charts
+
+    charts = dashboard_charts({"registry": {"by_month": {"2026-11": 4, "2026-12": 8}, "by_group_type": {"chapter": 2}},
+                               "matcher": {"proposed": 6, "confirmed": 3, "completed": 1},
+                               "scheduler": {"feedback_by_rating": {"5": 2}}})
+    assert [(r["label"], r["value"]) for r in charts["by_month"]] == [("2026-11", 4), ("2026-12", 8)]
+    assert [r["value"] for r in charts["connections"]] == [6, 3, 1]
+    assert charts["ratings"][0] == {"label": "5 ★", "value": 2, "width": 320, "y": 0}
+    assert charts["by_region"] == []
