@@ -37,7 +37,9 @@ def _path(value: str) -> str:
     return quote(value, safe="")
 
 
-class StaffConsole:
+class _StaffCalls:
+    """Signing in, and calls to the services with the signed-in member's token."""
+
     def __init__(self, client: ServiceClient, settings: Settings):
         self.client = client
         self.settings = settings
@@ -101,6 +103,11 @@ class StaffConsole:
 
     def post(self, token: str, service: str, path: str, body: dict | None = None):
         return self._call(token, "POST", service, path, json=body if body is not None else {})
+
+
+
+class _ProgramWork(_StaffCalls):
+    """The program's work: the report, rounds, connections, clinics, learning spaces."""
 
     # ----- dashboard: the program report (the same figures as `letsconnect report`)
 
@@ -215,6 +222,11 @@ class StaffConsole:
 
     def feedback(self, token: str, topic: str | None) -> dict:
         return self.get(token, "scheduler", "/feedback", {"topic": topic, "limit": 50})
+
+
+
+class StaffConsole(_ProgramWork):
+    """Every use case of the console (services/portal/staff_pages.py calls it)."""
 
     # ----- staff accounts
 
