@@ -318,9 +318,9 @@ class StaffConsole(_ProgramWork):
 
     # ----- audit
 
-    def audit(self, token: str, actor: str | None, action: str | None) -> list[dict]:
-        """Every service's audit log as one list, with the acting person's name."""
-        params = {"actor": actor, "action": action, "limit": 100}
+    def audit(self, token: str, actor: str | None, action: str | None, since: str | None = None) -> list[dict]:
+        """Every service's audit log as one list, with the acting person's name (`since`: a day)."""
+        params = {"actor": actor, "action": action, "since": f"{since}T00:00:00Z" if since else None, "limit": 100}
         with ThreadPoolExecutor(max_workers=len(AUDITED_SERVICES)) as pool:
             found = dict(zip(AUDITED_SERVICES, pool.map(
                 lambda service: self.get(token, service, "/audit", params)["items"], AUDITED_SERVICES)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, render_template, request, session
 from flask import url_for
@@ -378,6 +379,8 @@ def remove_account(staff_id):
 def audit():
     actor = request.args.get("actor", "")[:200] or None
     action = request.args.get("action", "")[:100] or None
-    return render_template("staff/audit.html", records=_console().audit(_token(), actor, action), actor=actor,
-                           action=action)
+    since = request.args.get("since", "")
+    since = since if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since) else None
+    return render_template("staff/audit.html", records=_console().audit(_token(), actor, action, since), actor=actor,
+                           action=action, since=since)
 

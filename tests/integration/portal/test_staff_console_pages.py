@@ -156,3 +156,9 @@ def test_learning_spaces_and_clinic_edits_from_the_console(console):
     records = requests.get(apis["scheduler"].url + "/audit", headers=coordinator, timeout=30,
                            params={"action": "clinic.update"}).json()["items"]
     assert records[0]["actor"]["id"] == "staff-working_group" and records[0]["after"] == {"title": "After the edit"}
+    lead = signed_in(app, settings, "coordinator")
+    log = lead.get("/staff/audit", query_string={"action": "clinic.update", "since": "2000-01-01"})
+    assert log.status_code == 200 and 'data-action="clinic.update"' in log.get_data(as_text=True)
+    future = lead.get("/staff/audit", query_string={"since": "2999-01-01"})
+    assert 'data-action=' not in future.get_data(as_text=True)
+    assert member.get("/staff/audit").status_code == 403  # the log is the coordinators'
