@@ -186,11 +186,33 @@ class StaffAccounts:
         return SubjectStatus(valid_after=epoch(found.get("tokens_valid_after")))
 
 
+# What an audit record keeps of a profile's values: these fields as they are; any other field that
+# changed (names, addresses, free text, the group's name) only as "(changed)", so that nothing a
+# person wrote about themselves outlives their erasure in the log.
+AUDITED_VALUES = ("region", "languages", "timezone", "role", "purpose", "activities", "consent")
+
+
+def _audited_profile(profile: dict | None) -> dict | None:
+    if profile is None:
+        return None
+    kept = {k: v for k, v in profile.items() if k not in ("interests", "group")}
+    kept["interests"] = sorted(f"{i['topic']}/{i['direction']}" for i in profile.get("interests") or [])
+    kept["group_type"] = (profile.get("group") or {}).get("type")
+    kept["group"] = (profile.get("group") or {}).get("name")
+    return kept
+
+
 def _audit_of(actor: Principal | None, action: str, participant_id: str, before=None, after=None) -> dict | None:
     """The audit record of a staff member acting on a participant (None when the person acts themself)."""
     if actor is None or not actor.is_staff:
         return None
-    old, new = audit.changes(before, after) if (before is not None or after is not None) else (None, None)
+    old, new = None, None
+    if before is not None or after is not None:
+        old, new = audit.changes(_audited_profile(before), _audited_profile(after))
+        for values in (old, new):
+            for name in list(values):
+                if name not in AUDITED_VALUES + ("interests", "group_type") and values[name] is not None:
+                    values[name] = audit.CHANGED
     return audit.entry(audit.actor_of(actor), action, "participant", participant_id, before=old, after=new)
 
 

@@ -140,6 +140,13 @@ class Team:
         self.ctx.outbox.add_many(session, told)
 
 
+def _without_people(change: tuple[dict, dict]) -> tuple[dict, dict]:
+    """An edit's before/after for the audit log: presenters as a count, never their ids (the log
+    outlives a person's erasure)."""
+    return tuple({k: (len(v) if k == "sharers" and isinstance(v, list) else v) for k, v in side.items()}
+                 for side in change)
+
+
 class Clinics:
     """Scheduling (or proposing), approving, editing and cancelling clinics."""
 
@@ -219,8 +226,8 @@ class Clinics:
             changes = clinics.edit(clinic, patch, self.ctx.now())
             clinic.update(changes)
             self.store.set_clinic(clinic_id, changes, session)
-            self.ctx.audited(session, actor, "clinic.update", clinic_id,
-                             *audit.changes(before, clinic, [k for k in changes if k != "updated_at"]))
+            self.ctx.audited(session, actor, "clinic.update", clinic_id, *_without_people(
+                audit.changes(before, clinic, [k for k in changes if k != "updated_at"])))
             if clinic["status"] != clinics.SCHEDULED:
                 return
             self.ctx.outbox.add(session, "clinic-scheduled", events.clinic_data(clinic, "updated"))

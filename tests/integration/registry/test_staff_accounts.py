@@ -166,3 +166,17 @@ def issue_staff_token_for(settings, role):
     from shared.tokens import issue_staff_token
 
     return issue_staff_token(settings, f"s-{role}", [role])
+
+
+def test_a_staff_edit_is_audited_without_what_the_person_wrote(client, settings):
+    person = client.post("/participants", json=body("Note Writer", email="note.writer@example.org")).get_json()
+    member = auth(issue_staff_token_for(settings, "working_group"))
+    changed = client.patch(f"/participants/{person['id']}", headers=member, json={
+        "interests": [{"topic": "fundraising", "direction": "learn", "note": "my private story Qzx"}],
+        "group": {"name": "Secret Group Qzx", "type": "user_group"}, "role": "volunteer"})
+    assert changed.status_code == 200, changed.get_json()
+    coordinator = auth(issue_staff_token_for(settings, "coordinator"))
+    [record] = client.get("/audit", query_string={"action": "participant.update", "actor": "s-working_group"},
+                          headers=coordinator).get_json()["items"]
+    assert record["after"]["interests"] == ["fundraising/learn"] and record["after"]["role"] == "volunteer"
+    assert record["after"]["group"] == "(changed)" and "Qzx" not in str(record)
