@@ -47,6 +47,12 @@ translations: install
 		--msgid-bugs-address letsconnect@wikimedia.example -o $(PORTAL_I18N)/messages.pot services/portal
 	$(BIN)/pybabel update -i $(PORTAL_I18N)/messages.pot -d $(PORTAL_I18N) --width 100 --ignore-obsolete
 	$(BIN)/pybabel compile -d $(PORTAL_I18N) --statistics
+	# the coordinators' console: its own domain (staff.pot, */LC_MESSAGES/staff.po)
+	$(BIN)/pybabel extract -F services/portal/staff_babel.cfg -k N_ --no-location --sort-output --width 100 \
+		--project "Let's Connect console" --copyright-holder "Let's Connect contributors" \
+		--msgid-bugs-address letsconnect@wikimedia.example -o $(PORTAL_I18N)/staff.pot services/portal
+	$(BIN)/pybabel update -D staff -i $(PORTAL_I18N)/staff.pot -d $(PORTAL_I18N) --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -D staff -d $(PORTAL_I18N) --statistics
 
 clean:
 	rm -rf $(VENV) .letsconnect

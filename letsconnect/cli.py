@@ -32,8 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     which = dlq_replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", help="an event id, or PARTITION:OFFSET of the parked record")
     which.add_argument("--all", action="store_true", help="every parked event not replayed before")
+    staff = commands.add_parser("staff", help="staff accounts: bootstrap the first coordinator")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    staff_add = staff_commands.add_parser("add", help="add a named staff account through the registry API")
+    staff_add.add_argument("email")
+    staff_add.add_argument("--role", action="append", required=True,
+                           choices=("coordinator", "working_group", "ambassador", "translator"),
+                           help="a role of the account (repeat for several)")
+    staff_add.add_argument("--name", help="the person's name as the console shows it")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.command == "staff":
+        from letsconnect.staff import add
+
+        return add(settings, args.email, args.role, args.name)
     if args.command == "status":
         from letsconnect.status import run
 

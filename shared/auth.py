@@ -9,12 +9,13 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from shared import roles as role_table
 from shared.config import Settings
 from shared.tokens import (
     Principal, StatusLookup, SubjectErased, TokenError, authenticate,
 )
 
-ANY_STAFF = None  # staff_roles=ANY_STAFF: every staff role may
+ANY_STAFF = None  # staff_roles=ANY_STAFF: the staff roles shared.roles names for the route
 
 
 def _settings() -> Settings:
@@ -50,9 +51,32 @@ def principal() -> Principal | None:
     return g.lc_principal
 
 
+def route_access() -> role_table.Access | None:
+    """What shared.roles says about this request's route (None: no staff access there)."""
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    if rule is None:
+        return None
+    return role_table.access(current_app.config.get("LC_SERVICE", ""), request.method, rule)
+
+
+def enforce_route_roles():
+    """Before a staff-only route runs (and before its body is parsed): 401 without a token, 403 for
+    a participant or a staff member without one of the route's roles (shared.roles)."""
+    if request.method == "OPTIONS":
+        return None
+    found = route_access()
+    if found is not None and found.kind == role_table.STAFF_ONLY:
+        require_staff(*found.roles)
+    return None
+
+
 def require_staff(*roles: str) -> Principal:
-    """A staff member (named account or machine token) with one of `roles`; any role when none is
-    named. Coordinators pass every check."""
+    """A staff member (named account or machine token) with one of `roles`. Without `roles`, the
+    roles shared.roles names for this route (routes name none: the table is the one place), any
+    role on a route the table does not know. Coordinators pass every check."""
+    if not roles:
+        found_access = route_access()
+        roles = found_access.roles if found_access is not None else ()
     found = principal()
     if found is None:
         abort(401, message="a staff bearer token is required")
@@ -88,6 +112,8 @@ def require_participant(participant_id: str, *, scope: str | None = None, resour
     found = _caller(token)
     if found is None:
         abort(401, message="a bearer token is required (your own token, a link's token, or a staff token)")
+    if staff_roles is ANY_STAFF:
+        staff_roles = table_staff_roles()
     if found.is_participant(participant_id):
         return found
     if scope is not None and found.holds_link(scope, resource or participant_id, participant_id):
@@ -99,6 +125,19 @@ def require_participant(participant_id: str, *, scope: str | None = None, resour
     if found.is_staff:
         abort(403, message="this action needs another staff role")
     abort(403, message="this token belongs to another participant")
+
+
+def table_staff_roles() -> tuple[str, ...]:
+    """The staff roles shared.roles lets act on a participant's behalf on this route (() when the
+    route is not in the table: no staff privilege there)."""
+    found = route_access()
+    return found.roles if found is not None else ()
+
+
+def staff_may_act(found: Principal | None) -> bool:
+    """Whether `found` is staff with one of this route's roles (shared.roles): for routes whose
+    use case treats staff differently (change any resource, read a match that is not theirs)."""
+    return found is not None and found.is_staff and found.has_role(*table_staff_roles())
 
 
 def acting_participant(*, scope: str | None = None, resource: str | None = None, token: str | None = None) -> str:

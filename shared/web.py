@@ -23,6 +23,7 @@ from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import HTTPException
 
 from shared import metrics
+from shared.auth import enforce_route_roles
 from shared.config import Settings
 from shared.mongo import ping, until_reachable
 from shared.outbox import Outbox
@@ -266,6 +267,9 @@ def create_service_app(service: str, settings: Settings, db: Database, blueprint
                 return jsonify(code=415, status="Unsupported Media Type",
                                message=f"send JSON (Content-Type: application/json), not {mimetype or 'nothing'}"), 415
         return None
+
+    # Staff-only routes refuse the wrong role before reading the body (shared.roles, the one table).
+    app.before_request(enforce_route_roles)
 
     @app.after_request
     def _finish(response):

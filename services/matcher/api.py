@@ -9,13 +9,14 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import acting_participant, principal, require_participant, require_staff
+from shared.audit import actor_of
+from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act
 from shared.web import Blueprint, accepts, service_layer
 
 from services.matcher.domain.errors import Invalid, MatchError
 from services.matcher.schemas import (
-    CapacityIn, ConfirmIn, ConnectionIn, InterpretationIn, MatchQuery, OutcomeIn, RespondIn, RespondLinkQuery, RoundIn,
-    match_out, round_out,
+    CapacityIn, ConfirmIn, ConnectionIn, InterpretationIn, MatchQuery, OutcomeIn, OutcomesQuery, RespondIn,
+    RespondLinkQuery, RoundIn, RoundsQuery, match_out, round_history_out, round_out,
 )
 from services.matcher.service import MatcherService
 
@@ -40,7 +41,7 @@ def _member_or_staff(match: dict) -> None:
     found = principal()
     if found is None:
         abort(401, message="a bearer token is required")
-    if found.is_staff:
+    if staff_may_act(found):
         return
     member = any(m["id"] == found.subject for m in match["participants"])
     if found.kind == "participant" and member:
@@ -58,12 +59,35 @@ class Rounds(MethodView):
         """Request a connect-making round (working group): the workers compute it (optimal over every
         open learning interest) and write its proposals; 202 with the round id at once, then
         GET /rounds/{id} shows progress and the result. `dry_run` stores the plan as a preview."""
-        staff = require_staff("working_group")
+        staff = require_staff()
         try:
-            doc = _matcher().request_round(staff.subject, dry_run=bool((body or {}).get("dry_run")))
+            doc = _matcher().request_round(staff.subject, dry_run=bool((body or {}).get("dry_run")),
+                                           actor=actor_of(staff))
         except MatchError as error:
             _fail(error)
         return round_out(doc), 202, {"Location": f"/rounds/{doc['_id']}"}
+
+
+@blp.route("/rounds")
+class RoundHistory(MethodView):
+    @blp.arguments(RoundsQuery, location="query")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """The history of rounds, newest first, with who requested (and committed) each (working group)."""
+        require_staff()
+        return {"items": [round_history_out(d) for d in _matcher().recent_rounds(query["limit"])], "next": None}
+
+
+@blp.route("/outcomes")
+class Outcomes(MethodView):
+    @blp.arguments(OutcomesQuery, location="query")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """Connections for the working group, newest first: filter by topic and status, or only those
+        whose people wrote an outcome summary (the program's qualitative evaluation)."""
+        require_staff()
+        found = _matcher().connections_where(query["topic"], query["status"], query["with_summary"], query["limit"])
+        return {"items": [match_out(d) for d in found], "next": None}
 
 
 @blp.route("/rounds/<round_id>")
@@ -72,7 +96,7 @@ class Round(MethodView):
     def get(self, round_id):
         """A round's progress, then what it proposed (and each unmatched learner with the reason);
         a dry run's preview lists the connections it would propose (working group)."""
-        require_staff("working_group")
+        require_staff()
         try:
             return round_out(_matcher().round(round_id))
         except MatchError as error:
@@ -85,9 +109,9 @@ class RoundCommit(MethodView):
     def post(self, round_id):
         """Propose what a dry run previewed, as it is (working group): 202, the workers write it;
         409 when something it depends on changed since (interests, answers, capacities)."""
-        staff = require_staff("working_group")
+        staff = require_staff()
         try:
-            return round_out(_matcher().commit_round(round_id, staff.subject)), 202
+            return round_out(_matcher().commit_round(round_id, staff.subject, actor=actor_of(staff))), 202
         except MatchError as error:
             _fail(error)
 
@@ -98,7 +122,7 @@ class SharerCapacity(MethodView):
     @blp.doc(security=[{"bearer": []}])
     def put(self, body, participant_id):
         """How many open connections this sharer takes (working group; the default is LC_MATCHER_SHARER_CAPACITY)."""
-        require_staff("working_group")
+        require_staff()
         return _matcher().set_capacity(participant_id, body["capacity"])
 
 

@@ -123,3 +123,21 @@ def round_out(doc: dict) -> dict:
     if doc.get("error"):
         out["error"] = doc["error"]
     return out
+
+
+class RoundsQuery(Schema):
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class OutcomesQuery(Schema):
+    topic = text(max_length=64)
+    status = text(max_length=30, metadata={"description": "proposed, confirmed, completed, declined ..."})
+    with_summary = fields.Boolean(load_default=False, metadata={"description": "only connections with an outcome summary"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+def round_history_out(doc: dict) -> dict:
+    return {"id": doc["_id"], "status": doc["status"], "dry_run": bool(doc.get("dry_run")),
+            "requested_by": doc.get("requested_by"), "committed_by": doc.get("committed_by"),
+            "requested_at": _when(doc.get("requested_at")), "finished_at": _when(doc.get("finished_at")),
+            "learners": doc.get("learners", 0), "total_score": doc.get("total_score")}

@@ -15,6 +15,8 @@ from typing import Callable
 
 from pymongo.errors import DuplicateKeyError
 
+from shared import audit
+from shared.audit import AuditLog
 from shared.clock import iso, utcnow
 from shared.mongo import in_transaction
 from shared.taxonomy import is_base_topic, topic_label
@@ -291,6 +293,7 @@ class Rounds(_Part):
     def __init__(self, store, config, clock, proposals: Proposals):
         super().__init__(store, config, clock)
         self.proposals = proposals
+        self.audit = AuditLog(store.db)
 
     def inputs(self) -> dict:
         """Everything a round plans from, and the fingerprint of what it depends on."""
@@ -307,15 +310,24 @@ class Rounds(_Part):
                 "capacities": capacities, "region_share": region_share, "open_connections": open_connections,
                 "members": members, "fingerprint": rounds.fingerprint(state)}
 
-    def request(self, requested_by: str, dry_run: bool = False) -> dict:
-        """Record a round for the workers (202 at once); 409 while another round is pending or running."""
+    def request(self, requested_by: str, dry_run: bool = False, actor: dict | None = None) -> dict:
+        """Record a round for the workers (202 at once); 409 while another round is pending or running.
+        `actor`: the staff member (shared.audit.actor_of), audited with the request."""
         now = self.clock()
         doc = {"_id": uuid.uuid4().hex, "status": "requested", "dry_run": dry_run, "requested_by": requested_by,
                "requested_at": now, "started_at": now, "attempts": 0, "lease_until": None}
-        self._with_lock(doc["_id"], lambda session: self.store.insert_round(doc, session=session))
+
+        def work(session):
+            self.store.insert_round(doc, session=session)
+            self._audited(session, actor, "round.preview" if dry_run else "round.run", doc["_id"])
+        self._with_lock(doc["_id"], work)
         return doc
 
-    def commit(self, round_id: str, requested_by: str) -> dict:
+    def _audited(self, session, actor: dict | None, action: str, round_id: str, after: dict | None = None) -> None:
+        if actor is not None:
+            self.audit.insert(audit.entry(actor, action, "round", round_id, after=after, at=self.clock()), session)
+
+    def commit(self, round_id: str, requested_by: str, actor: dict | None = None) -> dict:
         """Write a preview's plan as it is, while nothing it depends on has changed (409 otherwise)."""
         doc = self.store.round(round_id)
         if doc is None:
@@ -332,6 +344,7 @@ class Rounds(_Part):
                                                       "phase": "writing", "written": 0},
                                            session=session, expect={"status": "preview"}):
                 raise MatchError("this preview is being committed already")
+            self._audited(session, actor, "round.commit", round_id, {"status": "committing"})
         self._with_lock(round_id, work)
         return self.store.round(round_id)
 
@@ -680,6 +693,14 @@ class MatcherService:
         if doc["status"] in ("preview", "stale"):
             doc["preview"] = rounds.preview(self.store.plan(round_id))
         return doc
+
+    def recent_rounds(self, limit: int) -> list[dict]:
+        """The round history, newest first: who requested each, who committed a preview."""
+        return self.store.recent_rounds(limit)
+
+    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int) -> list[dict]:
+        """Connections for the console: filtered, with their outcome summaries."""
+        return self.store.connections_where(topic, status, with_summary, limit)
 
     def set_capacity(self, participant_id: str, limit: int) -> dict:
         """A sharer's own limit of open connections (open ones above it stay; no new ones)."""

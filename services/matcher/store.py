@@ -10,6 +10,7 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
+from shared.audit import AuditLog
 from shared.outbox import Outbox
 
 from services.matcher.domain.matches import OPEN
@@ -114,6 +115,7 @@ class Store(RoundStore):
         self.outbox = Outbox(db, "matcher")
 
     def ensure_indexes(self) -> None:
+        AuditLog(self.db).ensure_indexes()  # staff actions taken here (shared.audit)
         self.candidates.create_index([("topic", ASCENDING), ("direction", ASCENDING), ("active", ASCENDING)])
         self.candidates.create_index("participant_id")
         self.matches.create_index("participants.id")
@@ -241,6 +243,21 @@ class Store(RoundStore):
 
     def match_summaries(self) -> list[dict]:
         return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1, "origin": 1}))
+
+    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int) -> list[dict]:
+        """Matches newest first, on a topic, in a status, only those with an outcome summary."""
+        query: dict = {}
+        if topic:
+            query["topic"] = topic
+        if status:
+            query["status"] = status
+        if with_summary:
+            query["summary"] = {"$type": "string"}
+        return list(self.matches.find(query).sort("created_at", -1).limit(limit))
+
+    def recent_rounds(self, limit: int) -> list[dict]:
+        return list(self.rounds.find({}, {"proposals": 0, "joined": 0, "unmatched": 0})
+                    .sort("requested_at", -1).limit(limit))
 
     def count_matches(self, status: str) -> int:
         return self.matches.count_documents({"status": status})

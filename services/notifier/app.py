@@ -1,6 +1,7 @@
 """The notifier API (Flask factory, served by gunicorn: services.notifier.app:create_app())."""
 from __future__ import annotations
 
+from shared.audit_api import blp as audit_blp
 from shared.config import Settings
 from shared.mongo import database
 from shared.token_subjects import TokenSubjects
@@ -21,6 +22,6 @@ def create_app(settings: Settings | None = None, config: NotifierConfig | None =
     settings = settings or Settings.from_env()
     db = database(settings, SERVICE)
     service = NotifierService(settings, config or NotifierConfig.from_env(), db)
-    return create_service_app(SERVICE, settings, db, blueprints=[blp], stats=lambda: stats(service.store),
+    return create_service_app(SERVICE, settings, db, blueprints=[blp, audit_blp], stats=lambda: stats(service.store),
                               description=DESCRIPTION, prepare=service.ensure_indexes,
                               token_status=TokenSubjects(db).lookup, use_cases=service)

@@ -21,6 +21,7 @@ from services.portal.errors import init_errors
 from services.portal.localisation import init_localisation
 from services.portal.security import init_security
 from services.portal.service import PortalService
+from services.portal.staff_pages import init_console
 from services.portal.upstream import ServiceClient
 
 
@@ -35,6 +36,7 @@ def create_app(config: PortalConfig | None = None, settings: Settings | None = N
     init_localisation(app, config.secure_cookies)  # first: even a refused POST is answered in its language
     init_security(app, config.secret_key, config.secure_cookies)
     app.register_blueprint(pages)
+    init_console(app, client)  # the coordinators' console under /staff/ (staff_pages.py, issue 15)
     init_errors(app, expired_form_page=expired_registration)
     _measure(app)
     return app

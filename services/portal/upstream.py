@@ -69,11 +69,12 @@ class ServiceClient:
         return session
 
     def request(self, method: str, service: str, path: str, *, params: dict | None = None, json=None,
-                headers: dict | None = None) -> Answer:
+                headers: dict | None = None, data: bytes | None = None) -> Answer:
+        """`data`: a raw body (a CSV upload, say) instead of `json`, with its Content-Type in `headers`."""
         url = self.api_urls[service] + path
         try:
             response = self._session().request(method, url, params=params, json=json, headers=headers,
-                                               timeout=self.timeout)
+                                               data=data, timeout=self.timeout)
         except requests.Timeout as exc:
             log.warning("portal: %s %s timed out: %s", method, url, exc)
             raise ServiceUnavailable(service, "did not answer in time") from exc

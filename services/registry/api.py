@@ -17,11 +17,13 @@ from services.registry.domain.errors import (
     NotEligible, NotFound, RegistryError, SignInRefused, TopicExists, UnknownCategory, UnknownTopics, UsernameTaken,
     Withdrawn,
 )
+from services.registry.domain import staff as staff_rules
 from services.registry.domain.imports import FIRST_DATA_LINE, ImportFileError, read_rows, row_to_body
 from services.registry.domain.taxonomy import preferred_language
 from services.registry.schemas import (
-    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, RegisteredOut, RegistrationIn, SessionIn, SessionOut,
-    SignInIn, SignInOut, TaxonomyQuery, TokenOut, TopicIn, patch_schema,
+    DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, ParticipantSearchQuery, RegisteredOut, RegistrationIn,
+    SessionIn, SessionOut, SignInIn, SignInOut, StaffIn, StaffList, StaffOut, StaffPatch, StaffQuery, TaxonomyQuery,
+    TokenOut, TopicIn, patch_schema,
 )
 from services.registry.service import RegistryService
 
@@ -69,6 +71,12 @@ def _refused(error: RegistryError):
         return _answer(404, "no such participant")
     if isinstance(error, SignInRefused):
         return _answer(401, str(error))
+    if isinstance(error, staff_rules.StaffNotFound):
+        return _answer(404, "no such staff account")
+    if isinstance(error, staff_rules.StaffExists):
+        return _answer(409, "a staff account with this address exists", {"json": {"email": ["already a staff account"]}})
+    if isinstance(error, staff_rules.StaffRefused):
+        return _answer(409, str(error), {"json": {error.field: [str(error)]}})
     return _answer(409, str(error))
 
 
@@ -101,6 +109,24 @@ class TaxonomyTopics(MethodView):
 
 @blp.route("/participants")
 class Participants(MethodView):
+    @blp.arguments(ParticipantSearchQuery, location="query")
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """Search participants (working group): whole profiles, by the directory's filters and the
+        start of a username or name (or a whole address), consented to a public profile or not."""
+        require_staff()
+        after = None
+        if query["cursor"]:
+            try:
+                after = decode_cursor(query["cursor"])
+            except CursorInvalid as exc:
+                abort(422, errors={"query": {"cursor": [str(exc)]}})
+        filters = {k: query[k] for k in ("topic", "direction", "language", "region", "group_type")}
+        items, position = _registry().search(filters, query["q"], after if isinstance(after, str) else None,
+                                             query["limit"])
+        return {"items": [public_profile(p) for p in items],
+                "next": encode_cursor(position) if position is not None else None}
+
     @blp.arguments(RegistrationIn)
     @blp.response(201, RegisteredOut)
     def post(self, body):
@@ -126,14 +152,14 @@ class Participant(MethodView):
     def patch(self, changes, participant_id):
         """Change any part of the profile; `interests` replaces the list. Bumps the revision."""
         _participant_route(participant_id)
-        return public_profile(_registry().update(participant_id, changes))
+        return public_profile(_registry().update(participant_id, changes, principal()))
 
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, participant_id):
         """Withdraw: personal data is erased here and, through participant-withdrawn, everywhere."""
         _participant_route(participant_id)
-        _registry().withdraw(participant_id)
+        _registry().withdraw(participant_id, principal())
 
 
 @blp.route("/participants/<participant_id>/token")
@@ -144,7 +170,7 @@ class ParticipantToken(MethodView):
         """Sign me out everywhere: a new session token; every older token of this participant
         (sessions, emailed links) stops working in every service."""
         _participant_route(participant_id)
-        token, valid_after = _registry().reissue_token(participant_id)
+        token, valid_after = _registry().reissue_token(participant_id, principal())
         return {"token": token, "tokens_valid_after": valid_after}
 
 
@@ -158,7 +184,7 @@ class SignInRequests(MethodView):
         limit_anonymous("sign-in", email=body["email"])
         _registry().sign_in.request(body["email"], body["audience"])
         return {"status": "requested",
-                "message": "If this address belongs to a registered participant, a sign-in link is on its way."}
+                "message": f"If this address belongs to a registered {'staff account' if body['audience'] == 'staff' else 'participant'}, a sign-in link is on its way."}
 
 
 @blp.route("/sessions")
@@ -226,3 +252,52 @@ def _validated(rows: list[dict]):
             yield line, schema.load(row_to_body(row)), None
         except ValidationError as exc:
             yield line, None, exc.messages
+
+
+# ---------------------------------------------------------------- staff accounts (coordinators)
+
+@blp.route("/staff")
+class StaffAccounts(MethodView):
+    @blp.arguments(StaffQuery, location="query")
+    @blp.response(200, StaffList)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, query):
+        """The named staff accounts and their roles (coordinators); removed ones with include_removed."""
+        require_staff()
+        return {"items": [staff_rules.public(a) for a in _registry().staff.listing(query["include_removed"])]}
+
+    @blp.arguments(StaffIn)
+    @blp.response(201, StaffOut)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body):
+        """Add a staff account (coordinators): it signs in through the emailed link (POST /sign-in with
+        audience staff). Announced as staff-account-changed; audited."""
+        actor = require_staff()
+        return staff_rules.public(_registry().staff.add(body, actor))
+
+
+@blp.route("/staff/<staff_id>")
+class StaffAccount(MethodView):
+    @blp.response(200, StaffOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, staff_id):
+        """One staff account (coordinators)."""
+        require_staff()
+        return staff_rules.public(_registry().staff.get(staff_id))
+
+    @blp.arguments(StaffPatch)
+    @blp.response(200, StaffOut)
+    @blp.doc(security=[{"bearer": []}])
+    def patch(self, changes, staff_id):
+        """Change roles, name or languages (coordinators). New roles end the account's older tokens
+        everywhere; the last coordinator keeps the role (409). Audited."""
+        actor = require_staff()
+        return staff_rules.public(_registry().staff.change(staff_id, changes, actor))
+
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def delete(self, staff_id):
+        """Remove a staff account (coordinators): its tokens stop working everywhere, its address and
+        name are dropped; audit records naming it stay. Not the last coordinator (409)."""
+        actor = require_staff()
+        _registry().staff.remove(staff_id, actor)

@@ -5,6 +5,7 @@ import os
 
 from flask_cors import CORS
 
+from shared.audit_api import blp as audit_blp
 from shared.config import Settings
 from shared.mongo import database
 from shared.web import create_service_app
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None, config: RegistryConfig | None =
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
     service = RegistryService(store, settings, config or RegistryConfig.from_env())
-    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp], stats=lambda: stats(store),
+    app = create_service_app(SERVICE, settings, store.db, blueprints=[blp, audit_blp], stats=lambda: stats(store),
                              description=DESCRIPTION, prepare=store.ensure_indexes,
                              token_status=service.token_status, use_cases=service)
     origins = cors_origins() if origins is None else origins

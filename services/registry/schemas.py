@@ -175,7 +175,7 @@ class ImportQuery(Schema):
 class SignInIn(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     audience = fields.String(load_default="participant", validate=validate.OneOf(("participant", "staff")),
-                             metadata={"description": "participant (staff accounts: not yet)"})
+                             metadata={"description": "participant, or staff (a named staff account's address)"})
 
 
 class SignInOut(Schema):
@@ -189,6 +189,53 @@ class SessionIn(Schema):
 
 
 class SessionOut(Schema):
-    token = fields.String(metadata={"description": "the participant's session token (keep it out of URLs)"})
-    participant = fields.String()
+    token = fields.String(metadata={"description": "the participant's session token, or the staff token of a "
+                                                   "staff sign-in link (keep it out of URLs)"})
+    participant = fields.String(metadata={"description": "for a participant's link"})
+    staff = fields.String(metadata={"description": "the staff account id, for a staff sign-in link"})
+    roles = fields.List(fields.String(), metadata={"description": "the staff account's roles"})
+    name = fields.String(allow_none=True)
     expires_at = fields.String()
+
+
+STAFF_ROLE_NAMES = ("coordinator", "working_group", "ambassador", "translator")
+
+
+class StaffIn(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLE_NAMES)), required=True,
+                        validate=validate.Length(min=1, max=4))
+    name = Line(200, load_default=None, allow_none=True)
+    languages = fields.List(fields.String(validate=language_code), load_default=list, validate=validate.Length(max=10))
+
+
+class StaffPatch(Schema):
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLE_NAMES)),
+                        validate=validate.Length(min=1, max=4))
+    name = Line(200, allow_none=True)
+    languages = fields.List(fields.String(validate=language_code), validate=validate.Length(max=10))
+
+
+class StaffQuery(Schema):
+    include_removed = fields.Boolean(load_default=False)
+
+
+class StaffOut(Schema):
+    id = fields.String()
+    email = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    languages = fields.List(fields.String())
+    roles = fields.List(fields.String())
+    status = fields.String()
+    revision = fields.Integer()
+    created_at = fields.String(allow_none=True)
+    updated_at = fields.String(allow_none=True)
+
+
+class StaffList(Schema):
+    items = fields.List(fields.Nested(StaffOut))
+
+
+class ParticipantSearchQuery(DirectoryQuery):
+    q = fields.String(load_default=None, validate=[validate.Length(min=1, max=100), no_control_characters],
+                      metadata={"description": "the start of a username or name, or a whole email address"})

@@ -6,12 +6,14 @@ commit), which is what keeps registration fast on the embedded database.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Iterable, Iterator
 
-from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.database import Database
 
+from shared.audit import AuditLog
 from shared.mongo import write_atomically
 from shared.outbox import Outbox
 
@@ -29,6 +31,8 @@ class Store:
         self.topics = db["topics"]  # staff-added taxonomy topics
         self.counters = db["counters"]
         self.sign_ins = db["sign_in_requests"]  # pending single-use sign-in links
+        self.staff = db["staff_accounts"]  # named staff accounts and their roles (removed ones: id and roles)
+        self.audit = AuditLog(db)  # staff actions taken here (shared.audit)
         self.outbox = Outbox(db, SERVICE)
 
     def ensure_indexes(self) -> None:
@@ -39,6 +43,8 @@ class Store:
         self.topics.create_index("code", unique=True)
         self.sign_ins.create_index("subject_id")
         self.sign_ins.create_index("expires_at")
+        self.staff.create_index("email_key")
+        self.audit.ensure_indexes()
 
     # -- participants: reads
 
@@ -67,6 +73,17 @@ class Store:
             query["directory_key"] = {"$gt": after}
         return list(self.participants.find(query).sort("directory_key", ASCENDING).limit(limit))
 
+    def search(self, conditions: dict, name_prefix: str | None, after: str | None, limit: int) -> list[dict]:
+        """Profiles meeting `conditions` whose username or name starts with `name_prefix` (any
+        case), in directory order after `after`."""
+        query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+        if name_prefix:
+            pattern = {"$regex": "^" + re.escape(name_prefix), "$options": "i"}
+            query["$or"] = [{"username": pattern}, {"name": pattern}, {"email_key": name_prefix.casefold()}]
+        if after is not None:
+            query["directory_key"] = {"$gt": after}
+        return list(self.participants.find(query).sort("directory_key", ASCENDING).limit(limit))
+
     def profiles_for_figures(self, fields: Iterable[str]) -> Iterator[dict]:
         return self.participants.find({}, {field: 1 for field in fields})
 
@@ -80,18 +97,26 @@ class Store:
         write_atomically(self.db, [InsertOne(profile, namespace=self.participants.full_name),
                                    self.outbox.insert_operation(events)])
 
-    def replace_participant(self, before: dict, after: dict, events: Events) -> None:
-        """ChangedConcurrently when the stored revision is no longer `before`'s."""
+    def replace_participant(self, before: dict, after: dict, events: Events, audit: dict | None = None) -> None:
+        """ChangedConcurrently when the stored revision is no longer `before`'s; `audit`: the record
+        of the staff action, written with the change."""
         def unchanged_since_read(result) -> None:
             if result.matched_count != 1:
                 raise ChangedConcurrently()
 
         replace = ReplaceOne({"_id": before["_id"], "revision": before["revision"]}, after,
                              namespace=self.participants.full_name)
-        write_atomically(self.db, [replace, self.outbox.insert_operation(events)], check=unchanged_since_read)
+        write_atomically(self.db, [replace, self.outbox.insert_operation(events), *self._audited(audit)],
+                         check=unchanged_since_read)
 
-    def erase_participant(self, participant_id: str, tombstone: dict, events: Events) -> None:
-        write_atomically(self.db, [
+    def _audited(self, record: dict | None) -> list:
+        return [self.audit.operation(record)] if record is not None else []
+
+    def erase_participant(self, participant_id: str, tombstone: dict, events: Events, audit: dict | None = None) -> None:
+        """The audit records that named the person keep the action but name the tombstone instead."""
+        write_atomically(self.db, [*self._audited(audit),
+            UpdateMany({"target.type": "participant", "target.id": participant_id},
+                       {"$set": {"target.id": tombstone["_id"]}}, namespace=self.audit.collection.full_name),
             DeleteOne({"_id": participant_id}, namespace=self.participants.full_name),
             DeleteMany({"subject_id": participant_id}, namespace=self.sign_ins.full_name),
             InsertOne(tombstone, namespace=self.withdrawn.full_name),
@@ -125,3 +150,33 @@ class Store:
 
     def delete_sign_ins_expired_before(self, moment: datetime) -> int:
         return self.sign_ins.delete_many({"expires_at": {"$lt": moment}}).deleted_count
+
+    # -- staff accounts (each change with its event and its audit record, one transaction)
+
+    def staff_accounts(self, include_removed: bool = False) -> list[dict]:
+        query = {} if include_removed else {"status": "active"}
+        return list(self.staff.find(query).sort("created_at", ASCENDING))
+
+    def staff_account(self, staff_id: str) -> dict | None:
+        return self.staff.find_one({"_id": staff_id})
+
+    def active_staff_by_email(self, email_key: str, limit: int) -> list[dict]:
+        return list(self.staff.find({"email_key": email_key, "status": "active"}, {"languages": 1}).limit(limit))
+
+    def active_coordinators_other_than(self, staff_id: str) -> int:
+        return self.staff.count_documents({"status": "active", "roles": "coordinator", "_id": {"$ne": staff_id}})
+
+    def insert_staff(self, account: dict, events: Events, audit: dict) -> None:
+        write_atomically(self.db, [InsertOne(account, namespace=self.staff.full_name),
+                                   self.outbox.insert_operation(events), self.audit.operation(audit)])
+
+    def replace_staff(self, before: dict, after: dict, events: Events, audit: dict) -> None:
+        """ChangedConcurrently when the stored revision is no longer `before`'s."""
+        def unchanged_since_read(result) -> None:
+            if result.matched_count != 1:
+                raise ChangedConcurrently()
+
+        replace = ReplaceOne({"_id": before["_id"], "revision": before["revision"]}, after,
+                             namespace=self.staff.full_name)
+        write_atomically(self.db, [replace, self.outbox.insert_operation(events), self.audit.operation(audit)],
+                         check=unchanged_since_read)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import abort
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from shared.auth import require_signed_in
+from shared.audit import actor_of
+from shared.auth import principal, require_signed_in, require_staff, staff_may_act
 from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
 from shared.topics import unknown_topic_message
 from shared.web import Blueprint, service_layer
@@ -14,7 +16,9 @@ from shared.web import Blueprint, service_layer
 from services.resources.domain.errors import (
     NotFound, NotOwner, RecordingWithoutConsent, ResourcesError, TooManyProposals, UnknownTopicCodes,
 )
-from services.resources.schemas import ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn
+from services.resources.schemas import (
+    HideIn, ResourceIn, ResourcePatch, SearchQuery, TranslationIn, TranslationRequestIn,
+)
 from services.resources.service import ResourcesService
 
 blp = Blueprint("resources", __name__, description="The resource space: recordings, decks, guidelines")
@@ -31,7 +35,17 @@ def _resources() -> ResourcesService:
 def resource_out(resource: dict) -> dict:
     return {"id": resource["_id"], **{k: resource.get(k) for k in OUT_FIELDS}, "clinic": resource.get("clinic_id"),
             "owned": resource.get("owner") is not None,
-            "proposals": [{k: p.get(k) for k in PROPOSAL_FIELDS} for p in resource.get("proposals", [])]}
+            "proposals": [{k: p.get(k) for k in PROPOSAL_FIELDS} for p in resource.get("proposals", [])],
+            **({"hidden": resource["hidden"]} if resource.get("hidden") else {})}
+
+
+def _staff_reading() -> bool:
+    """The working group reads hidden resources; any other caller, even with a token that does not
+    verify, sees what the public sees."""
+    try:
+        return staff_may_act(principal())
+    except HTTPException:
+        return False
 
 
 def _answer(code: int, message: str, errors: dict | None = None):
@@ -74,7 +88,7 @@ class Resources(MethodView):
     def post(self, data):
         """Publish a resource (staff, or a participant with their own token)."""
         actor = require_signed_in()
-        return resource_out(_resources().publish(data, None if actor.is_staff else actor.subject)), 201
+        return resource_out(_resources().publish(data, None if staff_may_act(actor) else actor.subject)), 201
 
     @blp.arguments(SearchQuery, location="query")
     def get(self, query):
@@ -94,24 +108,54 @@ class Export(MethodView):
         return Response(_resources().wikitext(), mimetype="text/plain")
 
 
+@blp.route("/resources/hidden")
+class HiddenResources(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """Resources the working group took off the public lists, with the reasons (working group)."""
+        require_staff()
+        return {"items": [resource_out(r) for r in _resources().hidden()], "next": None}
+
+
+@blp.route("/resources/<resource_id>/hide")
+class HideResource(MethodView):
+    @blp.arguments(HideIn)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, body, resource_id):
+        """Take a resource off the public lists (search, its page, the Meta-Wiki export) with a reason
+        (working group); audited. Restore it with POST .../restore."""
+        staff = require_staff()
+        return resource_out(_resources().hide(resource_id, body["reason"], actor_of(staff)))
+
+
+@blp.route("/resources/<resource_id>/restore")
+class RestoreResource(MethodView):
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, resource_id):
+        """Bring a hidden resource back to the public lists (working group); audited."""
+        staff = require_staff()
+        return resource_out(_resources().restore(resource_id, actor_of(staff)))
+
+
 @blp.route("/resources/<resource_id>")
 class Resource(MethodView):
     def get(self, resource_id):
-        return resource_out(_resources().resource(resource_id))
+        """One resource (a hidden one only for the working group)."""
+        return resource_out(_resources().resource(resource_id, staff=_staff_reading()))
 
     @blp.arguments(ResourcePatch(partial=True))
     @blp.doc(security=[{"bearer": []}])
     def patch(self, changes, resource_id):
         """Change it (the participant who published it, or staff)."""
         actor = require_signed_in()
-        return resource_out(_resources().update(resource_id, changes, actor.subject, actor.is_staff))
+        return resource_out(_resources().update(resource_id, changes, actor.subject, staff_may_act(actor)))
 
     @blp.response(204)
     @blp.doc(security=[{"bearer": []}])
     def delete(self, resource_id):
         """Remove it and its translation requests (the participant who published it, or staff)."""
         actor = require_signed_in()
-        _resources().delete(resource_id, actor.subject, actor.is_staff)
+        _resources().delete(resource_id, actor.subject, staff_may_act(actor))
 
 
 @blp.route("/resources/<resource_id>/translations")
@@ -123,7 +167,7 @@ class Translations(MethodView):
         language (201; the open request for that language closes); from anyone else it is kept as
         a proposal beside the owner's links (202), which the owner may adopt."""
         actor = require_signed_in()
-        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, actor.is_staff)
+        resource, set_now = _resources().offer_translation(resource_id, translation, actor.subject, staff_may_act(actor))
         return resource_out(resource), 201 if set_now else 202
 
 

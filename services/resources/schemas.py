@@ -57,3 +57,8 @@ class TranslationIn(Schema):
 class TranslationRequestIn(Schema):
     languages = fields.List(fields.String(validate=language_code), required=True,
                             validate=validate.Length(min=1, max=20))
+
+
+class HideIn(Schema):
+    reason = fields.String(required=True, validate=[validate.Length(min=3, max=500), no_control_characters],
+                           metadata={"description": "why it leaves the public lists (kept for staff, audited)"})

@@ -5,6 +5,7 @@ import uuid
 
 from pymongo.client_session import ClientSession
 
+from shared import audit
 from shared.clock import utcnow_iso
 
 from services.resources.domain import resources as rules
@@ -35,11 +36,37 @@ class ResourcesService:
         self.store.publish(resource, [("resource-published", rules.published_event(resource))])
         return resource
 
-    def resource(self, resource_id: str) -> dict:
+    def resource(self, resource_id: str, staff: bool = True) -> dict:
+        """`staff=False`: the public view, where a hidden resource does not exist."""
         found = self.store.resource(resource_id)
-        if found is None:
+        if found is None or (not staff and rules.is_hidden(found)):
             raise NotFound(resource_id)
         return found
+
+    # -- moderation (the working group), audited
+
+    def hide(self, resource_id: str, reason: str, actor: dict) -> dict:
+        resource = self.resource(resource_id)
+        now = utcnow_iso()
+        hidden = rules.hidden_resource(resource, reason, actor["id"], now)
+        self.store.replace_audited(hidden, audit.entry(actor, "resource.hide", "resource", resource_id,
+                                                       before={"hidden": False}, after={"hidden": True, "reason": reason}))
+        self.index.forget(resource_id)
+        return hidden
+
+    def restore(self, resource_id: str, actor: dict) -> dict:
+        resource = self.resource(resource_id)
+        if not rules.is_hidden(resource):
+            return resource
+        restored = rules.restored_resource(resource, utcnow_iso())
+        self.store.replace_audited(restored, audit.entry(actor, "resource.restore", "resource", resource_id,
+                                                         before={"hidden": True, "reason": resource["hidden"]["reason"]},
+                                                         after={"hidden": False}))
+        self.index.put(restored)
+        return restored
+
+    def hidden(self) -> list[dict]:
+        return self.store.hidden_resources()
 
     def update(self, resource_id: str, changes: dict, subject: str, is_staff: bool) -> dict:
         resource = self.resource(resource_id)
@@ -109,7 +136,7 @@ class ResourcesService:
         return docs, ((docs[-1]["published_at"], docs[-1]["_id"]) if more else None)
 
     def wikitext(self) -> str:
-        return render(list(self.store.all_resources()))
+        return render([r for r in self.store.all_resources() if not rules.is_hidden(r)])
 
     # -- what other services tell it (handlers.py)
 

@@ -7,6 +7,7 @@ from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, InsertOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from shared.audit import AuditLog
 from shared.mongo import in_transaction, write_atomically
 from shared.outbox import Outbox
 from shared.token_subjects import TokenSubjects
@@ -26,6 +27,7 @@ class Store:
         self.outbox = Outbox(db, SERVICE)
         self.known_topics = KnownTopics(db["topics"])  # base taxonomy + codes seen in skill-registered
         self.subjects = TokenSubjects(db)  # reissues and erasures, from the registry's events
+        self.audit = AuditLog(db)  # staff actions taken here (shared.audit)
 
     def ensure_indexes(self) -> None:
         self.resources.create_index("tokens")
@@ -36,6 +38,7 @@ class Store:
         self.resources.create_index("owner")
         self.resources.create_index("proposals.proposed_by")
         self.requests.create_index([("resource_id", ASCENDING), ("status", ASCENDING)])
+        self.audit.ensure_indexes()
 
     def transaction(self, work: Callable[[ClientSession], T]) -> T:
         return in_transaction(self.db, work)
@@ -73,6 +76,16 @@ class Store:
         else:
             self.resources.insert_one(resource, session=session)
             self.outbox.add_many(session, events)
+
+    def hidden_resources(self) -> list[dict]:
+        return list(self.resources.find({"hidden": {"$exists": True}}).sort("updated_at", DESCENDING))
+
+    def replace_audited(self, resource: dict, record: dict) -> None:
+        """The resource as staff changed it and the audit record of the change, in one transaction."""
+        def work(session: ClientSession) -> None:
+            self.resources.replace_one({"_id": resource["_id"]}, resource, session=session)
+            self.audit.insert(record, session=session)
+        self.transaction(work)
 
     def replace(self, resource: dict) -> None:
         self.resources.replace_one({"_id": resource["_id"]}, resource)

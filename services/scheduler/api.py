@@ -16,7 +16,8 @@ from flask.views import MethodView
 from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 
-from shared.auth import acting_participant, principal, require_participant, require_staff, verified
+from shared.audit import actor_of
+from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act, verified
 from shared.web import Blueprint, accepts, service_layer
 
 from services.scheduler.domain.errors import Invalid, NotFound, Refused
@@ -73,9 +74,9 @@ class Clinics(MethodView):
         """Schedule a clinic (working group): invitations, presenter messages and interpreter requests
         go out with it. From an ambassador, a proposal (status proposed): nothing is announced until
         the working group approves it (POST /clinics/{id}/approve)."""
-        staff = require_staff(WORKING_GROUP, "ambassador")
+        staff = require_staff()
         proposed_by = None if staff.has_role(WORKING_GROUP) else staff.subject
-        return answer(use_cases().clinics.schedule, data, proposed_by), 201
+        return answer(use_cases().clinics.schedule, data, proposed_by, actor_of(staff)), 201
 
     @blp.arguments(ClinicQuery, location="query")
     def get(self, query):
@@ -89,7 +90,7 @@ class Proposals(MethodView):
     @blp.doc(security=BEARER)
     def get(self):
         """Ambassadors' proposals waiting for the working group (staff)."""
-        require_staff(WORKING_GROUP, "ambassador")
+        require_staff()
         return {"items": use_cases().clinics.proposals(), "next": None}
 
 
@@ -131,14 +132,14 @@ class ClinicOne(MethodView):
     def patch(self, data, clinic_id):
         """Change title, description, link, presenters or slot times (working group); everyone
         registered, every presenter and every confirmed interpreter is told."""
-        require_staff(WORKING_GROUP)
-        return answer(use_cases().clinics.edit, clinic_id, data)
+        staff = require_staff()
+        return answer(use_cases().clinics.edit, clinic_id, data, actor_of(staff))
 
     @blp.doc(security=BEARER)
     def delete(self, clinic_id):
         """Cancel the clinic, or withdraw a proposal (working group); everyone concerned is told."""
-        require_staff(WORKING_GROUP)
-        return answer(use_cases().clinics.cancel, clinic_id)
+        staff = require_staff()
+        return answer(use_cases().clinics.cancel, clinic_id, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/cancel")
@@ -154,8 +155,8 @@ class ClinicApprove(MethodView):
     @blp.doc(security=BEARER)
     def post(self, clinic_id):
         """Schedule an ambassador's proposal (working group): it is announced now."""
-        require_staff(WORKING_GROUP)
-        return answer(use_cases().clinics.approve, clinic_id)
+        staff = require_staff()
+        return answer(use_cases().clinics.approve, clinic_id, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/presenter")
@@ -173,7 +174,7 @@ class ClinicInterpretation(MethodView):
     @blp.doc(security=BEARER)
     def get(self, clinic_id):
         """Every interpretation request of the clinic, per language and slot (working group)."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return answer(use_cases().interpretation.for_staff, clinic_id)
 
 
@@ -186,15 +187,14 @@ class Registrations(MethodView):
     def post(self, data, clinic_id):
         """Take a seat (the participant, by session or clinic.register link, or the working group):
         confirmed while seats last, then the waitlist. A presenter's place needs no seat (409)."""
-        require_participant(data["participant"], scope="clinic.register", resource=clinic_id,
-                            staff_roles=(WORKING_GROUP,))
+        require_participant(data["participant"], scope="clinic.register", resource=clinic_id)
         return answer(use_cases().seats.register, clinic_id, data["participant"], data["slot"],
                       data["interpretation"]), 201
 
     @blp.doc(security=BEARER)
     def get(self, clinic_id):
         """Everyone registered (working group)."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return {"items": answer(use_cases().seats.everyone, clinic_id), "next": None}
 
 
@@ -203,15 +203,13 @@ class RegistrationOne(MethodView):
     @blp.doc(security=BEARER)
     def get(self, clinic_id, participant_id):
         """The person's registration (status presenter for a presenter), with the link while confirmed."""
-        require_participant(participant_id, scope="clinic.register", resource=clinic_id,
-                            staff_roles=(WORKING_GROUP,))
+        require_participant(participant_id, scope="clinic.register", resource=clinic_id)
         return answer(use_cases().seats.registration, clinic_id, participant_id)
 
     @blp.doc(security=BEARER)
     def delete(self, clinic_id, participant_id):
         """Give the seat back; the first on the waitlist gets it at once."""
-        require_participant(participant_id, scope="clinic.register", resource=clinic_id,
-                            staff_roles=(WORKING_GROUP,))
+        require_participant(participant_id, scope="clinic.register", resource=clinic_id)
         return answer(use_cases().seats.give_back, clinic_id, participant_id)
 
 
@@ -224,8 +222,8 @@ class Complete(MethodView):
     def post(self, data, clinic_id):
         """Record attendance and the recording (working group) -> session-completed. The recording is
         published only when every attendee consented; otherwise it waits for .../recording/confirm."""
-        require_staff(WORKING_GROUP)
-        return answer(use_cases().sessions.complete, clinic_id, data)
+        staff = require_staff()
+        return answer(use_cases().sessions.complete, clinic_id, data, actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/recording/confirm")
@@ -235,8 +233,9 @@ class RecordingConfirm(MethodView):
     def post(self, data, clinic_id):
         """Confirm that the attendees who did not consent were not recorded (working group): the
         recording may be published (clinic-recording-cleared names the basis and who confirmed)."""
-        staff = require_staff(WORKING_GROUP)
-        return answer(use_cases().sessions.confirm_recording, clinic_id, data["not_recorded"], staff.subject)
+        staff = require_staff()
+        return answer(use_cases().sessions.confirm_recording, clinic_id, data["not_recorded"], staff.subject,
+                      actor_of(staff))
 
 
 @blp.route("/clinics/<clinic_id>/feedback")
@@ -251,7 +250,7 @@ class Feedback(MethodView):
     @blp.doc(security=BEARER)
     def get(self, clinic_id):
         """What the attendees said (working group): aggregates and every answer, without names."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return answer(use_cases().feedback.of_clinic, clinic_id)
 
 
@@ -262,7 +261,7 @@ class FeedbackAcross(MethodView):
     def get(self, query):
         """Feedback across clinics (working group), on a topic, since a time: summary, per topic, and
         the answers newest first (paged with `next`)."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return answer(use_cases().feedback.across, query["topic"], query["since"], query["cursor"], query["limit"])
 
 
@@ -282,7 +281,7 @@ def _interpreter(request_id: str, staff_may_read: bool) -> str | None:
         abort(401, message="this needs the link from your interpretation request")
     if found.holds_link("interpretation.respond", request_id):
         return found.subject
-    if staff_may_read and found.has_role(WORKING_GROUP):
+    if staff_may_read and staff_may_act(found):
         return None
     abort(403, message="this link does not allow that action")
 
@@ -363,7 +362,7 @@ class Spaces(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Add a community of practice, periodic meeting, chat group or mentoring program (working group)."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return space_view(answer(use_cases().spaces.add, data)), 201
 
     @blp.arguments(SpaceQuery, location="query")
@@ -381,7 +380,7 @@ class SpacesImport(MethodView):
         """Import learning spaces from an iCalendar file (text/calendar body; the community calendar's
         export), working group: a result per event (created, updated, skipped or error with the
         reasons); the events that pass are written together, or none."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         defaults = ImportDefaults(kind=query["kind"], topics=tuple(query["topic"]),
                                   languages=tuple(query["language"]), region=query["region"])
         return answer(use_cases().spaces.import_calendar, request.get_data(cache=False), defaults)
@@ -396,12 +395,12 @@ class SpaceOne(MethodView):
     @blp.doc(security=BEARER)
     def patch(self, data, space_id):
         """Edit a learning space (working group); refused if the calendar could not show the result."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         return space_view(answer(use_cases().spaces.edit, space_id, data))
 
     @blp.doc(security=BEARER)
     def delete(self, space_id):
         """Delete a learning space (working group)."""
-        require_staff(WORKING_GROUP)
+        require_staff()
         answer(use_cases().spaces.delete, space_id)
         return "", 204

@@ -1,6 +1,7 @@
 """The scheduler API (Flask factory, served by gunicorn: services.scheduler.app:create_app())."""
 from __future__ import annotations
 
+from shared.audit_api import blp as audit_blp
 from shared.config import Settings
 from shared.mongo import database
 from shared.token_subjects import TokenSubjects
@@ -18,7 +19,7 @@ def create_app(settings: Settings | None = None, clock=None, config: SchedulerCo
     settings = settings or Settings.from_env()
     store = Store(database(settings, SERVICE))
     return create_service_app(
-        SERVICE, settings, store.db, blueprints=[blp], stats=lambda: stats(store),
+        SERVICE, settings, store.db, blueprints=[blp, audit_blp], stats=lambda: stats(store),
         description="Live learning clinics (monthly and quarterly) with seats, waitlists, invitations, "
                     "reminders, calendars and feedback, and a calendar of the movement's other learning spaces.",
         prepare=store.ensure_indexes, token_status=TokenSubjects(store.db).lookup,

@@ -17,6 +17,8 @@ from typing import Callable
 from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError
 
+from shared import audit
+from shared.audit import AuditLog
 from shared.clock import iso, utcnow
 from shared.config import Settings
 from shared.cursors import CursorInvalid, decode_cursor, encode_cursor
@@ -64,9 +66,16 @@ class Context:
         self.config = config
         self.clock = clock or utcnow
         self.outbox = Outbox(store.db, SERVICE)
+        self.audit = AuditLog(store.db)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def audited(self, session: ClientSession, actor: dict | None, action: str, clinic_id: str,
+                before: dict | None = None, after: dict | None = None) -> None:
+        """The audit record of a staff action on a clinic, in the action's transaction (shared.audit)."""
+        if actor is not None:
+            self.audit.insert(audit.entry(actor, action, "clinic", clinic_id, before, after, at=self.now()), session)
 
     def transaction(self, work: Callable[[ClientSession], object]):
         return in_transaction(self.store.db, work)
@@ -131,6 +140,13 @@ class Team:
         self.ctx.outbox.add_many(session, told)
 
 
+def _without_people(change: tuple[dict, dict]) -> tuple[dict, dict]:
+    """An edit's before/after for the audit log: presenters as a count, never their ids (the log
+    outlives a person's erasure)."""
+    return tuple({k: (len(v) if k == "sharers" and isinstance(v, list) else v) for k, v in side.items()}
+                 for side in change)
+
+
 class Clinics:
     """Scheduling (or proposing), approving, editing and cancelling clinics."""
 
@@ -154,8 +170,9 @@ class Clinics:
     def proposals(self) -> list[dict]:
         return [{**clinic_view(c), "proposed_by": c.get("proposed_by")} for c in self.store.proposals()]
 
-    def schedule(self, data: dict, proposed_by: str | None = None) -> dict:
-        """A clinic, announced at once; or, from an ambassador (`proposed_by`), a proposal."""
+    def schedule(self, data: dict, proposed_by: str | None = None, actor: dict | None = None) -> dict:
+        """A clinic, announced at once; or, from an ambassador (`proposed_by`), a proposal.
+        `actor`: the staff member (shared.audit.actor_of), audited."""
         self.ctx.check_topics(data["topics"])
         now = self.ctx.now()
         self._check_slots(data["slots"], now)
@@ -165,6 +182,9 @@ class Clinics:
             self.store.insert_clinic(clinic, clinics.seat_counters(clinic), session)
             if clinic["status"] == clinics.SCHEDULED:
                 self._announce(session, clinic)
+            self.ctx.audited(session, actor, "clinic.propose" if proposed_by else "clinic.create", clinic["_id"],
+                             after={"title": clinic["title"], "status": clinic["status"],
+                                    "slots": [iso(slot["start"]) for slot in clinic["slots"]]})
 
         self.ctx.transaction(work)
         return clinic_view(clinic, self.store.seat_counts(clinic["_id"]), self.ctx.interpretation_summary(clinic["_id"]))
@@ -175,14 +195,16 @@ class Clinics:
         if problems:
             raise Invalid("slots", {str(index): messages for index, messages in problems.items()}, "bad slots")
 
-    def approve(self, clinic_id: str) -> dict:
+    def approve(self, clinic_id: str, actor: dict | None = None) -> dict:
         def work(session):
             clinic = self.store.clinic(clinic_id, session)
             changes = clinics.approval(clinic, self.ctx.now())
             self._check_slots(clinic["slots"], self.ctx.now())
+            before = {"status": clinic["status"]}
             clinic.update(changes)
             self.store.set_clinic(clinic_id, changes, session)
             self._announce(session, clinic)
+            self.ctx.audited(session, actor, "clinic.approve", clinic_id, before, {"status": clinic["status"]})
 
         self.ctx.transaction(work)
         return self.view(clinic_id)
@@ -197,13 +219,15 @@ class Clinics:
                                                for pid, reason in invites])
         self.team.announce(session, clinic)
 
-    def edit(self, clinic_id: str, patch: dict) -> dict:
+    def edit(self, clinic_id: str, patch: dict, actor: dict | None = None) -> dict:
         def work(session):
             clinic = self.store.clinic(clinic_id, session)
             before = dict(clinic)
             changes = clinics.edit(clinic, patch, self.ctx.now())
             clinic.update(changes)
             self.store.set_clinic(clinic_id, changes, session)
+            self.ctx.audited(session, actor, "clinic.update", clinic_id, *_without_people(
+                audit.changes(before, clinic, [k for k in changes if k != "updated_at"])))
             if clinic["status"] != clinics.SCHEDULED:
                 return
             self.ctx.outbox.add(session, "clinic-scheduled", events.clinic_data(clinic, "updated"))
@@ -217,7 +241,7 @@ class Clinics:
         self.ctx.transaction(work)
         return self.view(clinic_id, staff=True)
 
-    def cancel(self, clinic_id: str) -> dict:
+    def cancel(self, clinic_id: str, actor: dict | None = None) -> dict:
         now = self.ctx.now()
 
         def work(session):
@@ -226,6 +250,7 @@ class Clinics:
             changes = clinics.cancellation(clinic, now)
             clinic.update(changes)
             self.store.set_clinic(clinic_id, changes, session)
+            self.ctx.audited(session, actor, "clinic.cancel", clinic_id, {"status": was}, {"status": clinic["status"]})
             if was == clinics.PROPOSED:
                 return clinic  # a proposal was never announced: nobody to tell
             self.ctx.outbox.add(session, "clinic-scheduled", events.clinic_data(clinic, "cancelled"))
@@ -355,7 +380,8 @@ class Sessions:
         self.ctx = ctx
         self.store = ctx.store
 
-    def complete(self, clinic_id: str, data: dict) -> dict:
+    def complete(self, clinic_id: str, data: dict, actor: dict | None = None) -> dict:
+        """Attendance (and the recording); `actor`: the staff member, audited."""
         now = self.ctx.now()
 
         def work(session):
@@ -366,11 +392,14 @@ class Sessions:
             self.store.set_clinic(clinic_id, changes, session)
             clinic.update(changes)
             self.ctx.outbox.add(session, "session-completed", events.completed_data(clinic, now))
+            self.ctx.audited(session, actor, "clinic.attendance", clinic_id,
+                             after={"attendees": len(clinic.get("attendees", [])), "status": clinic.get("status")})
             return clinic
 
         return completed_view(self.ctx.transaction(work))
 
-    def confirm_recording(self, clinic_id: str, not_recorded: list[str], staff: str) -> dict:
+    def confirm_recording(self, clinic_id: str, not_recorded: list[str], staff: str,
+                          actor: dict | None = None) -> dict:
         """Staff confirm that the attendees without consent were not recorded: the recording may be
         published, and the event says on which basis and who confirmed."""
         def work(session):
@@ -379,6 +408,8 @@ class Sessions:
             self.store.set_clinic(clinic_id, {"recording": cleared}, session)
             clinic["recording"] = cleared
             self.ctx.outbox.add(session, "clinic-recording-cleared", events.recording_cleared_data(clinic))
+            self.ctx.audited(session, actor, "clinic.recording-confirm", clinic_id,
+                             after={"not_recorded": len(not_recorded)})
             return clinic
 
         return completed_view(self.ctx.transaction(work))

@@ -17,6 +17,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from shared.audit import AuditLog
 from shared.topics import KnownTopics
 
 from services.scheduler.domain.errors import NotFound
@@ -420,6 +421,7 @@ class Store(ClinicRecords, RegistrationRecords, PeopleRecords, TeamRecords, Spac
         self.spaces = db["spaces"]
 
     def ensure_indexes(self) -> None:
+        AuditLog(self.db).ensure_indexes()  # staff actions taken here (shared.audit)
         self.registrations.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)
         self.registrations.create_index([("slot_id", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
         self.registrations.create_index([("participant_id", ASCENDING)])

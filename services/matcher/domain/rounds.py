@@ -59,6 +59,8 @@ def preview(entries: list[dict]) -> list[dict]:
     """What a dry run would propose, as GET /rounds/{id} shows it."""
     return [{"sharer": e["sharer"]["participant_id"], "language": e["language"],
              "learners": [learner["participant_id"] for learner in e["learners"]],
+             "topic": e["sharer"].get("topic"),
+             "reasons": {learner["participant_id"]: list(learner.get("reasons") or []) for learner in e["learners"]},
              "joins": e["match_id"] if e["kind"] == "join" else None} for e in entries]
 
 

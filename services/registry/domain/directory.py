@@ -26,6 +26,15 @@ def conditions(*, topic: str | None = None, direction: str | None = None, langua
     return wanted
 
 
+def staff_conditions(*, topic: str | None = None, direction: str | None = None, language: str | None = None,
+                     region: str | None = None, group_type: str | None = None) -> dict:
+    """The working group's search: the same filters over every profile, consented to a public
+    profile or not (staff see whole profiles)."""
+    wanted = conditions(topic=topic, direction=direction, language=language, region=region, group_type=group_type)
+    wanted.pop("consent.public_profile")
+    return wanted
+
+
 def listed(profile: dict) -> bool:
     return bool(profile.get("consent", {}).get("public_profile"))
 

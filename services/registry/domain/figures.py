@@ -6,7 +6,8 @@ from typing import Iterable
 
 AFFILIATES = {"chapter", "thematic_org", "user_group"}
 # The profile fields the figures read (the store reads only these).
-FIELDS = ("region", "group.type", "interests.topic", "interests.direction", "languages", "consent.public_profile")
+FIELDS = ("region", "group.type", "interests.topic", "interests.direction", "languages", "consent.public_profile",
+          "registered_at")
 
 
 def program_figures(profiles: Iterable[dict], withdrawn: int) -> dict:
@@ -15,10 +16,13 @@ def program_figures(profiles: Iterable[dict], withdrawn: int) -> dict:
     learn: Counter = Counter()
     share: Counter = Counter()
     languages: Counter = Counter()
+    by_month: Counter = Counter()  # registrations over time (YYYY-MM of registered_at)
     total = affiliated = sharers = public = 0
     for doc in profiles:
         total += 1
         by_region[doc["region"]] += 1
+        if isinstance(doc.get("registered_at"), str):
+            by_month[doc["registered_at"][:7]] += 1
         group_type = (doc.get("group") or {}).get("type", "none")
         by_group_type[group_type] += 1
         affiliated += group_type in AFFILIATES
@@ -34,6 +38,7 @@ def program_figures(profiles: Iterable[dict], withdrawn: int) -> dict:
         "affiliated_share": round(affiliated / total, 3) if total else 0.0,
         "sharers": sharers, "public_profiles": public,
         "by_region": dict(sorted(by_region.items())), "by_group_type": dict(sorted(by_group_type.items())),
+        "by_month": dict(sorted(by_month.items())),
         "languages": dict(languages.most_common(15)),
         "top_learn": [{"topic": t, "count": n} for t, n in learn.most_common(5)],
         "top_share": [{"topic": t, "count": n} for t, n in share.most_common(5)],

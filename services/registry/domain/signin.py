@@ -1,9 +1,9 @@
 """Emailed sign-in: who gets a link, and when a link may be exchanged for a session.
 
 A request answers the same whether or not the address is registered (the API says 202 either
-way); only a registered participant gets a pending request and a sign-in-requested event, from
-which the notifier mails a single-use `signin` link (shared.tokens.SCOPES, 30 minutes). Staff
-accounts do not exist yet: a staff request changes nothing.
+way); only a registered participant (audience "participant") or an active staff account (audience
+"staff") gets a pending request and a sign-in-requested event, from which the notifier mails a
+single-use `signin` link (shared.tokens.SCOPES, 30 minutes) to the address it holds.
 """
 from __future__ import annotations
 
@@ -22,9 +22,8 @@ PENDING, USED = "pending", "used"
 
 def requests_for(audience: str, profiles: list[dict], now: datetime, lifetime_seconds: int,
                  new_id: Callable[[], str]) -> list[tuple[dict, dict]]:
-    """(stored request, sign-in-requested data) for each profile the address belongs to."""
-    if audience != "participant":
-        return []  # staff accounts come with their own issue; until then nobody is signed in as staff
+    """(stored request, sign-in-requested data) for each profile (or staff account, for the staff
+    audience) the address belongs to."""
     expires = now + timedelta(seconds=lifetime_seconds)
     made = []
     for profile in profiles[:MAX_LINKS_PER_REQUEST]:

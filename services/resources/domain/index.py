@@ -23,7 +23,7 @@ from shared.clock import iso
 
 OVERLAP = timedelta(seconds=5)
 # The fields of a resource the index keeps (the loader reads only these).
-FIELDS = ("tokens", "topics", "language", "kind", "clinic_id", "published_at", "updated_at")
+FIELDS = ("tokens", "topics", "language", "kind", "clinic_id", "published_at", "updated_at", "hidden")
 
 
 class SearchIndex:
@@ -40,6 +40,10 @@ class SearchIndex:
     def put(self, doc: dict) -> None:
         with self._lock:
             self.forget(doc["_id"])
+            if doc.get("hidden"):  # hidden by staff: in no public list until restored
+                if doc.get("updated_at") and (self.watermark is None or doc["updated_at"] > self.watermark):
+                    self.watermark = doc["updated_at"]
+                return
             tokens = frozenset(doc.get("tokens") or ())
             self._entries[doc["_id"]] = ((doc["published_at"], doc["_id"]), tokens, frozenset(doc.get("topics") or ()),
                                          doc.get("language"), doc.get("kind"), doc.get("clinic_id"))

@@ -85,3 +85,18 @@ def recording_from_session(session: dict) -> dict | None:
             "kind": "recording", "url": session["recording_url"], "language": session["language"],
             "topics": session["topics"], "clinic": session["clinic_id"], "authors": [PROGRAM_AUTHOR],
             "license": PROGRAM_LICENCE, "consent": True}
+
+
+def hidden_resource(resource: dict, reason: str, by: str, now: str) -> dict:
+    """Taken off the public lists (search, the Meta-Wiki export, its own page) by staff, with the
+    reason; nothing else changes, so restoring it brings it back as it was."""
+    return {**resource, "hidden": {"reason": reason, "by": by, "at": now}, "updated_at": now}
+
+
+def restored_resource(resource: dict, now: str) -> dict:
+    restored = {key: value for key, value in resource.items() if key != "hidden"}
+    return {**restored, "updated_at": now}
+
+
+def is_hidden(resource: dict) -> bool:
+    return bool(resource.get("hidden"))

@@ -24,9 +24,15 @@ def test_a_registered_participant_gets_a_pending_request_and_an_event_without_ad
                      "expires_at": "2026-11-30T12:30:00Z", "language": "fr"}
 
 
-def test_an_unknown_address_or_a_staff_request_makes_nothing():
+def test_an_unknown_address_makes_nothing():
     assert requests_for("participant", [], NOW, 1800, ids()) == []
-    assert requests_for("staff", [{"_id": "p1", "languages": ["en"]}], NOW, 1800, ids()) == []
+    assert requests_for("staff", [], NOW, 1800, ids()) == []
+
+
+def test_a_staff_account_gets_a_staff_request_for_its_own_sign_in_page():
+    [(request, event)] = requests_for("staff", [{"_id": "s1", "languages": ["ar"]}], NOW, 1800, ids())
+    assert (request["audience"], request["subject_id"]) == ("staff", "s1")
+    assert event["audience"] == "staff" and event["language"] == "ar"
 
 
 def test_an_address_shared_by_several_profiles_gets_one_link_each_up_to_a_limit():

@@ -102,4 +102,8 @@ def test_program_figures_count_affiliates_sharers_and_the_most_wanted_topics():
     assert figures["sharers"] == 1 and figures["public_profiles"] == 1
     assert figures["top_learn"] == [{"topic": "fundraising", "count": 2}]
     assert figures["by_group_type"] == {"chapter": 1, "unrecognized_group": 1}
+    dated = program_figures([{"region": "mena", "registered_at": "2026-11-02T10:00:00Z"},
+                             {"region": "lac", "registered_at": "2026-12-01T10:00:00Z"},
+                             {"region": "lac", "registered_at": "2026-12-05T10:00:00Z"}], 0)
+    assert dated["by_month"] == {"2026-11": 1, "2026-12": 2}  # registrations over time
     assert program_figures([], 0)["affiliated_share"] == 0.0

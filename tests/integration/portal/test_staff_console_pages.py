@@ -1,0 +1,164 @@
+"""The console's participants and translation pages against the real services over HTTP (issue
+15): the working group searches every profile, downloads a CSV safe to open in a spreadsheet,
+imports a form's CSV and reads the per-row result; the translators' queue is the translator's,
+an ambassador gets the console's 403 page. (Signing in through the emailed link is
+tests/browser/test_staff_console.py; here the console's cookie is set directly.)"""
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import re
+import uuid
+
+import pytest
+import requests
+
+from shared.config import SERVICES
+from shared.tokens import issue_staff_token
+from tests.integration.portal.conftest import ServedApi, portal_config
+from tests.support import namespaced_settings
+
+from services.portal.app import create_app
+
+
+@pytest.fixture(scope="module")
+def console(servers):
+    settings = namespaced_settings(servers)
+    apis = {name: ServedApi(importlib.import_module(f"services.{name}.app").create_app(settings)) for name in SERVICES}
+    app = create_app(portal_config({name: api.url for name, api in apis.items()}), settings)
+    yield settings, apis, app
+    for api in apis.values():
+        api.stop()
+
+
+def signed_in(app, settings, role):
+    client = app.test_client()
+    client.set_cookie("lc_staff", issue_staff_token(settings, f"staff-{role}", [role]), path="/staff")
+    return client
+
+
+def csrf(page) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+
+
+def register(apis, name):
+    tag = uuid.uuid4().hex[:8]
+    answer = requests.post(apis["registry"].url + "/participants", timeout=30, json={
+        "username": f"Console {tag}", "name": name, "email": f"console.{tag}@example.org", "languages": ["fr"],
+        "timezone": "Africa/Dakar", "region": "ssa", "group": {"name": "Wikimedia Sénégal", "type": "user_group"},
+        "role": "volunteer", "purpose": "organising", "interests": [{"topic": "fundraising", "direction": "learn"}],
+        "consent": {"public_profile": False, "share_contact": False, "recording": False}})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_search_export_and_import_participants(console):
+    settings, apis, app = console
+    person = register(apis, "=1+2 Awa")
+    member = signed_in(app, settings, "working_group")
+
+    found = member.get("/staff/participants", query_string={"q": "=1+2"})
+    assert found.status_code == 200 and f"/staff/participants/{person['id']}" in found.get_data(as_text=True)
+    profile = member.get(f"/staff/participants/{person['id']}")
+    assert profile.status_code == 200 and "Wikimedia Sénégal" in profile.get_data(as_text=True)
+
+    exported = member.get("/staff/participants.csv", query_string={"region": "ssa"})
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
+    [row] = [r for r in rows if r["id"] == person["id"]]
+    assert row["name"] == "'=1+2 Awa" and row["learns"] == "fundraising" and row["public_profile"] == "no"
+
+    upload = ("username,name,email,languages,timezone,region,group_name,group_type,role,purpose,learn_topics\n"
+              f"Imported {uuid.uuid4().hex[:6]},Imported Person,imported@example.org,fr,Africa/Dakar,ssa,"
+              "Wikimedia Sénégal,user_group,volunteer,organising,fundraising\n"
+              "Broken,,not-an-address,fr,Africa/Dakar,ssa,,,,,\n").encode("utf-8")
+    page = member.get("/staff/participants")
+    report = member.post("/staff/participants/import", data={"csrf_token": csrf(page),
+                                                             "file": (io.BytesIO(upload), "form.csv")},
+                         content_type="multipart/form-data")
+    text = report.get_data(as_text=True)
+    assert report.status_code == 200, text
+    assert 'data-status="created"' in text and 'data-status="rejected"' in text
+
+    ambassador = signed_in(app, settings, "ambassador")
+    refused = ambassador.get("/staff/participants", query_string={"q": "x"})
+    assert refused.status_code == 403 and "Not for your role" in refused.get_data(as_text=True)
+
+
+def test_the_translators_queue_is_the_translators(console):
+    settings, _, app = console
+    translator = signed_in(app, settings, "translator")
+    queue = translator.get("/staff/translations?lang=fr")
+    assert queue.status_code == 200 and "Demandes de traduction" in queue.get_data(as_text=True)
+    ambassador = signed_in(app, settings, "ambassador")
+    assert ambassador.get("/staff/translations").status_code == 403
+
+
+def test_without_a_staff_cookie_every_console_page_leads_to_sign_in(console):
+    _, _, app = console
+    client = app.test_client()
+    for path in ("/staff/", "/staff/participants", "/staff/participants.csv", "/staff/audit", "/staff/accounts"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].endswith("/staff/sign-in"), path
+    forged = app.test_client()
+    forged.set_cookie("lc_staff", "lc1.forged.token", path="/staff")
+    assert forged.get("/staff/audit").status_code == 302
+
+
+def test_the_working_group_hides_and_restores_a_resource_from_the_console(console):
+    settings, apis, app = console
+    made = requests.post(apis["resources"].url + "/resources", timeout=30,
+                         headers={"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"},
+                         json={"title": "Duplicated toolkit", "description": "The same as last year's.",
+                               "kind": "guideline", "url": "https://commons.example.org/dup.pdf", "language": "en",
+                               "topics": ["budget-development"], "authors": ["Someone"]}).json()
+    member = signed_in(app, settings, "working_group")
+    page = member.get("/staff/resources", query_string={"q": "duplicated"})
+    assert page.status_code == 200 and "Duplicated toolkit" in page.get_data(as_text=True)
+    hidden = member.post(f"/staff/resources/{made['id']}/hide", data={"csrf_token": csrf(page), "reason": "duplicate"})
+    assert hidden.status_code == 302
+    assert requests.get(apis["resources"].url + f"/resources/{made['id']}", timeout=30).status_code == 404
+    listing = member.get("/staff/resources")
+    assert "duplicate (staff-working_group)" in listing.get_data(as_text=True)
+    restored = member.post(f"/staff/resources/{made['id']}/restore", data={"csrf_token": csrf(listing)})
+    assert restored.status_code == 302
+    assert requests.get(apis["resources"].url + f"/resources/{made['id']}", timeout=30).status_code == 200
+    assert signed_in(app, settings, "ambassador").get("/staff/resources").status_code == 403
+
+
+def test_learning_spaces_and_clinic_edits_from_the_console(console):
+    from datetime import datetime, timedelta, timezone
+
+    settings, apis, app = console
+    member = signed_in(app, settings, "working_group")
+    page = member.get("/staff/spaces")
+    assert page.status_code == 200
+    bad = member.post("/staff/spaces", data={"csrf_token": csrf(page), "title": "x", "link": "ftp://nope"})
+    assert bad.status_code == 422 and "Choose at least one language." in bad.get_data(as_text=True)
+    added = member.post("/staff/spaces", data={"csrf_token": csrf(page), "title": "Budget circle",
+                                                "kind": "community_of_practice", "topic": "budget-development",
+                                                "languages": ["fr", "ar"], "link": "https://meet.example.org/circle"})
+    assert added.status_code == 302
+    assert "Budget circle" in member.get("/staff/spaces").get_data(as_text=True)
+
+    start = (datetime.now(timezone.utc) + timedelta(days=10)).replace(microsecond=0)
+    clinic = requests.post(apis["scheduler"].url + "/clinics", timeout=30,
+                           headers={"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"},
+                           json={"kind": "monthly", "title": "Before the edit", "topics": ["budget-development"],
+                                 "slots": [{"start": start.isoformat(), "minutes": 60}], "language": "fr"}).json()
+    shown = member.get(f"/staff/clinics/{clinic['id']}")
+    edited = member.post(f"/staff/clinics/{clinic['id']}/edit",
+                         data={"csrf_token": csrf(shown), "title": "After the edit", "description": ""})
+    assert edited.status_code == 302
+    assert "After the edit" in member.get(f"/staff/clinics/{clinic['id']}").get_data(as_text=True)
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    records = requests.get(apis["scheduler"].url + "/audit", headers=coordinator, timeout=30,
+                           params={"action": "clinic.update"}).json()["items"]
+    assert records[0]["actor"]["id"] == "staff-working_group" and records[0]["after"] == {"title": "After the edit"}
+    lead = signed_in(app, settings, "coordinator")
+    log = lead.get("/staff/audit", query_string={"action": "clinic.update", "since": "2000-01-01"})
+    assert log.status_code == 200 and 'data-action="clinic.update"' in log.get_data(as_text=True)
+    future = lead.get("/staff/audit", query_string={"since": "2999-01-01"})
+    assert 'data-action=' not in future.get_data(as_text=True)
+    assert member.get("/staff/audit").status_code == 403  # the log is the coordinators'
