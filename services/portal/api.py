@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 
 from flask import (
-    Blueprint, Response, abort, g, make_response, redirect, render_template, request, session, url_for,
+    Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request, session, url_for,
 )
 from flask_babel import gettext
 
 from shared.web import service_layer
 
 from services.portal import credentials
+from services.portal.localisation import LANGUAGE_COOKIE, ONE_YEAR
 from services.portal.domain import N_, account, choices
 from services.portal.domain.filters import ClinicFilters, DirectoryFilters, ResourceFilters
 from services.portal.domain.registration import CONSENTS, FieldError, Form
@@ -237,6 +238,11 @@ def sign_in_complete():
         return render_template("link_problem.html", problem="sign_in_link"), 400
     response = redirect(url_for("pages.me"), 303)
     credentials.keep_session(response, opened["token"], opened.get("expires_at"))
+    if not request.cookies.get(LANGUAGE_COOKIE):  # no language chosen with the switch: the person's first
+        first = _portal().accounts.first_language(opened["token"], opened["participant"])
+        if first:
+            response.set_cookie(LANGUAGE_COOKIE, first, max_age=ONE_YEAR, samesite="Lax", httponly=True,
+                                secure=current_app.config["LC_PORTAL"].secure_cookies or request.is_secure)
     _tell(N_("You are signed in."))
     return response
 

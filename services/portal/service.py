@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 from services.portal.config import PortalConfig
 from services.portal.domain import N_
-from services.portal.domain.account import update_body
+from services.portal.domain.account import SESSION, Access, update_body
+from services.portal.domain.languages import supported
 from services.portal.domain.filters import ClinicFilters, DirectoryFilters, ResourceFilters, page_of
 from services.portal.domain.registration import FieldError, Form, Refusal, field_errors, refusal, registration_body
 from services.portal.upstream import NotFound, Rejected, ServiceClient, ServiceUnavailable
@@ -297,6 +298,14 @@ class Accounts(_AsThePerson):
 
     def profile(self, access) -> dict:
         return self._get("registry", f"/participants/{_path(access.participant)}", access)
+
+    def first_language(self, session_token: str, participant: str) -> str | None:
+        """The person's first language when the interface exists in it (their pages open in it)."""
+        try:
+            profile = self.profile(Access(session_token, participant, SESSION))
+        except (NotAllowed, NotFound, Conflict):
+            return None
+        return next((supported(code) for code in (profile.get("languages") or [])[:1] if supported(code)), None)
 
     def update(self, access, form: Form) -> dict | Refused | Invalid:
         body = update_body(form)

@@ -49,7 +49,7 @@ def test_a_learner_and_a_sharer_accept_their_proposal_from_the_emails(visit, sta
         assert page.locator("#notice").is_visible()
         assert tab.foreign_loads() == []
     # the second accept confirmed it: the status reads so, and the introduction email arrives
-    assert "Confirm" in page.locator("#match-status").inner_text() or "onfirm" in page.locator("#match-status").inner_text()
+    assert page.locator("#match-status").inner_text() == "Confirmée : vous êtes en contact"
     introduction = links_in_mail(stack.maildir, learner["email"], f"/matches/{match['id']}", scope="match.outcome")[0]
     tab = visit()
     page = tab.page
