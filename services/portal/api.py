@@ -102,15 +102,21 @@ def clinic(clinic_id):
         found = _portal().clinic(_known_id(clinic_id))
     except NotFound:
         abort(404)
-    # Booking, cancelling and the waitlist for the person with the invitation's link or signed in.
+    # Booking, cancelling and the waitlist for the person with the invitation's link or signed in;
+    # the presenter's view with the presenter message's link (or a presenter signed in).
     token = _token_arg()
-    access = credentials.access(("clinic.register",), clinic_id, token)
+    presenting = credentials.access(("clinic.present",), clinic_id, token)
+    access = None if presenting is not None and presenting.via == account.LINK else \
+        credentials.access(("clinic.register",), clinic_id, token)
     mine = _portal().seats.at(access, clinic_id) if access is not None else None
+    presenter = None
+    if presenting is not None and (presenting.via == account.LINK or (mine or {}).get("status") == "presenter"):
+        presenter = _portal().interpreting.presenter(presenting, clinic_id)
     problem = None
-    if access is None and token:
+    if access is None and presenter is None and token:
         problem = "expired" if credentials.link_token(token) is None else "other_page"
     return render_template("clinic.html", clinic=found, taxonomy=_portal().taxonomy(g.language), choices=choices,
-                           access=access, mine=mine, link_problem=problem,
+                           access=access, mine=mine, link_problem=problem, presenter=presenter,
                            token=token if access is not None and access.via == account.LINK else None)
 
 
@@ -422,6 +428,25 @@ def match_outcome(match_id):
     return _back("pages.match", _token_arg(), match_id=match_id)
 
 
+@pages.post("/matches/<match_id>/interpretation")
+def match_interpretation(match_id):
+    access, problem = _needs_access(("match.outcome",), _known_id(match_id))
+    if problem:
+        return problem
+    language = (request.form.get("language") or "").strip()[:20]
+    minutes = request.form.get("minutes", "")
+    try:
+        _portal().answers.ask_interpretation(access, match_id, language,
+                                             account.meeting_start(request.form.get("start", ""), g.zone),
+                                             int(minutes) if minutes.isdigit() else None)
+    except Conflict as conflict:
+        _tell(N_("That was not possible: %(detail)s"), detail=conflict.detail)
+        return _back("pages.match", _token_arg(), match_id=match_id)
+    _tell(N_("We asked the interpreters of %(language)s; they answer by email."),
+          language=language_name(language, g.language))
+    return _back("pages.match", _token_arg(), match_id=match_id)
+
+
 @pages.get("/connections/<connection_id>")
 def connection(connection_id):
     access, problem = _needs_access(("connection.confirm",), _known_id(connection_id))
@@ -539,6 +564,43 @@ def clinic_feedback(clinic_id):
                                given=False), 422
     session["feedback_given"] = clinic_id
     return _back("pages.clinic_feedback_form", _token_arg(), clinic_id=clinic_id)
+
+
+# ----- interpreters
+
+@pages.get("/interpretation/<request_id>")
+def interpretation(request_id):
+    access, problem = _needs_access(("interpretation.respond",), _known_id(request_id))
+    if problem or access.via != account.LINK:  # an interpreter answers with their email's link only
+        return problem or (render_template("link_problem.html", problem="sign_in"), 401)
+    try:
+        asked = _portal().interpreting.request(access, request_id)
+    except NotFound:
+        abort(404)
+    return render_template("interpretation.html", asked=asked, token=access.token,
+                           taxonomy=_portal().taxonomy(g.language))
+
+
+@pages.post("/interpretation/<request_id>/respond")
+def interpretation_respond(request_id):
+    access, problem = _needs_access(("interpretation.respond",), _known_id(request_id))
+    if problem or access.via != account.LINK:
+        return problem or (render_template("link_problem.html", problem="sign_in"), 401)
+    response = request.form.get("response")
+    if response not in ("accept", "decline"):
+        abort(400)
+    try:
+        answered = _portal().interpreting.respond(access, request_id, response)
+    except Conflict as conflict:
+        _tell(N_("That was not possible: %(detail)s"), detail=conflict.detail)
+        return _back("pages.interpretation", access.token, request_id=request_id)
+    if response == "decline":
+        _tell(N_("Thank you for telling us. We ask the other interpreters."))
+    elif answered.get("you_interpret"):
+        _tell(N_("Thank you: you interpret this session. The meeting link is on this page."))
+    else:
+        _tell(N_("Thank you. Another interpreter had already accepted: you are not needed this time."))
+    return _back("pages.interpretation", access.token, request_id=request_id)
 
 
 # ----- which mail I receive

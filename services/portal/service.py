@@ -121,6 +121,7 @@ class PortalService:
         self.answers = Answers(client)
         self.seats = Seats(client)
         self.mail = Mail(client)
+        self.interpreting = Interpreting(client)
 
     # ----- topics
 
@@ -350,6 +351,11 @@ class Answers(_AsThePerson):
         return self._send("POST", "matcher", f"/matches/{_path(match_id)}/outcome", access,
                           {"participant": access.participant, "summary": summary.strip()})
 
+    def ask_interpretation(self, access, match_id: str, language: str, start: str | None, minutes: int | None) -> dict:
+        """Ask for an interpreter for a confirmed connection (translators of `language` are asked)."""
+        return self._send("POST", "matcher", f"/matches/{_path(match_id)}/interpretation", access,
+                          _interpretation_body(access, language, start, minutes))
+
     def connection(self, access, connection_id: str) -> dict:
         return self._get("matcher", f"/connections/{_path(connection_id)}", access)
 
@@ -397,3 +403,21 @@ class Mail(_AsThePerson):
     def save(self, access, skip: list[str], resources: str) -> dict:
         return self._send("PUT", "notifier", f"/preferences/{_path(access.participant)}", access,
                           {"skip": skip, "resources": resources})
+
+
+class Interpreting(_AsThePerson):
+    """A clinic's presenter view and an interpreter's request (the scheduler's API)."""
+
+    def presenter(self, access, clinic_id: str) -> dict:
+        return self._get("scheduler", f"/clinics/{_path(clinic_id)}/presenter", access)
+
+    def request(self, access, request_id: str) -> dict:
+        return self._get("scheduler", f"/interpretation-requests/{_path(request_id)}", access)
+
+    def respond(self, access, request_id: str, response: str) -> dict:
+        return self._send("POST", "scheduler", f"/interpretation-requests/{_path(request_id)}/respond", access,
+                          {"response": response})
+
+
+def _interpretation_body(access, language: str, start: str | None, minutes: int | None) -> dict:
+    return {"participant": access.participant, "language": language, "start": start, "minutes": minutes}

@@ -144,7 +144,7 @@ def two_people_with_things(stack):
     import requests
 
     from tests.browser.conftest import register_by_api
-    from tests.browser.test_answer_journeys import CLINIC_TOPIC, a_clinic
+    from tests.browser.test_answer_journeys import CLINIC_TOPIC, a_clinic, a_clinic_body
 
     # no language in common: the matcher proposes nothing to them by itself
     ana = register_by_api(stack, "AxeAna", CLINIC_TOPIC, "share", languages=("ar",))
@@ -159,12 +159,30 @@ def two_people_with_things(stack):
             break
         time.sleep(1)
     assert made.status_code == 201, made.text
+    # a second connection, confirmed by Bea: Ana's page then offers interpretation and the outcome summary
+    confirmed = requests.post(stack.url("matcher") + "/connections", timeout=30,
+                              headers={"Authorization": f"Bearer {ana['token']}"},
+                              json={"topic": "fundraising", "language": "en", "role": "sharer",
+                                    "participants": [{"id": bea["id"], "role": "learner"}]})
+    assert confirmed.status_code == 201, confirmed.text
+    done = requests.post(f"{stack.url('matcher')}/connections/{confirmed.json()['id']}/confirm", timeout=30,
+                         headers={"Authorization": f"Bearer {bea['token']}"}, json={"participant": bea["id"]})
+    assert done.status_code == 200 and done.json()["status"] == "confirmed", done.text
+    # a clinic Ana presents (the scheduler learns she shares its topic from the registry's events)
+    presented = None
+    while presented is None or (presented.status_code != 201 and time.time() < deadline + 60):
+        presented = requests.post(stack.url("scheduler") + "/clinics", timeout=30,
+                                  headers={"Authorization": "Bearer e2e-staff-token"},
+                                  json={**a_clinic_body(), "sharers": [ana["id"]]})
+        time.sleep(0 if presented.status_code == 201 else 1)
+    assert presented.status_code == 201, presented.text
     clinic = a_clinic(stack, seats=3)
     booked = requests.post(f"{stack.url('scheduler')}/clinics/{clinic['id']}/registrations", timeout=30,
                            headers={"Authorization": f"Bearer {ana['token']}"},
                            json={"participant": ana["id"], "slot": clinic["slots"][0]["id"], "interpretation": "ar"})
     assert booked.status_code == 201, booked.text
-    return {"ana": ana, "bea": bea, "connection": made.json()["id"], "clinic": clinic["id"]}
+    return {"ana": ana, "bea": bea, "connection": made.json()["id"], "confirmed": confirmed.json()["id"],
+            "clinic": clinic["id"], "presented": presented.json()["id"]}
 
 
 def signed_in_tab(visit, stack, person: dict):
@@ -187,10 +205,16 @@ def test_every_page_of_phase_b_is_accessible_in_every_language(visit, stack, two
     submit(anonymous.tab.page, anonymous.tab.page.locator("form.sign-in button[type=submit]"))  # empty: its error
     anonymous.here("/sign-in (error)")
     ana = Scan(signed_in_tab(visit, stack, things["ana"]), language)
-    for path in ("/me", "/me/profile", "/me/erase", f"/matches/{things['connection']}", f"/clinics/{things['clinic']}",
+    for path in ("/me", "/me/profile", "/me/erase", f"/matches/{things['connection']}",
+                 f"/matches/{things['confirmed']}", f"/clinics/{things['clinic']}", f"/clinics/{things['presented']}",
                  f"/clinics/{things['clinic']}/feedback", "/preferences?unsubscribe=reminders", "/preferences"):
         assert ana.go(path).status == 200, path  # her own page, not "please sign in"
     submit(ana.tab.page, ana.tab.page.locator("main form button[type=submit]"))  # the feedback form, empty
+    assert ana.tab.page.locator("#interpretation-language").count() == 0  # (the last page: preferences)
+    ana.tab.go(f"/matches/{things['confirmed']}?lang={language}")
+    assert ana.tab.page.locator("#interpretation-language").is_visible() and ana.tab.page.locator("#summary").is_visible()
+    ana.tab.go(f"/clinics/{things['presented']}?lang={language}")
+    assert ana.tab.page.locator("#presenter").is_visible()
     ana.tab.go(f"/me/erase?lang={language}")
     submit(ana.tab.page, ana.tab.page.locator("main form button.danger"))  # not confirmed: its error
     ana.here("/me/erase (error)")

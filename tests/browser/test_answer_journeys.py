@@ -61,12 +61,15 @@ def test_a_learner_and_a_sharer_accept_their_proposal_from_the_emails(visit, sta
     assert staff(stack, "GET", "matcher", f"/matches/{match['id']}")["summary"].startswith("We met twice")
 
 
-def a_clinic(stack, seats: int) -> dict:
+def a_clinic_body(seats: int = 3) -> dict:
     start = (datetime.now(timezone.utc) + timedelta(days=10)).replace(hour=14, minute=0, second=0, microsecond=0)
-    return staff(stack, "POST", "scheduler", "/clinics", json={
-        "kind": "monthly", "title": f"Handling conflict {uuid.uuid4().hex[:4]}", "description": "Practice and cases.",
-        "topics": [CLINIC_TOPIC], "slots": [{"start": start.isoformat(), "minutes": 60}],
-        "language": "en", "interpretation": ["ar", "es"], "seats": seats})
+    return {"kind": "monthly", "title": f"Handling conflict {uuid.uuid4().hex[:4]}", "description": "Practice and cases.",
+            "topics": [CLINIC_TOPIC], "slots": [{"start": start.isoformat(), "minutes": 60}],
+            "language": "en", "interpretation": ["ar", "es"], "seats": seats}
+
+
+def a_clinic(stack, seats: int) -> dict:
+    return staff(stack, "POST", "scheduler", "/clinics", json=a_clinic_body(seats))
 
 
 def test_the_last_seat_then_the_waiting_list_then_a_cancellation_moves_the_second_person_up(visit, stack):

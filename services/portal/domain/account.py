@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from services.portal.domain import N_
 from services.portal.domain.registration import CONSENTS, DIRECTIONS, Form, note_field, registration_body
@@ -113,3 +115,13 @@ def reason_words(codes: list[str]) -> list[tuple[str, dict]]:
 def my_role(match: dict, participant: str) -> dict | None:
     """This person's place in a match (role, response), or None when it is not theirs."""
     return next((m for m in match.get("participants", []) if m.get("id") == participant), None)
+
+
+def meeting_start(value: str, zone: str) -> str | None:
+    """A <input type=datetime-local> value ("2026-12-10T15:30"), read in the viewer's zone, as UTC ISO 8601;
+    None when empty or not a time."""
+    try:
+        local = datetime.strptime((value or "").strip()[:16], "%Y-%m-%dT%H:%M")
+        return local.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    except (ValueError, KeyError):
+        return None

@@ -99,3 +99,9 @@ SEAT_STATUSES = {
     "presenter": N_("You present this clinic"),
 }
 MATCH_ROLES = {"learner": N_("learner"), "sharer": N_("sharer")}
+INTERPRETATION_STATUSES = {
+    "requested": N_("interpreters asked, waiting for an answer"),
+    "confirmed": N_("an interpreter is confirmed"),
+    "missing": N_("no interpreter yet"),
+    "cancelled": N_("cancelled"),
+}

@@ -54,3 +54,10 @@ def test_reasons_in_words_from_the_codes():
 def test_my_place_in_a_match():
     match = {"participants": [{"id": "p1", "role": "learner"}, {"id": "p2", "role": "sharer"}]}
     assert my_role(match, "p2")["role"] == "sharer" and my_role(match, "p3") is None
+
+
+def test_a_meeting_time_typed_in_the_viewers_zone_is_sent_in_utc():
+    from services.portal.domain.account import meeting_start
+
+    assert meeting_start("2026-12-10T15:30", "Africa/Cairo") == "2026-12-10T13:30:00Z"
+    assert meeting_start("", "Africa/Cairo") is None and meeting_start("tomorrow", "UTC") is None
