@@ -61,7 +61,7 @@ def register_form():
 @pages.post("/register")
 def register():
     form = request.form.to_dict(flat=False)
-    outcome = _portal().register(form)
+    outcome = _portal().register(form, _forwarded_for())
     if isinstance(outcome, Refused):
         return _register_page(form, 422, refused=outcome.refusal)
     if isinstance(outcome, Invalid):

@@ -130,12 +130,12 @@ class PortalService:
 
     # ----- registration
 
-    def register(self, form: Form) -> Registered | Refused | Invalid:
+    def register(self, form: Form, forwarded_for: str | None = None) -> Registered | Refused | Invalid:
         """POST /participants with the form's answers. The registry's token is not kept: people sign in
         by email (the welcome message says how), and a token never sits in a page."""
         body = registration_body(form)
         try:
-            answer = self.client.post_json("registry", "/participants", body)
+            answer = self.client.post_json("registry", "/participants", body, forwarded_for=forwarded_for)
         except ServiceUnavailable:
             return Invalid({"form": [FieldError(N_(
                 "The registry is not answering, so nothing was saved. Everything you typed is still here: "
