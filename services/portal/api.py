@@ -18,7 +18,9 @@ from services.portal.localisation import LANGUAGE_COOKIE, ONE_YEAR
 from services.portal.domain import N_, account, choices
 from services.portal.domain.filters import ClinicFilters, DirectoryFilters, ResourceFilters
 from services.portal.domain.registration import CONSENTS, FieldError, Form
-from services.portal.service import Conflict, Invalid, NotAllowed, NotFound, PortalService, Refused
+from services.portal.service import (
+    Conflict, Invalid, NotAllowed, NotFound, PortalService, Refused, ServiceUnavailable,
+)
 from shared.languages import language_name
 
 pages = Blueprint("pages", __name__)
@@ -281,8 +283,15 @@ def me():
     if elsewhere:
         return elsewhere
     profile = _portal().accounts.profile(access)
-    return render_template("me.html", profile=profile, matches=_portal().answers.mine(access),
-                           seats=_portal().seats.mine(access), preferences=_portal().mail.preferences(access),
+
+    def unless_down(read):  # one service down leaves the rest of the page (None: "not available now")
+        try:
+            return read(access)
+        except ServiceUnavailable:
+            return None
+
+    return render_template("me.html", profile=profile, matches=unless_down(_portal().answers.mine),
+                           seats=unless_down(_portal().seats.mine), preferences=unless_down(_portal().mail.preferences),
                            taxonomy=_portal().taxonomy(g.language), choices=choices)
 
 

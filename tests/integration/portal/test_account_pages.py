@@ -107,3 +107,20 @@ def test_preferences_through_the_mail_link_reach_the_notifier(platform):
                                               "csrf_token": csrf_token(page.get_data(as_text=True))})
     assert saved.status_code == 303 and token in saved.headers["Location"]
     assert platform.staff("GET", "notifier", f"/preferences/{person['id']}").json()["skip"] == ["feedback"]
+
+
+def test_my_page_still_shows_the_profile_when_the_matcher_is_down(platform):
+    from tests.integration.portal.conftest import nowhere, portal_config
+    from services.portal.app import create_app
+
+    person = registered(platform)
+    urls = {name: api.url for name, api in platform.apis.items()}
+    client = create_app(portal_config({**urls, "matcher": nowhere()}), platform.settings).test_client()
+    ask_for_a_link(client, person["email"])
+    token = emailed_link_token(platform, person["id"])
+    confirm = client.get(f"/sign-in/complete?token={token}")
+    client.post("/sign-in/complete", data={"token": token, "csrf_token": csrf_token(confirm.get_data(as_text=True))})
+    me = client.get("/me?lang=en")
+    words = text(me.get_data(as_text=True))
+    assert me.status_code == 200 and "Hello, Sami" in words
+    assert "This list is not available right now" in words and "You have no seat at a clinic yet." in words
