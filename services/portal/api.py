@@ -163,8 +163,12 @@ def _tell(message: str, **params) -> None:
 
 
 def _forwarded_for() -> str | None:
-    """The person's address, for the registry's per-address limits (believed only from a trusted proxy)."""
-    chain = [*request.access_route] if request.access_route else []
+    """The X-Forwarded-For chain as it reached the portal plus the portal's own peer, for the registry's
+    per-address limits (it believes the chain only from trusted proxies, and takes the nearest hop
+    that is not one: what a visitor writes in the header themself proves nothing)."""
+    chain = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    if request.remote_addr:
+        chain.append(request.remote_addr)
     return ", ".join(chain) or None
 
 
