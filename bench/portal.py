@@ -96,7 +96,7 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     def total(pid: int) -> float:
         return (stats.get(pid) or (0, 0.0))[1] + sum(total(child) for child in children.get(pid, []))
 
-    return {name: total(child.pid) for name, child in stack.children.items()}
+    return {name: total(child.process.pid) for name, child in stack.children.items() if child.process is not None}
 
 
 class Browser:
@@ -158,8 +158,8 @@ def main() -> None:
         settings = Settings(ports={s: free_port() for s in SERVICES}, staff_tokens=(STAFF,))
         portal_port = free_port()
         os.environ["LC_STAFF_TOKENS"] = STAFF  # the stack's processes read their settings from the environment
-        stack = Stack(settings, servers, portal_port=portal_port)
-        stack.start(announce=lambda *_: None)
+        stack = Stack(settings, servers, portal_port=portal_port, say=lambda *_: None)
+        stack.start()
         try:
             urls = {s: f"http://127.0.0.1:{p}" for s, p in settings.ports.items()}
             data = seed(urls, args.people, rng)
