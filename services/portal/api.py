@@ -18,9 +18,7 @@ from services.portal.localisation import LANGUAGE_COOKIE, ONE_YEAR
 from services.portal.domain import N_, account, choices
 from services.portal.domain.filters import ClinicFilters, DirectoryFilters, ResourceFilters
 from services.portal.domain.registration import CONSENTS, FieldError, Form
-from services.portal.service import (
-    Conflict, Invalid, NotAllowed, NotFound, PortalService, Refused, ServiceUnavailable,
-)
+from services.portal.service import Conflict, Invalid, NotAllowed, NotFound, PortalService, Refused
 from shared.languages import language_name
 
 pages = Blueprint("pages", __name__)
@@ -286,17 +284,8 @@ def me():
     access, elsewhere = _signed_in_access()
     if elsewhere:
         return elsewhere
-    profile = _portal().accounts.profile(access)
-
-    def unless_down(read):  # one service down leaves the rest of the page (None: "not available now")
-        try:
-            return read(access)
-        except ServiceUnavailable:
-            return None
-
-    return render_template("me.html", profile=profile, matches=unless_down(_portal().answers.mine),
-                           seats=unless_down(_portal().seats.mine), preferences=unless_down(_portal().mail.preferences),
-                           taxonomy=_portal().taxonomy(g.language), choices=choices)
+    return render_template("me.html", **_portal().my_page(access), taxonomy=_portal().taxonomy(g.language),
+                           choices=choices)
 
 
 def _profile_page(form, status=200, errors=None, refused=None):
@@ -393,9 +382,10 @@ def match(match_id):
     if mine is None:
         abort(404)
     token = _token_arg() if access.via == account.LINK else None
+    # the outcome summary and interpretation: signed in, or the introduction's match.outcome link
+    outcome_allowed = access.via == account.SESSION or credentials.link_token(token)[1].scope == "match.outcome"
     return render_template("match.html", match=found, mine=mine, reasons=_reasons(found), token=token,
-                           may_report=found["status"] == "confirmed" and (access.via == account.SESSION or
-                                                                          credentials.link_token(token)[1].scope == "match.outcome"),
+                           may_report=found["status"] == "confirmed" and outcome_allowed,
                            taxonomy=_portal().taxonomy(g.language), choices=choices, errors={})
 
 

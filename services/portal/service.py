@@ -206,6 +206,22 @@ class PortalService:
     def resource(self, resource_id: str) -> dict:
         return self.client.get_json("resources", f"/resources/{quote(resource_id, safe='')}")
 
+    # ----- the signed-in person's page
+
+    def my_page(self, access) -> dict:
+        """The profile, proposals, seats and mail choices, read side by side. A list whose service is
+        down is None (the page says so); the profile's registry must answer."""
+        def unless_down(read):
+            try:
+                return read(access)
+            except ServiceUnavailable:
+                return None
+
+        lists = {name: self._pool.submit(unless_down, read) for name, read in (
+            ("matches", self.answers.mine), ("seats", self.seats.mine), ("preferences", self.mail.preferences))}
+        profile = self.accounts.profile(access)
+        return {"profile": profile, **{name: future.result() for name, future in lists.items()}}
+
     # ----- operations
 
     def readiness(self) -> dict[str, bool]:
