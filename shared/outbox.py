@@ -23,6 +23,7 @@ worker that consumes participant-withdrawn does it for its service (shared.worke
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -46,7 +47,7 @@ from shared.outbox_wake import OutboxWakeup
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"  # pending rows: written with the change, not yet published
 LOG = "outbox_log"  # published rows, kept for the topics' retention (what a replay publishes again)
-FORGOTTEN = "outbox_forgotten"  # erased people: pending events naming them never enter the log
+FORGOTTEN = "outbox_forgotten"  # erased people (hashed): pending events naming them never enter the log
 STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledged offsets, replay
 RELAY_STATE = "relay"
 ERASURE_EVENTS = frozenset({"participant-withdrawn"})
@@ -69,6 +70,13 @@ def mentions(envelope: dict) -> set[str]:
         elif isinstance(value, list):
             pending.extend(value)
     return found
+
+
+def forgotten_key(person: str) -> str:
+    """How an erased person is remembered until the retention ends: a hash, never the id itself
+    (the erasure must leave no raw identifier behind; ids are random, so the hash cannot be
+    reversed by guessing)."""
+    return hashlib.sha256(f"outbox-forgotten\x00{person}".encode("utf-8")).hexdigest()
 
 
 def without_people(events: Iterable[dict], people: set[str]) -> list[dict]:
@@ -137,7 +145,8 @@ class Outbox:
         """`forget` inside the caller's transaction, for several people at once."""
         now = datetime.now(timezone.utc)
         for person in sorted(people):
-            self.forgotten.update_one({"_id": person}, {"$set": {"at": now}}, upsert=True, session=session)
+            self.forgotten.update_one({"_id": forgotten_key(person)}, {"$set": {"at": now}}, upsert=True,
+                                      session=session)
         # The relay's archiving writes this document too: the two transactions conflict instead of
         # each committing on a view without the other (a row entering the log unerased).
         self.state.update_one({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True, session=session)
@@ -275,9 +284,10 @@ class OutboxRelay:
         erased_now = {e["subject"] for row in rows for e in row["events"] if e["type"] in ERASURE_EVENTS}
 
         def work(session: ClientSession) -> None:
-            named = sorted(set().union(*(mentions(e) for row in rows for e in row["events"])))
-            forgotten = {doc["_id"] for doc in outbox.forgotten.find({"_id": {"$in": named}}, {"_id": 1},
-                                                                      session=session)}
+            named = {forgotten_key(name): name
+                     for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
+            forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}},
+                                                                             {"_id": 1}, session=session)}
             now = datetime.now(timezone.utc)
             operations = []
             for row in rows:

@@ -80,7 +80,10 @@ def plan(event_type: str, data: dict, translators: dict[str, tuple[str, ...]] | 
                 for address in dict.fromkeys(program_team)]
     if event_type == "interpretation-unavailable":
         return [Planned("interpretation_unavailable", data["participant_id"])]
-    if event_type == "translation-requested" and data.get("kind") == "interpretation":
+    if event_type == "translation-requested" and data.get("kind") == "interpretation" \
+            and data.get("subject_kind") == "clinic":
+        # a clinic session's interpreter answers at the portal; other interpretation (a connection's
+        # conversation, with no session time) joins the translators' queue like a translation
         return [Planned("interpreter_request", address=address)
                 for address in translators_for(data["language"], translators)]
     if event_type == "participant-registered":

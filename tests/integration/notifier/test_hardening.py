@@ -16,13 +16,20 @@ from services.notifier.config import NotifierConfig
 from services.notifier.domain.preferences import TEMPLATE_CATEGORIES, unsubscribable
 from services.notifier.worker import build_worker
 from shared.mongo import database
+from shared.pseudonyms import translator_id
 from shared.tokens import issue_link_token, issue_participant_token
 from tests.integration.notifier.helpers import Events, mail_to, match, new_id, participant, registration
+from tests.unit.notifier.samples import EVENTS as SAMPLES
 from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
 
-CONFIG = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, park_seconds=600, digest_period_seconds=0,
-                        digest_check_seconds=0.5)
 TRANSLATOR = "translator-ar@example.org"
+TEAM = "program-team@example.org"
+CONFIG = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, park_seconds=600, digest_period_seconds=0,
+                        digest_check_seconds=0.5, program_team=(TEAM,))
+# the clinic team's messages (issue 17): to the person, or to an address (interpreter, program team)
+TEAM_TEMPLATES = {"presenter_scheduled": None, "presenter_reminder": None, "interpretation_unavailable": None,
+                  "interpreter_request": TRANSLATOR, "interpreter_scheduled": TRANSLATOR,
+                  "interpreter_reminder": TRANSLATOR, "interpretation_missing": TEAM}
 CRLF_WORD = "=?utf-8?b?" + base64.b64encode(b"x\r\nBcc: victim@example.org").decode() + "?="
 HOSTILE_NAME = "A" * 60 + ', "Bob" <victim@example.org>, =?utf-8?q?Eve=0D=0ABcc:_victim@example.org?='
 HOSTILE_TITLE = f"Budgets\r\nBcc: victim@example.org {CRLF_WORD} =?utf-8?q?=0D=0AX-Evil:_1?="
@@ -91,7 +98,20 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
         "source_language": "en", "title": HOSTILE_TITLE, "url": None, "requested_by": "resources"},
         source="resources")
 
-    wanted = set(TEMPLATE_CATEGORIES) - {"resource_digest", "translation_request"}
+    for template, address in TEAM_TEMPLATES.items():
+        event_type, data = SAMPLES[template]
+        data = {**data, "title": HOSTILE_TITLE, **({"clinic_id": clinic} if "clinic_id" in data else {})}
+        if "request_id" in data:
+            data["request_id"] = new_id("ir")
+        if "participant_id" in data:
+            data["participant_id"] = person
+        if "interpreter" in data:
+            data["interpreter"] = translator_id(settings, TRANSLATOR)
+        if event_type == "translation-requested":
+            data["subject_id"] = clinic
+        events.publish(event_type, data, source="scheduler")
+
+    wanted = set(TEMPLATE_CATEGORIES) - {"resource_digest", "translation_request"} - set(TEAM_TEMPLATES)
     mine = eventually(lambda: (lambda got: got if wanted <= set(got) else None)(
         templates_of(servers.maildir, f"{person}@example.org")), timeout=60, message="not every message arrived")
     messages = [(f"{person}@example.org", template, mine[template]) for template in wanted]
@@ -100,11 +120,15 @@ def test_every_template_carries_exactly_its_headers_and_one_recipient_whatever_p
     translator = eventually(lambda: [m for m in mail_to(servers.maildir, TRANSLATOR)
                                      if request_id in m.get_body(("plain",)).get_content()])[0]
     messages.append((TRANSLATOR, "translation_request", translator))
+    for template, address in TEAM_TEMPLATES.items():
+        address = address or f"{person}@example.org"
+        messages.append((address, template, eventually(lambda: templates_of(servers.maildir, address).get(template),
+                                                        message=f"no {template} for {address}")))
     assert {template for _, template, _ in messages} == set(TEMPLATE_CATEGORIES)
 
     for address, template, message in messages:
         expected = set(BASE_HEADERS)
-        if unsubscribable(TEMPLATE_CATEGORIES[template]) and address != TRANSLATOR:
+        if unsubscribable(TEMPLATE_CATEGORIES[template]) and address not in (TRANSLATOR, TEAM):
             expected |= {"list-unsubscribe", "list-unsubscribe-post"}
         assert sorted(name.lower() for name in message.keys()) == sorted(expected), template
         [to] = message.get_all("To")

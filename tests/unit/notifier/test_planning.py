@@ -60,6 +60,15 @@ def test_translation_requests_go_to_the_translators_of_that_language():
     assert [p.address for p in plan("translation-requested", {**data, "language": "fr-CA"}, translators)] == ["c@x.org"]
 
 
+def test_only_a_clinic_session_asks_interpreters_to_answer_at_the_portal():
+    _, session = EVENTS["interpreter_request"]
+    translators = {"ar": ("a@x.org",)}
+    assert [p.template for p in plan("translation-requested", session, translators)] == ["interpreter_request"]
+    # a connection's interpretation help has no session time: it joins the translators' queue
+    conversation = {**session, "subject_kind": "connection", "subject_id": "m1", "start": None, "minutes": None}
+    assert [p.template for p in plan("translation-requested", conversation, translators)] == ["translation_request"]
+
+
 def test_events_without_a_message_plan_nothing():
     assert plan("match-accepted", {}) == [] and plan("feedback-submitted", {}) == []
 
