@@ -1,7 +1,7 @@
 """Browsing the portal: 20 concurrent sessions on the embedded stack (`letsconnect up`'s Stack: the
 portal and the five APIs under gunicorn), each a person going from page to page with a pause to read
 (directory with filters and its next page, clinics and a clinic, resources with a search and a
-resource), in the five languages and several time zones. Target: pages p95 < 200 ms, 0 errors.
+resource, and their own page /me, signed in), in the five languages and several time zones. Target: pages p95 < 200 ms, 0 errors.
 
     .venv/bin/python bench/portal.py [--sessions 20] [--seconds 60] [--think 1.0] [--people 300]
 
@@ -42,15 +42,18 @@ def seed(stack_urls: dict[str, str], people: int, rng: random.Random) -> dict[st
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {STAFF}"
     topics = list(base_topics())
+    sessions = []
     for i in range(people):
         tag = uuid.uuid4().hex[:6]
-        session.post(stack_urls["registry"] + "/participants", timeout=30, json={
+        registered = session.post(stack_urls["registry"] + "/participants", timeout=30, json={
             "username": f"Bench {i} {tag}", "name": f"Person {i}", "email": f"p{i}.{tag}@bench.example.org",
             "languages": rng.sample(["ar", "en", "es", "fr", "pt", "sw", "hi"], 2), "timezone": rng.choice(ZONES),
             "region": rng.choice(REGIONS), "group": {"name": f"Group {i % 40}", "type": "user_group"},
             "role": "volunteer", "purpose": "organising",
             "interests": [{"topic": t, "direction": rng.choice(["learn", "share"])} for t in rng.sample(topics, 3)],
-            "consent": {"public_profile": True, "share_contact": True, "recording": False}}).raise_for_status()
+            "consent": {"public_profile": True, "share_contact": True, "recording": False}})
+        registered.raise_for_status()
+        sessions.append(registered.json()["token"])  # a session token: the bench's people are signed in
     clinics = []
     start = (datetime.now(timezone.utc) + timedelta(days=10)).replace(minute=0, second=0, microsecond=0)
     for i in range(12):
@@ -70,7 +73,7 @@ def seed(stack_urls: dict[str, str], people: int, rng: random.Random) -> dict[st
             "topics": rng.sample(topics, 2)})
         answer.raise_for_status()
         resources.append(answer.json()["id"])
-    return {"clinics": clinics, "resources": resources, "topics": topics}
+    return {"clinics": clinics, "resources": resources, "topics": topics, "sessions": sessions}
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -93,15 +96,15 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     def total(pid: int) -> float:
         return (stats.get(pid) or (0, 0.0))[1] + sum(total(child) for child in children.get(pid, []))
 
-    return {name: total(child.pid) for name, child in stack.children.items()}
+    return {name: total(child.process.pid) for name, child in stack.children.items() if child.process is not None}
 
 
 class Browser:
     """One person's keep-alive connection to the portal, with their language and zone cookies."""
 
-    def __init__(self, port: int, language: str, zone: str):
+    def __init__(self, port: int, language: str, zone: str, session_token: str):
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookie = f"lc_lang={language}; lc_tz={zone}"
+        self.cookie = f"lc_lang={language}; lc_tz={zone}; lc_session={session_token}"
 
     def get(self, path: str) -> tuple[int, str, float]:
         started = time.perf_counter()
@@ -116,7 +119,7 @@ class Browser:
 
 
 def browse(port: int, data: dict, until: float, think: float, rng: random.Random, results, errors) -> None:
-    browser = Browser(port, rng.choice(LANGUAGES), rng.choice(ZONES))
+    browser = Browser(port, rng.choice(LANGUAGES), rng.choice(ZONES), rng.choice(data["sessions"]))
 
     def page(kind: str, path: str) -> str:
         status, body, elapsed = browser.get(path)
@@ -139,6 +142,7 @@ def browse(port: int, data: dict, until: float, think: float, rng: random.Random
         page("clinic", f"/clinics/{rng.choice(data['clinics'])}")
         page("resources", "/resources?" + urlencode({"q": rng.choice(["budget", "guide", "strategy", "plan"])}))
         page("resource", f"/resources/{rng.choice(data['resources'])}")
+        page("my page", "/me")
 
 
 def main() -> None:
@@ -154,8 +158,8 @@ def main() -> None:
         settings = Settings(ports={s: free_port() for s in SERVICES}, staff_tokens=(STAFF,))
         portal_port = free_port()
         os.environ["LC_STAFF_TOKENS"] = STAFF  # the stack's processes read their settings from the environment
-        stack = Stack(settings, servers, portal_port=portal_port)
-        stack.start(announce=lambda *_: None)
+        stack = Stack(settings, servers, portal_port=portal_port, say=lambda *_: None)
+        stack.start()
         try:
             urls = {s: f"http://127.0.0.1:{p}" for s, p in settings.ports.items()}
             data = seed(urls, args.people, rng)

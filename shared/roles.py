@@ -103,6 +103,7 @@ ROUTES: dict[tuple[str, str, str], Access] = {
     ("scheduler", "GET", "/clinics/<clinic_id>/registrations/<participant_id>"): _shared(*RUNS_PROGRAM),
     ("scheduler", "DELETE", "/clinics/<clinic_id>/registrations/<participant_id>"): _shared(*RUNS_PROGRAM),
     ("scheduler", "GET", "/interpretation-requests/<request_id>"): _shared(*RUNS_PROGRAM),
+    ("scheduler", "GET", "/participants/<participant_id>/registrations"): _shared(*RUNS_PROGRAM),
     # notifier: delivery log, preferences, translation queue
     ("notifier", "GET", "/notifications"): _staff(*RUNS_PROGRAM),
     ("notifier", "GET", "/translation-requests"): _staff(*TRANSLATES),

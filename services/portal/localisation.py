@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 
 from babel.lists import format_list
 from babel.numbers import format_decimal
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 from flask_babel import Babel
 from markupsafe import Markup, escape
 
 from shared.languages import language_name
 
+from services.portal import credentials
 from services.portal.domain import languages, times
 
 LANGUAGE_COOKIE = "lc_lang"
@@ -87,7 +88,15 @@ def _helpers() -> dict:
         "day": lambda value: times.day(value, language, zone),
         "number": lambda value: format_decimal(value, locale=language),
         "listing": lambda items, name=str: format_list([name(item) for item in items], locale=language) if items else "",
+        "notice": _notice(),
+        "signed_in": credentials.signed_in() is not None,
     }
+
+
+def _notice():
+    """What the last POST did, shown once on the page it led to (api.py `_tell`)."""
+    kept = session.pop("notice", None) if "notice" in session else None
+    return kept if isinstance(kept, list) and len(kept) == 2 else None
 
 
 def init_localisation(app: Flask, secure_cookies: bool) -> None:

@@ -97,20 +97,33 @@ class ServiceClient:
             raise Rejected(service, response.status_code, body or {})
         return Answer(response.status_code, body, response.content, content_type)
 
-    def get_json(self, service: str, path: str, params: dict | None = None) -> dict:
-        answer = self.request("GET", service, path, params=_without_empty(params))
+    def get_json(self, service: str, path: str, params: dict | None = None, bearer: str | None = None) -> dict:
+        answer = self.request("GET", service, path, params=_without_empty(params), headers=_authorised(bearer))
         if answer.body is None:
             raise ServiceUnavailable(service, f"GET {path} did not answer JSON")
         return answer.body
 
-    def post_json(self, service: str, path: str, body: dict) -> Answer:
-        return self.request("POST", service, path, json=body)
+    def post_json(self, service: str, path: str, body: dict, bearer: str | None = None,
+                  forwarded_for: str | None = None) -> Answer:
+        headers = _authorised(bearer)
+        if forwarded_for:  # believed only where LC_TRUSTED_PROXIES names the portal (rate limits per person)
+            headers = {**(headers or {}), "X-Forwarded-For": forwarded_for}
+        return self.request("POST", service, path, json=body, headers=headers)
+
+    def send(self, method: str, service: str, path: str, bearer: str, body: dict | None = None) -> Answer:
+        """PUT, PATCH or DELETE on behalf of the person whose token (session or link) this is."""
+        return self.request(method, service, path, json=body, headers=_authorised(bearer))
 
     def healthy(self, service: str) -> bool:
         try:
             return self.request("GET", service, "/healthz").status == 200
         except (ServiceUnavailable, Rejected):
             return False
+
+
+def _authorised(bearer: str | None) -> dict | None:
+    """The person's own token (their session, or the link they followed), never the portal's."""
+    return {"Authorization": f"Bearer {bearer}"} if bearer else None
 
 
 def _without_empty(params: dict | None) -> dict | None:

@@ -213,6 +213,16 @@ class RegistrationOne(MethodView):
         return answer(use_cases().seats.give_back, clinic_id, participant_id)
 
 
+@blp.route("/participants/<participant_id>/registrations")
+class OwnRegistrations(MethodView):
+    @blp.doc(security=BEARER)
+    def get(self, participant_id):
+        """The person's own seats and waitlist places at upcoming and past clinics (their session,
+        or the working group), soonest first: the portal's "my clinics"."""
+        require_participant(participant_id)
+        return {"items": answer(use_cases().seats.of_participant, participant_id), "next": None}
+
+
 # ----- completion, recording, feedback
 
 @blp.route("/clinics/<clinic_id>/complete")

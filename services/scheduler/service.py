@@ -368,6 +368,21 @@ class Seats:
             raise NotFound("this person is not registered for this clinic")
         return registration_view(clinic, registration, position_of(self.store, registration))
 
+    def of_participant(self, participant_id: str) -> list[dict]:
+        """Every seat and waitlist place the person holds, with its clinic's title and slot time."""
+        held = self.store.active_registrations_of(participant_id, None)
+        found = {c["_id"]: c for c in self.store.clinics_by_ids(sorted({r["clinic_id"] for r in held}))}
+        mine = []
+        for registration in held:
+            clinic = found.get(registration["clinic_id"])
+            if clinic is None:
+                continue
+            slot = next((s for s in clinic["slots"] if s["slot_id"] == registration["slot_id"]), None)
+            mine.append({**registration_view(clinic, registration, position_of(self.store, registration)),
+                         "title": clinic["title"], "clinic_status": clinic["status"],
+                         "start": iso(slot["start"]) if slot else None, "minutes": slot["minutes"] if slot else None})
+        return sorted(mine, key=lambda item: item["start"] or "")
+
     def everyone(self, clinic_id: str) -> list[dict]:
         self.store.clinic(clinic_id)
         return [registration_row(r, position_of(self.store, r)) for r in self.store.clinic_registrations(clinic_id)]

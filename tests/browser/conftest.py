@@ -137,3 +137,58 @@ def mail_to(maildir: Path, address: str, timeout: float = 60.0):
 def someone(prefix: str = "Browser") -> dict:
     tag = uuid.uuid4().hex[:8]
     return {"username": f"{prefix} {tag}", "name": f"{prefix} {tag[:4]}", "email": f"{prefix.lower()}.{tag}@example.org"}
+
+
+def links_in_mail(maildir: Path, address: str, fragment: str, scope: str | None = None, timeout: float = 90.0,
+                  at_least: int = 1) -> list[str]:
+    """Every link (path and query, without the portal's address) containing `fragment` in the messages
+    filed for `address`, waiting until there is one; `scope`: only links whose token has that scope."""
+    import base64
+    import email
+    import json
+    import re
+    import time
+    from email.policy import default
+    from urllib.parse import parse_qs, urlsplit
+
+    def token_scope(url: str) -> str | None:
+        token = (parse_qs(urlsplit(url).query).get("token") or [""])[0]
+        try:
+            payload = token.split(".")[1]
+            return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("scope")
+        except (IndexError, ValueError):
+            return None
+
+    deadline = time.time() + timeout
+    while True:
+        found = []
+        for path in sorted((maildir / "new").glob("*")) if (maildir / "new").exists() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=default)
+            if address not in str(message["X-Envelope-To"] or ""):
+                continue
+            body = message.get_body(preferencelist=("plain",))
+            for url in re.findall(r"https?://[^\s<>\"]+", body.get_content() if body else ""):
+                if fragment in url and (scope is None or token_scope(url) == scope):
+                    parts = urlsplit(url)
+                    found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+        found = list(dict.fromkeys(found))
+        if len(found) >= at_least or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(found) >= at_least, f"no link with {fragment!r} (scope {scope}) in mail to {address} within {timeout:.0f}s"
+    return found
+
+
+def register_by_api(stack, prefix: str, topic: str, direction: str, *, languages=("en",), region: str = "nwe",
+                    timezone_name: str = "Europe/Berlin", group: str | None = None) -> dict:
+    """A participant registered through the registry's public API (as a community's own form would):
+    {id, token, email, name, username}."""
+    person = someone(prefix)
+    answer = requests.post(stack.url("registry") + "/participants", timeout=30, json={
+        **person, "languages": list(languages), "timezone": timezone_name, "region": region,
+        "group": {"name": group or f"{prefix} group {uuid.uuid4().hex[:6]}", "type": "user_group"},
+        "role": "volunteer", "purpose": "organising",
+        "interests": [{"topic": topic, "direction": direction}],
+        "consent": {"public_profile": False, "share_contact": True, "recording": True}})
+    assert answer.status_code == 201, answer.text
+    return {**person, "id": answer.json()["id"], "token": answer.json()["token"]}

@@ -34,10 +34,11 @@ class Scan:
     def here(self, name: str) -> None:
         self.found[name] = serious_violations(self.tab.page)
 
-    def go(self, path: str) -> None:
+    def go(self, path: str):
         separator = "&" if "?" in path else "?"
-        self.tab.go(f"{path}{separator}lang={self.language}")
+        response = self.tab.go(f"{path}{separator}lang={self.language}")
         self.here(path)
+        return response
 
 
 def register_someone(page, language: str) -> None:
@@ -130,3 +131,100 @@ def test_an_api_docs_page_loads_only_from_its_own_service(visit, stack):
     tab.page.wait_for_selector(".swagger-ui .info .title")
     assert "Let's Connect" in tab.page.locator(".swagger-ui .info .title").inner_text()
     assert tab.foreign_loads() == []
+
+
+# ----- phase B: a person's own pages and the pages an email link opens
+
+@pytest.fixture(scope="module")
+def two_people_with_things(stack):
+    """Ana (session) made a connection naming Bea and booked a clinic seat; Bea has neither answered nor
+    booked: between them, every state a phase-B page shows a form or a status in."""
+    import time
+
+    import requests
+
+    from tests.browser.conftest import register_by_api
+    from tests.browser.test_answer_journeys import CLINIC_TOPIC, a_clinic, a_clinic_body
+
+    # no language in common: the matcher proposes nothing to them by itself
+    ana = register_by_api(stack, "AxeAna", CLINIC_TOPIC, "share", languages=("ar",))
+    bea = register_by_api(stack, "AxeBea", CLINIC_TOPIC, "learn", languages=("es",))
+    deadline = time.time() + 120
+    while True:  # the matcher learns about Bea from the registry's events
+        made = requests.post(stack.url("matcher") + "/connections", timeout=30,
+                             headers={"Authorization": f"Bearer {ana['token']}"},
+                             json={"topic": "partnerships", "language": "en", "role": "sharer",
+                                   "participants": [{"id": bea["id"], "role": "learner"}]})
+        if made.status_code == 201 or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert made.status_code == 201, made.text
+    # a second connection, confirmed by Bea: Ana's page then offers interpretation and the outcome summary
+    confirmed = requests.post(stack.url("matcher") + "/connections", timeout=30,
+                              headers={"Authorization": f"Bearer {ana['token']}"},
+                              json={"topic": "fundraising", "language": "en", "role": "sharer",
+                                    "participants": [{"id": bea["id"], "role": "learner"}]})
+    assert confirmed.status_code == 201, confirmed.text
+    done = requests.post(f"{stack.url('matcher')}/connections/{confirmed.json()['id']}/confirm", timeout=30,
+                         headers={"Authorization": f"Bearer {bea['token']}"}, json={"participant": bea["id"]})
+    assert done.status_code == 200 and done.json()["status"] == "confirmed", done.text
+    # a clinic Ana presents (the scheduler learns she shares its topic from the registry's events)
+    presented = None
+    while presented is None or (presented.status_code != 201 and time.time() < deadline + 60):
+        presented = requests.post(stack.url("scheduler") + "/clinics", timeout=30,
+                                  headers={"Authorization": "Bearer e2e-staff-token"},
+                                  json={**a_clinic_body(), "sharers": [ana["id"]]})
+        time.sleep(0 if presented.status_code == 201 else 1)
+    assert presented.status_code == 201, presented.text
+    clinic = a_clinic(stack, seats=3)
+    booked = requests.post(f"{stack.url('scheduler')}/clinics/{clinic['id']}/registrations", timeout=30,
+                           headers={"Authorization": f"Bearer {ana['token']}"},
+                           json={"participant": ana["id"], "slot": clinic["slots"][0]["id"], "interpretation": "ar"})
+    assert booked.status_code == 201, booked.text
+    return {"ana": ana, "bea": bea, "connection": made.json()["id"], "confirmed": confirmed.json()["id"],
+            "clinic": clinic["id"], "presented": presented.json()["id"]}
+
+
+def signed_in_tab(visit, stack, person: dict):
+    tab = visit(timezone_id="Asia/Kolkata")
+    tab.context.add_cookies([{"name": "lc_session", "value": person["token"], "url": stack.portal,
+                              "httpOnly": True, "sameSite": "Lax"}])
+    return tab
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_of_phase_b_is_accessible_in_every_language(visit, stack, two_people_with_things, reports,
+                                                               language):
+    things = two_people_with_things
+    found = {}
+    anonymous = Scan(visit(timezone_id="Asia/Kolkata"), language)
+    for path in ("/sign-in", "/sign-in/sent", "/sign-in/complete?token=not-a-token", "/sign-out",
+                 f"/matches/{things['connection']}", f"/clinics/{things['clinic']}?token=expired"):
+        anonymous.go(path)
+    anonymous.tab.go(f"/sign-in?lang={language}")
+    submit(anonymous.tab.page, anonymous.tab.page.locator("form.sign-in button[type=submit]"))  # empty: its error
+    anonymous.here("/sign-in (error)")
+    ana = Scan(signed_in_tab(visit, stack, things["ana"]), language)
+    for path in ("/me", "/me/profile", "/me/erase", f"/matches/{things['connection']}",
+                 f"/matches/{things['confirmed']}", f"/clinics/{things['clinic']}", f"/clinics/{things['presented']}",
+                 f"/clinics/{things['clinic']}/feedback", "/preferences?unsubscribe=reminders", "/preferences"):
+        assert ana.go(path).status == 200, path  # her own page, not "please sign in"
+    submit(ana.tab.page, ana.tab.page.locator("main form button[type=submit]"))  # the feedback form, empty
+    assert ana.tab.page.locator("#interpretation-language").count() == 0  # (the last page: preferences)
+    ana.tab.go(f"/matches/{things['confirmed']}?lang={language}")
+    assert ana.tab.page.locator("#interpretation-language").is_visible() and ana.tab.page.locator("#summary").is_visible()
+    ana.tab.go(f"/clinics/{things['presented']}?lang={language}")
+    assert ana.tab.page.locator("#presenter").is_visible()
+    ana.tab.go(f"/me/erase?lang={language}")
+    submit(ana.tab.page, ana.tab.page.locator("main form button.danger"))  # not confirmed: its error
+    ana.here("/me/erase (error)")
+    bea = Scan(signed_in_tab(visit, stack, things["bea"]), language)
+    for path in (f"/connections/{things['connection']}", f"/clinics/{things['clinic']}"):
+        assert bea.go(path).status == 200, path
+        assert bea.tab.page.locator("main form").count() >= 1, path  # confirm the connection; book a seat
+    for scan in (anonymous, ana, bea):
+        found.update({f"{path} ({scan is ana and 'ana' or scan is bea and 'bea' or 'anonymous'})": problems
+                      for path, problems in scan.found.items()})
+    (reports / f"axe-phase-b-{language}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1))
+    assert {path: problems for path, problems in found.items() if problems} == {}
+    assert anonymous.tab.foreign_loads() == [] and ana.tab.foreign_loads() == [] and bea.tab.foreign_loads() == []

@@ -57,3 +57,36 @@ def test_an_arabic_journey_right_to_left_from_the_form_to_the_welcome_email(visi
                                                                     "الخميس", "الجمعة", "السبت"))
     page.screenshot(path=str(reports / "arabic-clinics.png"), full_page=True)
     assert tab.foreign_loads() == []
+
+
+def test_an_arabic_speaker_signs_in_and_books_a_seat_from_the_invitation_right_to_left(visit, stack, reports):
+    """Her pages open in her first language once she signs in; the invitation's link books a seat with
+    interpretation, in Arabic and laid out right to left."""
+    from tests.browser.conftest import links_in_mail, register_by_api
+    from tests.browser.test_account_journeys import sign_in_by_email
+    from tests.browser.test_answer_journeys import CLINIC_TOPIC, a_clinic
+
+    clinic = a_clinic(stack, seats=4)
+    person = register_by_api(stack, "Nour", CLINIC_TOPIC, "learn", languages=("ar", "en"), region="mena",
+                             timezone_name="Asia/Amman")
+    tab = visit(timezone_id="Asia/Amman", locale="en-GB")  # an English browser
+    page = tab.page
+    sign_in_by_email(tab, stack, person["email"])
+    html = page.locator("html")
+    assert html.get_attribute("lang") == "ar" and html.get_attribute("dir") == "rtl"
+    assert page.locator("#notice").inner_text() == "لقد سجّلت الدخول."
+    assert page.get_by_role("heading", level=2, name="عياداتي التعليمية").is_visible()
+    page.screenshot(path=str(reports / "arabic-my-page.png"), full_page=True)
+    link = links_in_mail(stack.maildir, person["email"], f"/clinics/{clinic['id']}", scope="clinic.register")[0]
+    tab.go(link)
+    page.get_by_label("الترجمة الفورية (اختياري)").select_option("ar")
+    submit(page, page.get_by_role("button", name="احجز مقعدي"))
+    assert page.locator("#my-seat .status").inner_text() == "مقعدك مؤكَّد."
+    assert html.get_attribute("dir") == "rtl"
+    # right to left: the booking section's heading starts at the right edge of the page's content
+    heading, main = page.locator("#seat-title").bounding_box(), page.locator("main").bounding_box()
+    assert heading["x"] + heading["width"] > main["x"] + main["width"] * 0.6
+    page.screenshot(path=str(reports / "arabic-clinic-seat.png"), full_page=True)
+    tab.go("/me")
+    assert page.locator("#my-seats").get_by_text("المقعد مؤكَّد").is_visible()
+    assert tab.foreign_loads() == []

@@ -71,3 +71,37 @@ CLINIC_KINDS = {
     "monthly": N_("Monthly clinic on a hot topic"),
     "quarterly": N_("Quarterly clinic on proposals and reports"),
 }
+
+# The notifier's mail categories a person may stop (services/notifier/domain/preferences.py SKIPPABLE).
+MAIL_CATEGORIES = {
+    "matches": N_("Connection proposals"),
+    "invitations": N_("Invitations to learning clinics"),
+    "reminders": N_("Reminders before a clinic"),
+    "feedback": N_("Requests for feedback"),
+    "resources": N_("New resources on my topics"),
+}
+RESOURCE_MODES = {
+    "digest": N_("One email a week with all the new resources"),
+    "immediate": N_("One email for each new resource"),
+}
+
+MATCH_STATUSES = {
+    "proposed": N_("Proposed: waiting for answers"),
+    "confirmed": N_("Confirmed: you are connected"),
+    "declined": N_("Declined"),
+    "expired": N_("Expired: not everyone answered in time"),
+    "completed": N_("Completed"),
+}
+SEAT_STATUSES = {
+    "confirmed": N_("Seat confirmed"),
+    "waitlisted": N_("On the waiting list"),
+    "cancelled": N_("Cancelled"),
+    "presenter": N_("You present this clinic"),
+}
+MATCH_ROLES = {"learner": N_("learner"), "sharer": N_("sharer")}
+INTERPRETATION_STATUSES = {
+    "requested": N_("interpreters asked, waiting for an answer"),
+    "confirmed": N_("an interpreter is confirmed"),
+    "missing": N_("no interpreter yet"),
+    "cancelled": N_("cancelled"),
+}

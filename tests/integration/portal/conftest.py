@@ -64,7 +64,7 @@ class Platform:
 def platform(servers):
     settings = namespaced_settings(servers)
     apis = {name: ServedApi(importlib.import_module(f"services.{name}.app").create_app(settings))
-            for name in ("registry", "scheduler", "resources")}
+            for name in ("registry", "scheduler", "resources", "matcher", "notifier")}
     yield Platform(settings, apis)
     for api in apis.values():
         api.stop()
