@@ -9,6 +9,9 @@ letsconnect/stack.py, deploy/Dockerfile and docker-compose.yml).
 from shared.config import Settings, refuse_known_secrets_when_exposed
 
 logger_class = "shared.access_log.RedactingLogger"
+# The portal keeps connections to the APIs alive; gunicorn's default (2 s) closed them so often
+# that a request raced the close now and then. Clients idle longer than this reconnect.
+keepalive = 30
 
 
 def _hosts(addresses) -> list[str]:

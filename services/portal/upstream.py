@@ -5,6 +5,10 @@ several threads; a session is not made to be shared between them), a connect and
 timeout on every call, and three outcomes a page can act on: the answer, `Rejected` (the
 service said no: 4xx with its JSON body), or `ServiceUnavailable` (down, too slow, or a 5xx),
 which the app turns into a friendly 503 page.
+
+A kept-alive connection the service closed just as a request went out fails before the service
+read anything; such a request is sent once more on a new connection when repeating it is harmless
+(GET, HEAD, PUT, DELETE). A POST is never sent twice: it may have done something.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger(__name__)
+REPEATABLE = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 class ServiceUnavailable(RuntimeError):
@@ -72,9 +77,17 @@ class ServiceClient:
                 headers: dict | None = None, data: bytes | None = None) -> Answer:
         """`data`: a raw body (a CSV upload, say) instead of `json`, with its Content-Type in `headers`."""
         url = self.api_urls[service] + path
+        attempts = 2 if method.upper() in REPEATABLE else 1
         try:
-            response = self._session().request(method, url, params=params, json=json, headers=headers,
-                                               data=data, timeout=self.timeout)
+            for attempt in range(1, attempts + 1):
+                try:
+                    response = self._session().request(method, url, params=params, json=json, headers=headers,
+                                                       data=data, timeout=self.timeout)
+                    break
+                except requests.ConnectionError as exc:
+                    if attempt == attempts or isinstance(exc, requests.Timeout):
+                        raise
+                    log.info("portal: %s %s: connection closed under the request, sending it again", method, url)
         except requests.Timeout as exc:
             log.warning("portal: %s %s timed out: %s", method, url, exc)
             raise ServiceUnavailable(service, "did not answer in time") from exc
