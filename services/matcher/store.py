@@ -244,9 +244,17 @@ class Store(RoundStore):
     def match_summaries(self) -> list[dict]:
         return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1, "origin": 1}))
 
-    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int) -> list[dict]:
-        """Matches newest first, on a topic, in a status, only those with an outcome summary."""
+    def people_in_region(self, region: str) -> list[str]:
+        """Participants whose interests (the registry's copy of their profile) place them in `region`."""
+        return self.candidates.distinct("participant_id", {"region": region})
+
+    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int,
+                          people: list[str] | None = None) -> list[dict]:
+        """Matches newest first, on a topic, in a status, only those with an outcome summary, only
+        those with one of `people` (when given)."""
         query: dict = {}
+        if people is not None:
+            query["participants.id"] = {"$in": people}
         if topic:
             query["topic"] = topic
         if status:

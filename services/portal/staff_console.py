@@ -135,8 +135,9 @@ class _ProgramWork(_StaffCalls):
 
     # ----- connections and their outcome summaries
 
-    def connections(self, token: str, topic: str | None, status: str | None, with_summary: bool) -> list[dict]:
-        return self.get(token, "matcher", "/outcomes", {"topic": topic, "status": status,
+    def connections(self, token: str, topic: str | None, status: str | None, with_summary: bool,
+                    region: str | None = None) -> list[dict]:
+        return self.get(token, "matcher", "/outcomes", {"topic": topic, "status": status, "region": region,
                                                          "with_summary": "true" if with_summary else None})["items"]
 
     # ----- clinics

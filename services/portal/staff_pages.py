@@ -25,6 +25,7 @@ from services.portal.domain.staff_console import (
     CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, chosen_roles, dashboard_charts, export_row,
     search_filters,
 )
+from services.portal.domain import choices
 from services.portal.localisation import TRANSLATIONS
 from services.portal.staff_console import Forbidden, SignedOut, StaffConsole
 from services.portal.upstream import NotFound, Rejected, ServiceClient
@@ -176,9 +177,11 @@ def run_preview(round_id):
 def connections():
     topic = request.args.get("topic", "")[:64] or None
     status = request.args.get("status", "")[:30] or None
+    region = request.args.get("region") if request.args.get("region") in choices.REGIONS else None
     with_summary = request.args.get("with_summary") == "1"
-    return render_template("staff/connections.html", items=_console().connections(_token(), topic, status, with_summary),
-                           topic=topic, status=status, with_summary=with_summary,
+    items = _console().connections(_token(), topic, status, with_summary, region)
+    return render_template("staff/connections.html", items=items, topic=topic, status=status, region=region,
+                           with_summary=with_summary, regions=choices.REGIONS,
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
 
 

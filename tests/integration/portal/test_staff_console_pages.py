@@ -162,3 +162,33 @@ def test_learning_spaces_and_clinic_edits_from_the_console(console):
     future = lead.get("/staff/audit", query_string={"since": "2999-01-01"})
     assert 'data-action=' not in future.get_data(as_text=True)
     assert member.get("/staff/audit").status_code == 403  # the log is the coordinators'
+
+
+def test_connections_are_filtered_by_region_on_the_console(console):
+    """The matcher's read model knows where people are: the console's region filter shows a
+    connection between two people from the Middle East and North Africa under that region only."""
+    from shared.bus import Publisher
+    from services.matcher.worker import build_worker
+    from tests.integration.matcher.helpers import publish, skill
+    from tests.support import eventually, running
+
+    settings, apis, app = console
+    tag = uuid.uuid4().hex[:6]
+    sharer, learner = f"sharer-{tag}", f"learner-{tag}"
+    publisher = Publisher(settings, "test")
+    staff = {"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"}
+    with running(build_worker(settings)):
+        publish(publisher, "skill-registered", skill(sharer, "fundraising", "share", region="mena"))
+        publish(publisher, "skill-registered", skill(learner, "fundraising", "learn", region="mena"))
+        eventually(lambda: requests.get(apis["matcher"].url + "/outcomes", headers=staff, timeout=30,
+                                        params={"topic": "fundraising"}).json()["items"], timeout=60)
+    publisher.close()
+
+    member = signed_in(app, settings, "working_group")
+    mena = member.get("/staff/connections", query_string={"region": "mena"}).get_data(as_text=True)
+    assert learner in mena and sharer in mena
+    assert '<option value="mena" selected>' in mena
+    elsewhere = member.get("/staff/connections", query_string={"region": "lac"}).get_data(as_text=True)
+    assert learner not in elsewhere and "No connection matches." in elsewhere
+    french = member.get("/staff/connections", query_string={"region": "lac", "lang": "fr"}).get_data(as_text=True)
+    assert "Amérique latine" in french
