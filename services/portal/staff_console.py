@@ -37,6 +37,14 @@ def _path(value: str) -> str:
     return quote(value, safe="")
 
 
+def _reason(exc: Rejected) -> str:
+    """A service's refusal in words: its message and the fields' messages."""
+    details = [f"{name}: {'; '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+               for where in (exc.body.get("errors") or {}).values() if isinstance(where, dict)
+               for name, messages in where.items()]
+    return " ".join([exc.body.get("message", ""), *details]).strip()
+
+
 class _StaffCalls:
     """Signing in, and calls to the services with the signed-in member's token."""
 
@@ -194,8 +202,22 @@ class _ProgramWork(_StaffCalls):
             return None
         try:
             self._call(token, "PATCH", "scheduler", f"/clinics/{_path(clinic_id)}", json=changes)
+        except Forbidden:
+            raise
         except Rejected as exc:
-            return exc.body.get("message", "")
+            return _reason(exc)
+        return None
+
+    def confirm_recording(self, token: str, clinic_id: str, not_recorded: list[str]) -> str | None:
+        """None when the recording may now be published, else the scheduler's reason (someone who
+        did not consent is not among those confirmed as not recorded, say)."""
+        try:
+            self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/recording/confirm",
+                      {"not_recorded": not_recorded})
+        except Forbidden:
+            raise
+        except Rejected as exc:
+            return _reason(exc)
         return None
 
     # ----- learning spaces

@@ -23,7 +23,7 @@ from shared.languages import INTERFACE_LANGUAGES
 
 from services.portal.domain.staff_console import (
     CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, chosen_roles, dashboard_charts, export_row,
-    search_filters,
+    recording_confirmation, search_filters, slot_input,
 )
 from services.portal.domain import choices
 from services.portal.localisation import TRANSLATIONS
@@ -214,7 +214,7 @@ def create_clinic():
 @console.get("/clinics/<clinic_id>")
 def clinic_page(clinic_id):
     return render_template("staff/clinic.html", **_console().clinic(_token(), clinic_id),
-                           done=request.args.get("done"))
+                           done=request.args.get("done"), slot_input=slot_input)
 
 
 @console.post("/clinics/<clinic_id>/attendance")
@@ -222,6 +222,14 @@ def attendance(clinic_id):
     _console().mark_attendance(_token(), clinic_id, request.form.getlist("attended"),
                                request.form.get("recording_url", "").strip()[:500] or None)
     return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="attendance"))
+
+
+@console.post("/clinics/<clinic_id>/recording")
+def confirm_recording(clinic_id):
+    problem = _console().confirm_recording(_token(), clinic_id, recording_confirmation(request.form.to_dict(flat=False)))
+    if problem:
+        return render_template("staff/refused.html", message=problem), 422
+    return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="recording"))
 
 
 @console.post("/clinics/<clinic_id>/edit")

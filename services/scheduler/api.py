@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.audit import actor_of
 from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act, verified
+from shared.roles import RUNS_PROGRAM
 from shared.web import Blueprint, accepts, service_layer
 
 from services.scheduler.domain.errors import Invalid, NotFound, Refused
@@ -62,6 +63,15 @@ def _is_staff() -> bool:
     except HTTPException:
         return False
     return found is not None and found.is_staff
+
+
+def _runs_program() -> bool:
+    """The working group (and coordinators) also see a completed clinic's attendance and recording."""
+    try:
+        found = principal()
+    except HTTPException:
+        return False
+    return found is not None and found.is_staff and found.has_role(*RUNS_PROGRAM)
 
 
 # ----- clinics
@@ -124,8 +134,10 @@ class SuggestDates(MethodView):
 @blp.route("/clinics/<clinic_id>")
 class ClinicOne(MethodView):
     def get(self, clinic_id):
-        """One clinic: seats left per slot, interpretation per language (requested, confirmed, missing)."""
-        return answer(use_cases().clinics.view, clinic_id, _is_staff())
+        """One clinic: seats left per slot, interpretation per language (requested, confirmed, missing);
+        for the working group, a completed clinic's attendance and recording (whether it waits for
+        POST .../recording/confirm, and for whom)."""
+        return answer(use_cases().clinics.view, clinic_id, _is_staff(), _runs_program())
 
     @blp.arguments(ClinicPatch)
     @blp.doc(security=BEARER)

@@ -156,11 +156,14 @@ class Clinics:
         self.team = team
         self.seats = seats_
 
-    def view(self, clinic_id: str, staff: bool = False) -> dict:
+    def view(self, clinic_id: str, staff: bool = False, runs_program: bool = False) -> dict:
         clinic = self.store.clinic(clinic_id)
         if clinic["status"] == clinics.PROPOSED and not staff:
             raise NotFound("no such clinic")
-        return clinic_view(clinic, self.store.seat_counts(clinic_id), self.ctx.interpretation_summary(clinic_id))
+        view = clinic_view(clinic, self.store.seat_counts(clinic_id), self.ctx.interpretation_summary(clinic_id))
+        if runs_program and clinic["status"] == clinics.COMPLETED:
+            return {**completed_view(clinic), **view}
+        return view
 
     def listing(self, topic: str | None, language: str | None, kind: str | None, include_past: bool) -> list[dict]:
         """Upcoming scheduled clinics (or every public one), by first start."""

@@ -192,3 +192,60 @@ def test_connections_are_filtered_by_region_on_the_console(console):
     assert learner not in elsewhere and "No connection matches." in elsewhere
     french = member.get("/staff/connections", query_string={"region": "lac", "lang": "fr"}).get_data(as_text=True)
     assert "Amérique latine" in french
+
+
+def test_a_clinics_times_and_sharers_are_edited_and_its_recording_confirmed_from_the_console(console):
+    """The edit form takes what the scheduler's PATCH takes (times, lengths, presenters, a new
+    meeting link); after attendance with a recording, the clinic page asks staff to confirm that
+    the attendee who did not consent was not recorded, and the scheduler audits the confirmation."""
+    from datetime import datetime, timedelta, timezone
+
+    settings, apis, app = console
+    tag = uuid.uuid4().hex[:6]
+    first, second = f"presenter-a-{tag}", f"presenter-b-{tag}"
+    staff = {"Authorization": f"Bearer {issue_staff_token(settings, 'wg', ['working_group'])}"}
+    start = (datetime.now(timezone.utc) + timedelta(days=12)).replace(minute=0, second=0, microsecond=0)
+    clinic = requests.post(apis["scheduler"].url + "/clinics", timeout=30, headers=staff,
+                           json={"kind": "monthly", "title": "Recorded clinic", "topics": ["budget-development"],
+                                 "slots": [{"start": start.isoformat(), "minutes": 60}], "language": "fr",
+                                 "sharers": [first]}).json()
+    [slot] = clinic["slots"]
+    member = signed_in(app, settings, "working_group")
+    shown = member.get(f"/staff/clinics/{clinic['id']}")
+    assert f'name="start-{slot["id"]}"' in shown.get_data(as_text=True)
+    later = (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    edited = member.post(f"/staff/clinics/{clinic['id']}/edit", data={
+        "csrf_token": csrf(shown), "title": "Recorded clinic", "description": "",
+        f"start-{slot['id']}": later, f"minutes-{slot['id']}": "90", "sharers": f"{first}, {second}",
+        "meeting_url": "https://meet.example.org/recorded"})
+    assert edited.status_code == 302, edited.get_data(as_text=True)
+    now = requests.get(apis["scheduler"].url + f"/clinics/{clinic['id']}", headers=staff, timeout=30).json()
+    assert now["slots"][0]["start"].startswith(later) and now["slots"][0]["minutes"] == 90
+    assert now["sharers"] == [first, second] and now["has_meeting_link"] is True
+    moved_back = member.post(f"/staff/clinics/{clinic['id']}/edit", data={
+        "csrf_token": csrf(shown), f"start-{slot['id']}": "2001-01-01T10:00"})
+    assert moved_back.status_code == 422 and "past" in moved_back.get_data(as_text=True)
+
+    page = member.get(f"/staff/clinics/{clinic['id']}")
+    completed = member.post(f"/staff/clinics/{clinic['id']}/attendance", data={
+        "csrf_token": csrf(page), "attended": [first], "recording_url": "https://commons.example.org/rec.webm"})
+    assert completed.status_code == 302
+    pending = member.get(f"/staff/clinics/{clinic['id']}").get_data(as_text=True)
+    assert 'class="recording-confirm"' in pending and f'name="not_recorded" value="{first}"' in pending
+    public = requests.get(apis["scheduler"].url + f"/clinics/{clinic['id']}", timeout=30).json()
+    assert "attendees" not in public and "recording" not in public  # the working group's only
+    unticked = member.post(f"/staff/clinics/{clinic['id']}/recording", data={"csrf_token": csrf(page)})
+    assert unticked.status_code == 422
+    confirmed = member.post(f"/staff/clinics/{clinic['id']}/recording",
+                            data={"csrf_token": csrf(page), "not_recorded": [first]})
+    assert confirmed.status_code == 302
+    cleared = member.get(f"/staff/clinics/{clinic['id']}").get_data(as_text=True)
+    assert 'data-recording="cleared"' in cleared and "staff-working_group" in cleared
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    [record] = requests.get(apis["scheduler"].url + "/audit", headers=coordinator, timeout=30,
+                            params={"action": "clinic.recording-confirm"}).json()["items"]
+    assert record["actor"]["id"] == "staff-working_group" and record["target"]["id"] == clinic["id"]
+    ambassador = signed_in(app, settings, "ambassador")
+    refused = ambassador.post(f"/staff/clinics/{clinic['id']}/recording",
+                              data={"csrf_token": csrf(ambassador.get("/staff/rounds")), "not_recorded": [first]})
+    assert refused.status_code == 403
