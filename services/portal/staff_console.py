@@ -112,6 +112,14 @@ class _StaffCalls:
     def post(self, token: str, service: str, path: str, body: dict | None = None):
         return self._call(token, "POST", service, path, json=body if body is not None else {})
 
+    def staff_names(self, token: str) -> dict[str, str]:
+        """Staff account id -> name (registry GET /staff/names, open to every staff role), so pages
+        say who ran a round or took a request; {} when the registry does not answer (ids show)."""
+        try:
+            return self.get(token, "registry", "/staff/names").get("names", {})
+        except (Forbidden, Rejected, NotFound, ServiceUnavailable):
+            return {}
+
 
 
 class _ProgramWork(_StaffCalls):
@@ -338,6 +346,10 @@ class StaffConsole(_ProgramWork):
 
     def translation_done(self, token: str, request_id: str) -> None:
         self.post(token, "notifier", f"/translation-requests/{_path(request_id)}/done")
+
+    def take_translation(self, token: str, request_id: str) -> None:
+        """The signed-in member takes the request (the notifier records it as theirs, audited)."""
+        self.post(token, "notifier", f"/translation-requests/{_path(request_id)}/assign")
 
     # ----- audit
 

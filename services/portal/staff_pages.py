@@ -151,7 +151,8 @@ def rounds():
         history = _console().rounds(_token())
     except Forbidden:
         history = None
-    return render_template("staff/rounds.html", rounds=history)
+    names = _console().staff_names(_token()) if history else {}
+    return render_template("staff/rounds.html", rounds=history, names=names)
 
 
 @console.post("/rounds")
@@ -339,8 +340,15 @@ def restore_resource(resource_id):
 @console.get("/translations")
 def translations():
     status = request.args.get("status") if request.args.get("status") in ("open", "done") else "open"
-    return render_template("staff/translations.html", items=_console().translation_requests(_token(), status),
-                           status=status)
+    items = _console().translation_requests(_token(), status)
+    names = _console().staff_names(_token()) if any(item.get("assigned_to") for item in items) else {}
+    return render_template("staff/translations.html", items=items, status=status, names=names)
+
+
+@console.post("/translations/<request_id>/assign")
+def take_translation(request_id):
+    _console().take_translation(_token(), request_id)
+    return redirect(url_for("staff.translations"))
 
 
 @console.post("/translations/<request_id>/done")

@@ -249,3 +249,63 @@ def test_a_clinics_times_and_sharers_are_edited_and_its_recording_confirmed_from
     refused = ambassador.post(f"/staff/clinics/{clinic['id']}/recording",
                               data={"csrf_token": csrf(ambassador.get("/staff/rounds")), "not_recorded": [first]})
     assert refused.status_code == 403
+
+
+def test_a_translator_takes_a_request_from_the_queue_and_others_see_who_by_name(console):
+    """The queue's "Take it" makes the request the translator's (the notifier records and audits
+    it); another translator sees the taker's name (registry GET /staff/names), not an id."""
+    from services.notifier.config import NotifierConfig
+    from services.notifier.worker import build_worker
+    from tests.integration.notifier.helpers import Events
+    from tests.support import eventually, running
+
+    settings, apis, app = console
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    tag = uuid.uuid4().hex[:6]
+    added = requests.post(apis["registry"].url + "/staff", headers=coordinator, timeout=30,
+                          json={"email": f"tr.{tag}@example.org", "roles": ["translator"], "name": f"Tamar {tag}"})
+    assert added.status_code == 201, added.text
+    taker_id = added.json()["id"]
+    request_id = f"tr-{tag}"
+    events = Events(settings)
+    with running(build_worker(settings, NotifierConfig(digest_period_seconds=0))):
+        events.publish("translation-requested", {
+            "request_id": request_id, "subject_kind": "resource", "subject_id": "r-console", "language": "ar",
+            "source_language": "en", "title": f"Toolkit {tag}", "url": "https://meta.example.org/Toolkit",
+            "requested_by": "resources"}, source="resources")
+        eventually(lambda: [r for r in requests.get(apis["notifier"].url + "/translation-requests", headers=coordinator,
+                                                    timeout=30, params={"limit": 500}).json()["items"]
+                            if r["id"] == request_id], timeout=60)
+    events.publisher.close()
+
+    taker = app.test_client()
+    taker.set_cookie("lc_staff", issue_staff_token(settings, taker_id, ["translator"]), path="/staff")
+    queue = taker.get("/staff/translations")
+    assert f"/staff/translations/{request_id}/assign" in queue.get_data(as_text=True)
+    taken = taker.post(f"/staff/translations/{request_id}/assign", data={"csrf_token": csrf(queue)})
+    assert taken.status_code == 302
+    mine = taker.get("/staff/translations").get_data(as_text=True)
+    assert f'data-assigned-to="{taker_id}">You' in mine
+    assert f"/staff/translations/{request_id}/assign" not in mine  # nothing to take: it is theirs
+
+    colleague = signed_in(app, settings, "translator").get("/staff/translations").get_data(as_text=True)
+    assert f'data-assigned-to="{taker_id}">Tamar {tag}' in colleague
+    [record] = requests.get(apis["notifier"].url + "/audit", headers=coordinator, timeout=30,
+                            params={"action": "translation-request.assign"}).json()["items"]
+    assert record["actor"]["id"] == taker_id and record["after"] == {"assigned_to": taker_id}
+
+
+def test_the_round_history_names_who_requested_and_ran_each_round(console):
+    settings, apis, app = console
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    tag = uuid.uuid4().hex[:6]
+    added = requests.post(apis["registry"].url + "/staff", headers=coordinator, timeout=30,
+                          json={"email": f"wg.{tag}@example.org", "roles": ["working_group"], "name": f"Wafa {tag}"})
+    assert added.status_code == 201, added.text
+    member = app.test_client()
+    member.set_cookie("lc_staff", issue_staff_token(settings, added.json()["id"], ["working_group"]), path="/staff")
+    page = member.get("/staff/rounds")
+    asked = member.post("/staff/rounds", data={"csrf_token": csrf(page), "mode": "preview"})
+    assert asked.status_code == 302
+    history = member.get("/staff/rounds").get_data(as_text=True)
+    assert f"<td>Wafa {tag}</td>" in history and f"<td>{added.json()['id']}</td>" not in history
