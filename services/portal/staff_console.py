@@ -13,8 +13,8 @@ from shared.config import Settings
 from shared.tokens import STAFF, TokenError, verify_token
 
 from services.portal.domain.staff_console import (
-    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, clinic_changes, merged_audit, space_body, staff_body,
-    suggestion_day,
+    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, clinic_changes, merged_audit, space_body, space_changes,
+    staff_body, suggestion_day,
 )
 from services.portal.upstream import NotFound, Rejected, ServiceClient, ServiceUnavailable
 
@@ -247,6 +247,21 @@ class _ProgramWork(_StaffCalls):
             if not errors:
                 errors.add("form", exc.body.get("message", ""))
         return errors
+
+    def edit_space(self, token: str, space_id: str, form: dict) -> FormErrors:
+        """Save what the space's form changed (the scheduler audits it); the errors, if any."""
+        space = self._public("scheduler", f"/spaces/{_path(space_id)}")
+        changes, errors = space_changes(form, space)
+        if errors or not changes:
+            return errors
+        try:
+            self._call(token, "PATCH", "scheduler", f"/spaces/{_path(space_id)}", json=changes)
+        except Rejected as exc:
+            errors.add("form", _reason(exc))
+        return errors
+
+    def remove_space(self, token: str, space_id: str) -> None:
+        self._call(token, "DELETE", "scheduler", f"/spaces/{_path(space_id)}")
 
     def cancel_clinic(self, token: str, clinic_id: str):
         return self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/cancel")

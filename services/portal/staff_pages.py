@@ -248,7 +248,7 @@ def spaces():
 
 def _spaces_page(errors: FormErrors | None = None, status: int = 200):
     return render_template("staff/spaces.html", spaces=_console().spaces(), errors=(errors or FormErrors()).fields,
-                           kinds=SPACE_KINDS, languages=INTERFACE_LANGUAGES,
+                           kinds=SPACE_KINDS, languages=INTERFACE_LANGUAGES, done=request.args.get("done"),
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language)), status
 
 
@@ -256,6 +256,18 @@ def _spaces_page(errors: FormErrors | None = None, status: int = 200):
 def add_space():
     errors = _console().add_space(_token(), request.form.to_dict(flat=False))
     return _spaces_page(errors, 422) if errors else redirect(url_for("staff.spaces"))
+
+
+@console.post("/spaces/<space_id>/edit")
+def edit_space(space_id):
+    errors = _console().edit_space(_token(), space_id, request.form.to_dict(flat=False))
+    return _spaces_page(errors, 422) if errors else redirect(url_for("staff.spaces", done="edit"))
+
+
+@console.post("/spaces/<space_id>/remove")
+def remove_space(space_id):
+    _console().remove_space(_token(), space_id)
+    return redirect(url_for("staff.spaces", done="remove"))
 
 
 @console.post("/clinics/<clinic_id>/cancel")

@@ -384,8 +384,8 @@ class Spaces(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Add a community of practice, periodic meeting, chat group or mentoring program (working group)."""
-        require_staff()
-        return space_view(answer(use_cases().spaces.add, data)), 201
+        staff = require_staff()
+        return space_view(answer(use_cases().spaces.add, data, actor_of(staff))), 201
 
     @blp.arguments(SpaceQuery, location="query")
     def get(self, query):
@@ -402,10 +402,10 @@ class SpacesImport(MethodView):
         """Import learning spaces from an iCalendar file (text/calendar body; the community calendar's
         export), working group: a result per event (created, updated, skipped or error with the
         reasons); the events that pass are written together, or none."""
-        require_staff()
+        staff = require_staff()
         defaults = ImportDefaults(kind=query["kind"], topics=tuple(query["topic"]),
                                   languages=tuple(query["language"]), region=query["region"])
-        return answer(use_cases().spaces.import_calendar, request.get_data(cache=False), defaults)
+        return answer(use_cases().spaces.import_calendar, request.get_data(cache=False), defaults, actor_of(staff))
 
 
 @blp.route("/spaces/<space_id>")
@@ -416,13 +416,13 @@ class SpaceOne(MethodView):
     @blp.arguments(SpacePatch)
     @blp.doc(security=BEARER)
     def patch(self, data, space_id):
-        """Edit a learning space (working group); refused if the calendar could not show the result."""
-        require_staff()
-        return space_view(answer(use_cases().spaces.edit, space_id, data))
+        """Edit a learning space (working group); refused if the calendar could not show the result. Audited."""
+        staff = require_staff()
+        return space_view(answer(use_cases().spaces.edit, space_id, data, actor_of(staff)))
 
     @blp.doc(security=BEARER)
     def delete(self, space_id):
-        """Delete a learning space (working group)."""
-        require_staff()
-        answer(use_cases().spaces.delete, space_id)
+        """Delete a learning space (working group). Audited (with what it was)."""
+        staff = require_staff()
+        answer(use_cases().spaces.delete, space_id, actor_of(staff))
         return "", 204

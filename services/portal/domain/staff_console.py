@@ -182,6 +182,30 @@ def space_body(form: dict[str, list[str]]) -> tuple[dict, FormErrors]:
             "languages": languages, "link": link}, errors
 
 
+def space_changes(form: dict[str, list[str]], space: dict) -> tuple[dict, FormErrors]:
+    """PATCH /spaces/{id}'s body from a space's edit form: only what changed (the scheduler checks
+    it again)."""
+    errors = FormErrors()
+    first = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
+    changes: dict = {}
+    for name in ("title", "description", "link"):
+        if name in form and first(name) != (space.get(name) or ""):
+            changes[name] = first(name)
+    if first("kind") in SPACE_KINDS and first("kind") != space.get("kind"):
+        changes["kind"] = first("kind")
+    if "languages" in form or "languages_shown" in form:
+        languages = [code for code in form.get("languages", []) if code][:10]
+        if languages != list(space.get("languages") or []):
+            changes["languages"] = languages
+    if "title" in changes and len(changes["title"]) < 3:
+        errors.add("title", N_("Give the space a title (at least three characters)."))
+    if "link" in changes and not changes["link"].startswith(("https://", "http://")):
+        errors.add("link", N_("Give the space's address (https://...)."))
+    if "languages" in changes and not changes["languages"]:
+        errors.add("languages", N_("Choose at least one language."))
+    return changes, errors
+
+
 def slot_input(start: str) -> str:
     """A slot's UTC start as a datetime-local field shows it (2026-12-11T10:00)."""
     return start.replace("Z", "")[:16]

@@ -309,3 +309,42 @@ def test_the_round_history_names_who_requested_and_ran_each_round(console):
     assert asked.status_code == 302
     history = member.get("/staff/rounds").get_data(as_text=True)
     assert f"<td>Wafa {tag}</td>" in history and f"<td>{added.json()['id']}</td>" not in history
+
+
+def test_a_learning_space_is_edited_and_removed_from_the_console_and_both_are_audited(console):
+    settings, apis, app = console
+    tag = uuid.uuid4().hex[:6]
+    member = signed_in(app, settings, "working_group")
+    page = member.get("/staff/spaces")
+    added = member.post("/staff/spaces", data={"csrf_token": csrf(page), "title": f"Grants circle {tag}",
+                                               "kind": "community_of_practice", "topic": "budget-development",
+                                               "languages": ["fr"], "link": "https://meet.example.org/grants"})
+    assert added.status_code == 302
+    [space] = [s for s in requests.get(apis["scheduler"].url + "/spaces", timeout=30).json()["items"]
+               if s["title"] == f"Grants circle {tag}"]
+    listing = member.get("/staff/spaces").get_data(as_text=True)
+    assert f'action="/staff/spaces/{space["id"]}/edit"' in listing and f'/staff/spaces/{space["id"]}/remove' in listing
+
+    form = {"csrf_token": csrf(page), "languages_shown": "1", "title": f"Grants and budgets circle {tag}",
+            "kind": "periodic_meeting", "languages": ["fr", "ar"], "link": space["link"], "description": ""}
+    refused = member.post(f"/staff/spaces/{space['id']}/edit", data={**form, "link": "ftp://nope"})
+    assert refused.status_code == 422 and "https://" in refused.get_data(as_text=True)
+    saved = member.post(f"/staff/spaces/{space['id']}/edit", data=form)
+    assert saved.status_code == 302
+    now = requests.get(apis["scheduler"].url + f"/spaces/{space['id']}", timeout=30).json()
+    assert (now["title"], now["kind"], now["languages"]) == (f"Grants and budgets circle {tag}", "periodic_meeting",
+                                                              ["fr", "ar"])
+
+    removed = member.post(f"/staff/spaces/{space['id']}/remove", data={"csrf_token": csrf(page)})
+    assert removed.status_code == 302
+    assert requests.get(apis["scheduler"].url + f"/spaces/{space['id']}", timeout=30).status_code == 404
+    coordinator = {"Authorization": f"Bearer {issue_staff_token(settings, 'c', ['coordinator'])}"}
+    records = [r for r in requests.get(apis["scheduler"].url + "/audit", headers=coordinator, timeout=30).json()["items"]
+               if r["target"] == {"type": "space", "id": space["id"]}]
+    assert [(r["action"], r["actor"]["id"]) for r in records] == [
+        ("space.delete", "staff-working_group"), ("space.update", "staff-working_group"),
+        ("space.add", "staff-working_group")]
+    assert records[1]["after"]["languages"] == ["fr", "ar"] and records[0]["before"]["title"].startswith("Grants and")
+    ambassador = signed_in(app, settings, "ambassador")
+    assert ambassador.post(f"/staff/spaces/{space['id']}/remove",
+                           data={"csrf_token": csrf(ambassador.get("/staff/rounds"))}).status_code == 403

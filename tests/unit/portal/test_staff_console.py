@@ -99,3 +99,19 @@ def test_a_clinic_edit_sends_only_what_the_form_changed():
     assert clinic_changes({"start-s1": ["not a time"]}, clinic) == {}
     assert clinic_changes({"sharers": [""]}, clinic) == {"sharers": []}
     assert recording_confirmation({"not_recorded": ["p1", "", "p1", "p2"]}) == ["p1", "p2"]
+
+
+def test_a_space_edit_sends_only_what_changed_and_names_bad_fields():
+    from services.portal.domain.staff_console import space_changes
+
+    space = {"title": "Circle", "kind": "community_of_practice", "languages": ["fr"], "link": "https://x.example",
+             "description": ""}
+    same = {"title": ["Circle"], "kind": ["community_of_practice"], "languages_shown": ["1"], "languages": ["fr"],
+            "link": ["https://x.example"], "description": [""]}
+    assert space_changes(same, space) == ({}, space_changes(same, space)[1]) and not space_changes(same, space)[1]
+    changes, errors = space_changes({**same, "languages": ["fr", "ar"], "kind": ["chat_group"]}, space)
+    assert changes == {"languages": ["fr", "ar"], "kind": "chat_group"} and not errors
+    changes, errors = space_changes({**same, "link": ["ftp://x"], "title": ["x"]}, {**space})
+    assert set(errors.fields) == {"link", "title"}
+    _, errors = space_changes({k: v for k, v in same.items() if k != "languages"}, space)
+    assert set(errors.fields) == {"languages"}  # every box unticked
