@@ -214,8 +214,11 @@ def create_clinic():
 
 @console.get("/clinics/<clinic_id>")
 def clinic_page(clinic_id):
-    return render_template("staff/clinic.html", **_console().clinic(_token(), clinic_id),
-                           done=request.args.get("done"), slot_input=slot_input)
+    found = _console().clinic(_token(), clinic_id)
+    confirmed_by = (found["clinic"].get("recording") or {}).get("confirmed_by")
+    names = _console().staff_names(_token()) if confirmed_by else {}
+    return render_template("staff/clinic.html", **found, done=request.args.get("done"), slot_input=slot_input,
+                           names=names)
 
 
 @console.post("/clinics/<clinic_id>/attendance")
