@@ -83,10 +83,12 @@ class Outcomes(MethodView):
     @blp.arguments(OutcomesQuery, location="query")
     @blp.doc(security=[{"bearer": []}])
     def get(self, query):
-        """Connections for the working group, newest first: filter by topic and status, or only those
-        whose people wrote an outcome summary (the program's qualitative evaluation)."""
+        """Connections for the working group, newest first: filter by topic, status and region (a
+        connection with someone from the region), or only those whose people wrote an outcome summary
+        (the program's qualitative evaluation)."""
         require_staff()
-        found = _matcher().connections_where(query["topic"], query["status"], query["with_summary"], query["limit"])
+        found = _matcher().connections_where(query["topic"], query["status"], query["with_summary"], query["limit"],
+                                             region=query["region"])
         return {"items": [match_out(d) for d in found], "next": None}
 
 

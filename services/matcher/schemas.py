@@ -8,6 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from datetime import datetime, timezone
 
 from shared.clock import iso
+from shared.events.fields import REGIONS
 from shared.validation import language_code
 
 
@@ -133,6 +134,9 @@ class OutcomesQuery(Schema):
     topic = text(max_length=64)
     status = text(max_length=30, metadata={"description": "proposed, confirmed, completed, declined ..."})
     with_summary = fields.Boolean(load_default=False, metadata={"description": "only connections with an outcome summary"})
+    region = fields.String(load_default=None, validate=validate.OneOf(REGIONS),
+                           metadata={"description": "only connections with someone from this region (as the "
+                                                    "registry last said)"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

@@ -698,9 +698,12 @@ class MatcherService:
         """The round history, newest first: who requested each, who committed a preview."""
         return self.store.recent_rounds(limit)
 
-    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int) -> list[dict]:
-        """Connections for the console: filtered, with their outcome summaries."""
-        return self.store.connections_where(topic, status, with_summary, limit)
+    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int,
+                          region: str | None = None) -> list[dict]:
+        """Connections for the console: filtered, with their outcome summaries. `region`: those with
+        someone the read model places there (the region their registry profile gave)."""
+        people = self.store.people_in_region(region) if region else None
+        return self.store.connections_where(topic, status, with_summary, limit, people)
 
     def set_capacity(self, participant_id: str, limit: int) -> dict:
         """A sharer's own limit of open connections (open ones above it stay; no new ones)."""

@@ -244,9 +244,13 @@ class Store(RoundStore):
     def match_summaries(self) -> list[dict]:
         return list(self.matches.find({}, {"participants": 1, "status": 1, "waited_seconds": 1, "origin": 1}))
 
-    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int) -> list[dict]:
-        """Matches newest first, on a topic, in a status, only those with an outcome summary."""
-        query: dict = {}
+    def people_in_region(self, region: str) -> list[str]:  # as the registry's profile copies say
+        return self.candidates.distinct("participant_id", {"region": region})
+
+    def connections_where(self, topic: str | None, status: str | None, with_summary: bool, limit: int,
+                          people: list[str] | None = None) -> list[dict]:
+        """Matches newest first, on a topic, in a status, with an outcome summary, with one of `people`."""
+        query: dict = {} if people is None else {"participants.id": {"$in": people}}
         if topic:
             query["topic"] = topic
         if status:

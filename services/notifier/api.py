@@ -6,6 +6,7 @@ from flask import redirect
 from flask.views import MethodView
 from flask_smorest import abort
 
+from shared.audit import actor_of
 from shared.auth import require_participant, require_staff, verified
 from shared.cursors import CursorInvalid
 from shared.web import Blueprint, accepts, service_layer
@@ -15,6 +16,7 @@ from services.notifier.schemas import (
     PreferencesSchema, TokenQuerySchema, TranslationPageSchema, TranslationQuerySchema, TranslationRequestSchema,
     UnsubscribeQuerySchema,
 )
+from services.notifier.domain.translations import Refused as TranslationRefused
 from services.notifier.service import PersonErased
 
 blp = Blueprint("notifier", __name__, description="Mail to participants and translators")
@@ -148,7 +150,7 @@ class Unsubscribe(MethodView):
 def _translation(doc: dict) -> dict:
     return {"id": doc["_id"], "kind": doc.get("kind") or "translation", **{k: doc.get(k) for k in (
         "subject_kind", "subject_id", "language", "source_language", "title", "url", "requested_by", "start",
-        "minutes", "status", "translators", "created_at", "done_at")}}
+        "minutes", "status", "translators", "created_at", "done_at", "assigned_to", "assigned_at")}}
 
 
 @blp.route("/translation-requests")
@@ -171,9 +173,29 @@ class TranslationDone(MethodView):
     @blp.response(200, TranslationRequestSchema)
     @blp.doc(security=[{"bearer": []}])
     def post(self, request_id):
-        """Close a translation request (staff); closing it again changes nothing."""
-        require_staff()
-        doc = service_layer().records.close_translation_request(_path_id(request_id, "request_id"))
+        """Close a translation request (translators, working group); closing it again changes
+        nothing. Audited (translation-request.done)."""
+        staff = require_staff()
+        doc = service_layer().records.close_translation_request(_path_id(request_id, "request_id"), actor_of(staff))
+        if doc is None:
+            abort(404, message=f"no translation request {request_id}")
+        return _translation(doc)
+
+
+@blp.route("/translation-requests/<string:request_id>/assign")
+class TranslationAssign(MethodView):
+    @blp.response(200, TranslationRequestSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self, request_id):
+        """Take an open translation request (translators, working group): `assigned_to` becomes the
+        caller's staff account, even when someone else had it (the audit keeps who); taking it again
+        changes nothing; 409 when it is done. Audited (translation-request.assign)."""
+        staff = require_staff()
+        try:
+            doc = service_layer().records.assign_translation_request(_path_id(request_id, "request_id"),
+                                                                     staff.subject, actor_of(staff))
+        except TranslationRefused as refused:
+            abort(409, message=str(refused))
         if doc is None:
             abort(404, message=f"no translation request {request_id}")
         return _translation(doc)

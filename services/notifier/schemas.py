@@ -101,6 +101,8 @@ class TranslationRequestSchema(Schema):
     translators = fields.Integer(metadata={"description": "how many translators of the language were mailed"})
     created_at = fields.DateTime()
     done_at = fields.DateTime(allow_none=True)
+    assigned_to = fields.String(allow_none=True, metadata={"description": "the staff account that took it"})
+    assigned_at = fields.DateTime(allow_none=True)
 
 
 class TranslationPageSchema(Schema):

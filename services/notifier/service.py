@@ -18,6 +18,7 @@ from typing import Iterable
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
+from shared import audit
 from shared.bus import PermanentError
 from shared.clock import utcnow, utcnow_iso
 from shared.config import Settings
@@ -446,14 +447,37 @@ class Records:
         docs, following = self.store.translation_page(status=status, language=language, after=after, limit=limit)
         return docs, encode_cursor(following) if following is not None else None
 
-    def close_translation_request(self, request_id: str) -> dict | None:
-        """Done (closing it again changes nothing); None when there is no such request."""
-        transition = translation_rules.close(self.store.translation_request(request_id), utcnow())
-        if not transition.found:
-            return None
-        if transition.changes:
-            self.store.update_open_request(request_id, transition.changes)
-        return self.store.translation_request(request_id)
+    def close_translation_request(self, request_id: str, actor: dict | None = None) -> dict | None:
+        """Done (closing it again changes nothing); None when there is no such request. `actor`:
+        the staff member, audited in the same transaction."""
+        return self._change_request(request_id, "translation-request.done", actor,
+                                    lambda request: translation_rules.close(request, utcnow()))
+
+    def assign_translation_request(self, request_id: str, staff_id: str, actor: dict | None = None) -> dict | None:
+        """`staff_id` takes the request (assigned_to); None when there is no such request; raises
+        translation_rules.Refused when it is done already."""
+        return self._change_request(request_id, "translation-request.assign", actor,
+                                    lambda request: translation_rules.assign(request, staff_id, utcnow()))
+
+    def _change_request(self, request_id: str, action: str, actor: dict | None, decide) -> dict | None:
+        def work(session):
+            request = self.store.translation_request(request_id, session)
+            transition = decide(request)
+            if transition.refused:
+                raise translation_rules.Refused(transition.refused)
+            if not transition.found:
+                return None
+            if transition.changes:
+                self.store.update_open_request(request_id, transition.changes, session)
+                if actor is not None:
+                    # the record's own `at` says when: the *_at fields would only repeat it
+                    before, after = audit.changes(request, {**request, **transition.changes},
+                                                  fields=[k for k in sorted(transition.changes) if not k.endswith("_at")])
+                    self.store.audit.insert(audit.entry(actor, action, "translation_request", request_id,
+                                                        before, after), session)
+            return {**request, **(transition.changes or {})}
+
+        return in_transaction(self.store.db, work)
 
 
 class NotifierService:

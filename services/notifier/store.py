@@ -11,6 +11,7 @@ from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from shared.audit import AuditLog
 from shared.cursors import CursorInvalid
 from shared.pseudonyms import erased_key
 
@@ -150,9 +151,11 @@ class Store(DeliveryRecords):
         self.digest_items = db["digest_items"]    # resources waiting for a person's next digest
         self.digests = db["digests"]              # when each person last got a digest
         self.translation_requests = db["translation_requests"]
+        self.audit = AuditLog(db)  # staff actions: closing and taking translation requests
         self.template_requests = db["template_requests"]  # one per (template, language), ever
 
     def ensure_indexes(self) -> None:
+        self.audit.ensure_indexes()  # staff actions taken here (shared.audit)
         self.deliveries.create_index([("key", ASCENDING)], unique=True)
         self.deliveries.create_index([("participant_id", ASCENDING), ("seq", DESCENDING)])
         self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
@@ -308,11 +311,12 @@ class Store(DeliveryRecords):
         self.translation_requests.update_one({"_id": request_id}, {"$setOnInsert": record}, upsert=True,
                                              session=session)
 
-    def translation_request(self, request_id: str) -> dict | None:
-        return self.translation_requests.find_one({"_id": request_id})
+    def translation_request(self, request_id: str, session: Session = None) -> dict | None:
+        return self.translation_requests.find_one({"_id": request_id}, session=session)
 
-    def update_open_request(self, request_id: str, changes: dict) -> None:
-        self.translation_requests.update_one({"_id": request_id, "status": "open"}, {"$set": changes})
+    def update_open_request(self, request_id: str, changes: dict, session: Session = None) -> None:
+        self.translation_requests.update_one({"_id": request_id, "status": "open"}, {"$set": changes},
+                                             session=session)
 
     def translation_page(self, *, status: str | None, language: str | None, after: str | None,
                          limit: int) -> tuple[list[dict], str | None]:

@@ -13,8 +13,8 @@ from shared.config import Settings
 from shared.tokens import STAFF, TokenError, verify_token
 
 from services.portal.domain.staff_console import (
-    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, clinic_changes, merged_audit, space_body, staff_body,
-    suggestion_day,
+    AUDITED_SERVICES, FormErrors, StaffMember, clinic_body, clinic_changes, merged_audit, space_body, space_changes,
+    staff_body, suggestion_day,
 )
 from services.portal.upstream import NotFound, Rejected, ServiceClient, ServiceUnavailable
 
@@ -35,6 +35,14 @@ def _bearer(token: str) -> dict:
 
 def _path(value: str) -> str:
     return quote(value, safe="")
+
+
+def _reason(exc: Rejected) -> str:
+    """A service's refusal in words: its message and the fields' messages."""
+    details = [f"{name}: {'; '.join(map(str, messages)) if isinstance(messages, list) else messages}"
+               for where in (exc.body.get("errors") or {}).values() if isinstance(where, dict)
+               for name, messages in where.items()]
+    return " ".join([exc.body.get("message", ""), *details]).strip()
 
 
 class _StaffCalls:
@@ -104,6 +112,14 @@ class _StaffCalls:
     def post(self, token: str, service: str, path: str, body: dict | None = None):
         return self._call(token, "POST", service, path, json=body if body is not None else {})
 
+    def staff_names(self, token: str) -> dict[str, str]:
+        """Staff account id -> name (registry GET /staff/names, open to every staff role), so pages
+        say who ran a round or took a request; {} when the registry does not answer (ids show)."""
+        try:
+            return self.get(token, "registry", "/staff/names").get("names", {})
+        except (Forbidden, Rejected, NotFound, ServiceUnavailable):
+            return {}
+
 
 
 class _ProgramWork(_StaffCalls):
@@ -135,8 +151,9 @@ class _ProgramWork(_StaffCalls):
 
     # ----- connections and their outcome summaries
 
-    def connections(self, token: str, topic: str | None, status: str | None, with_summary: bool) -> list[dict]:
-        return self.get(token, "matcher", "/outcomes", {"topic": topic, "status": status,
+    def connections(self, token: str, topic: str | None, status: str | None, with_summary: bool,
+                    region: str | None = None) -> list[dict]:
+        return self.get(token, "matcher", "/outcomes", {"topic": topic, "status": status, "region": region,
                                                          "with_summary": "true" if with_summary else None})["items"]
 
     # ----- clinics
@@ -193,8 +210,22 @@ class _ProgramWork(_StaffCalls):
             return None
         try:
             self._call(token, "PATCH", "scheduler", f"/clinics/{_path(clinic_id)}", json=changes)
+        except Forbidden:
+            raise
         except Rejected as exc:
-            return exc.body.get("message", "")
+            return _reason(exc)
+        return None
+
+    def confirm_recording(self, token: str, clinic_id: str, not_recorded: list[str]) -> str | None:
+        """None when the recording may now be published, else the scheduler's reason (someone who
+        did not consent is not among those confirmed as not recorded, say)."""
+        try:
+            self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/recording/confirm",
+                      {"not_recorded": not_recorded})
+        except Forbidden:
+            raise
+        except Rejected as exc:
+            return _reason(exc)
         return None
 
     # ----- learning spaces
@@ -216,6 +247,21 @@ class _ProgramWork(_StaffCalls):
             if not errors:
                 errors.add("form", exc.body.get("message", ""))
         return errors
+
+    def edit_space(self, token: str, space_id: str, form: dict) -> FormErrors:
+        """Save what the space's form changed (the scheduler audits it); the errors, if any."""
+        space = self._public("scheduler", f"/spaces/{_path(space_id)}")
+        changes, errors = space_changes(form, space)
+        if errors or not changes:
+            return errors
+        try:
+            self._call(token, "PATCH", "scheduler", f"/spaces/{_path(space_id)}", json=changes)
+        except Rejected as exc:
+            errors.add("form", _reason(exc))
+        return errors
+
+    def remove_space(self, token: str, space_id: str) -> None:
+        self._call(token, "DELETE", "scheduler", f"/spaces/{_path(space_id)}")
 
     def cancel_clinic(self, token: str, clinic_id: str):
         return self.post(token, "scheduler", f"/clinics/{_path(clinic_id)}/cancel")
@@ -315,6 +361,10 @@ class StaffConsole(_ProgramWork):
 
     def translation_done(self, token: str, request_id: str) -> None:
         self.post(token, "notifier", f"/translation-requests/{_path(request_id)}/done")
+
+    def take_translation(self, token: str, request_id: str) -> None:
+        """The signed-in member takes the request (the notifier records it as theirs, audited)."""
+        self.post(token, "notifier", f"/translation-requests/{_path(request_id)}/assign")
 
     # ----- audit
 

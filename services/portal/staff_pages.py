@@ -23,8 +23,9 @@ from shared.languages import INTERFACE_LANGUAGES
 
 from services.portal.domain.staff_console import (
     CLINIC_KINDS, EXPORT_COLUMNS, ROLE_LABELS, SPACE_KINDS, FormErrors, chosen_roles, dashboard_charts, export_row,
-    search_filters,
+    recording_confirmation, search_filters, slot_input,
 )
+from services.portal.domain import choices
 from services.portal.localisation import TRANSLATIONS
 from services.portal.staff_console import Forbidden, SignedOut, StaffConsole
 from services.portal.upstream import NotFound, Rejected, ServiceClient
@@ -150,7 +151,8 @@ def rounds():
         history = _console().rounds(_token())
     except Forbidden:
         history = None
-    return render_template("staff/rounds.html", rounds=history)
+    names = _console().staff_names(_token()) if history else {}
+    return render_template("staff/rounds.html", rounds=history, names=names)
 
 
 @console.post("/rounds")
@@ -176,9 +178,11 @@ def run_preview(round_id):
 def connections():
     topic = request.args.get("topic", "")[:64] or None
     status = request.args.get("status", "")[:30] or None
+    region = request.args.get("region") if request.args.get("region") in choices.REGIONS else None
     with_summary = request.args.get("with_summary") == "1"
-    return render_template("staff/connections.html", items=_console().connections(_token(), topic, status, with_summary),
-                           topic=topic, status=status, with_summary=with_summary,
+    items = _console().connections(_token(), topic, status, with_summary, region)
+    return render_template("staff/connections.html", items=items, topic=topic, status=status, region=region,
+                           with_summary=with_summary, regions=choices.REGIONS,
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language))
 
 
@@ -210,8 +214,11 @@ def create_clinic():
 
 @console.get("/clinics/<clinic_id>")
 def clinic_page(clinic_id):
-    return render_template("staff/clinic.html", **_console().clinic(_token(), clinic_id),
-                           done=request.args.get("done"))
+    found = _console().clinic(_token(), clinic_id)
+    confirmed_by = (found["clinic"].get("recording") or {}).get("confirmed_by")
+    names = _console().staff_names(_token()) if confirmed_by else {}
+    return render_template("staff/clinic.html", **found, done=request.args.get("done"), slot_input=slot_input,
+                           names=names)
 
 
 @console.post("/clinics/<clinic_id>/attendance")
@@ -219,6 +226,14 @@ def attendance(clinic_id):
     _console().mark_attendance(_token(), clinic_id, request.form.getlist("attended"),
                                request.form.get("recording_url", "").strip()[:500] or None)
     return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="attendance"))
+
+
+@console.post("/clinics/<clinic_id>/recording")
+def confirm_recording(clinic_id):
+    problem = _console().confirm_recording(_token(), clinic_id, recording_confirmation(request.form.to_dict(flat=False)))
+    if problem:
+        return render_template("staff/refused.html", message=problem), 422
+    return redirect(url_for("staff.clinic_page", clinic_id=clinic_id, done="recording"))
 
 
 @console.post("/clinics/<clinic_id>/edit")
@@ -236,7 +251,7 @@ def spaces():
 
 def _spaces_page(errors: FormErrors | None = None, status: int = 200):
     return render_template("staff/spaces.html", spaces=_console().spaces(), errors=(errors or FormErrors()).fields,
-                           kinds=SPACE_KINDS, languages=INTERFACE_LANGUAGES,
+                           kinds=SPACE_KINDS, languages=INTERFACE_LANGUAGES, done=request.args.get("done"),
                            taxonomy=current_app.config["LC_SERVICE_LAYER"].taxonomy(g.language)), status
 
 
@@ -244,6 +259,18 @@ def _spaces_page(errors: FormErrors | None = None, status: int = 200):
 def add_space():
     errors = _console().add_space(_token(), request.form.to_dict(flat=False))
     return _spaces_page(errors, 422) if errors else redirect(url_for("staff.spaces"))
+
+
+@console.post("/spaces/<space_id>/edit")
+def edit_space(space_id):
+    errors = _console().edit_space(_token(), space_id, request.form.to_dict(flat=False))
+    return _spaces_page(errors, 422) if errors else redirect(url_for("staff.spaces", done="edit"))
+
+
+@console.post("/spaces/<space_id>/remove")
+def remove_space(space_id):
+    _console().remove_space(_token(), space_id)
+    return redirect(url_for("staff.spaces", done="remove"))
 
 
 @console.post("/clinics/<clinic_id>/cancel")
@@ -328,8 +355,15 @@ def restore_resource(resource_id):
 @console.get("/translations")
 def translations():
     status = request.args.get("status") if request.args.get("status") in ("open", "done") else "open"
-    return render_template("staff/translations.html", items=_console().translation_requests(_token(), status),
-                           status=status)
+    items = _console().translation_requests(_token(), status)
+    names = _console().staff_names(_token()) if any(item.get("assigned_to") for item in items) else {}
+    return render_template("staff/translations.html", items=items, status=status, names=names)
+
+
+@console.post("/translations/<request_id>/assign")
+def take_translation(request_id):
+    _console().take_translation(_token(), request_id)
+    return redirect(url_for("staff.translations"))
 
 
 @console.post("/translations/<request_id>/done")

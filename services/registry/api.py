@@ -22,8 +22,8 @@ from services.registry.domain.imports import FIRST_DATA_LINE, ImportFileError, r
 from services.registry.domain.taxonomy import preferred_language
 from services.registry.schemas import (
     DirectoryPage, DirectoryQuery, ImportQuery, ParticipantOut, ParticipantSearchQuery, RegisteredOut, RegistrationIn,
-    SessionIn, SessionOut, SignInIn, SignInOut, StaffIn, StaffList, StaffOut, StaffPatch, StaffQuery, TaxonomyQuery,
-    TokenOut, TopicIn, patch_schema,
+    SessionIn, SessionOut, SignInIn, SignInOut, StaffIn, StaffList, StaffNamesOut, StaffOut, StaffPatch, StaffQuery,
+    TaxonomyQuery, TokenOut, TopicIn, patch_schema,
 )
 from services.registry.service import RegistryService
 
@@ -274,6 +274,17 @@ class StaffAccounts(MethodView):
         audience staff). Announced as staff-account-changed; audited."""
         actor = require_staff()
         return staff_rules.public(_registry().staff.add(body, actor))
+
+
+@blp.route("/staff/names")
+class StaffNames(MethodView):
+    @blp.response(200, StaffNamesOut)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self):
+        """`{names: {staff id: name}}` of the current staff accounts (every staff role): the console
+        says who ran a round or took a translation request by name, without anyone's address."""
+        require_staff()
+        return {"names": staff_rules.names(_registry().staff.listing(False))}
 
 
 @blp.route("/staff/<staff_id>")

@@ -216,6 +216,11 @@ class StaffPatch(Schema):
     languages = fields.List(fields.String(validate=language_code), validate=validate.Length(max=10))
 
 
+class StaffNamesOut(Schema):
+    names = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "staff account id -> name (accounts without a name are left out)"})
+
+
 class StaffQuery(Schema):
     include_removed = fields.Boolean(load_default=False)
 

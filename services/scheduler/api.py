@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.audit import actor_of
 from shared.auth import acting_participant, principal, require_participant, require_staff, staff_may_act, verified
+from shared.roles import RUNS_PROGRAM
 from shared.web import Blueprint, accepts, service_layer
 
 from services.scheduler.domain.errors import Invalid, NotFound, Refused
@@ -62,6 +63,15 @@ def _is_staff() -> bool:
     except HTTPException:
         return False
     return found is not None and found.is_staff
+
+
+def _runs_program() -> bool:
+    """The working group (and coordinators) also see a completed clinic's attendance and recording."""
+    try:
+        found = principal()
+    except HTTPException:
+        return False
+    return found is not None and found.is_staff and found.has_role(*RUNS_PROGRAM)
 
 
 # ----- clinics
@@ -124,8 +134,10 @@ class SuggestDates(MethodView):
 @blp.route("/clinics/<clinic_id>")
 class ClinicOne(MethodView):
     def get(self, clinic_id):
-        """One clinic: seats left per slot, interpretation per language (requested, confirmed, missing)."""
-        return answer(use_cases().clinics.view, clinic_id, _is_staff())
+        """One clinic: seats left per slot, interpretation per language (requested, confirmed, missing);
+        for the working group, a completed clinic's attendance and recording (whether it waits for
+        POST .../recording/confirm, and for whom)."""
+        return answer(use_cases().clinics.view, clinic_id, _is_staff(), _runs_program())
 
     @blp.arguments(ClinicPatch)
     @blp.doc(security=BEARER)
@@ -372,8 +384,8 @@ class Spaces(MethodView):
     @blp.doc(security=BEARER)
     def post(self, data):
         """Add a community of practice, periodic meeting, chat group or mentoring program (working group)."""
-        require_staff()
-        return space_view(answer(use_cases().spaces.add, data)), 201
+        staff = require_staff()
+        return space_view(answer(use_cases().spaces.add, data, actor_of(staff))), 201
 
     @blp.arguments(SpaceQuery, location="query")
     def get(self, query):
@@ -390,10 +402,10 @@ class SpacesImport(MethodView):
         """Import learning spaces from an iCalendar file (text/calendar body; the community calendar's
         export), working group: a result per event (created, updated, skipped or error with the
         reasons); the events that pass are written together, or none."""
-        require_staff()
+        staff = require_staff()
         defaults = ImportDefaults(kind=query["kind"], topics=tuple(query["topic"]),
                                   languages=tuple(query["language"]), region=query["region"])
-        return answer(use_cases().spaces.import_calendar, request.get_data(cache=False), defaults)
+        return answer(use_cases().spaces.import_calendar, request.get_data(cache=False), defaults, actor_of(staff))
 
 
 @blp.route("/spaces/<space_id>")
@@ -404,13 +416,13 @@ class SpaceOne(MethodView):
     @blp.arguments(SpacePatch)
     @blp.doc(security=BEARER)
     def patch(self, data, space_id):
-        """Edit a learning space (working group); refused if the calendar could not show the result."""
-        require_staff()
-        return space_view(answer(use_cases().spaces.edit, space_id, data))
+        """Edit a learning space (working group); refused if the calendar could not show the result. Audited."""
+        staff = require_staff()
+        return space_view(answer(use_cases().spaces.edit, space_id, data, actor_of(staff)))
 
     @blp.doc(security=BEARER)
     def delete(self, space_id):
-        """Delete a learning space (working group)."""
-        require_staff()
-        answer(use_cases().spaces.delete, space_id)
+        """Delete a learning space (working group). Audited (with what it was)."""
+        staff = require_staff()
+        answer(use_cases().spaces.delete, space_id, actor_of(staff))
         return "", 204

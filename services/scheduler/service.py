@@ -39,7 +39,8 @@ from services.scheduler.domain.errors import Invalid, NotFound, Refused
 from services.scheduler.domain.slots import slot_problems
 from services.scheduler.domain.suggest import best_starts, reached
 from services.scheduler.domain.views import (
-    clinic_view, completed_view, presenter_registration_view, registration_row, registration_view,
+    SPACE_FIELDS, clinic_view, completed_view, presenter_registration_view, registration_row, registration_view,
+    space_view,
 )
 from services.scheduler.store import Store
 
@@ -72,10 +73,11 @@ class Context:
         return self.clock()
 
     def audited(self, session: ClientSession, actor: dict | None, action: str, clinic_id: str,
-                before: dict | None = None, after: dict | None = None) -> None:
-        """The audit record of a staff action on a clinic, in the action's transaction (shared.audit)."""
+                before: dict | None = None, after: dict | None = None, target: str = "clinic") -> None:
+        """The audit record of a staff action on a clinic (or a learning space, `target`), in the
+        action's transaction (shared.audit)."""
         if actor is not None:
-            self.audit.insert(audit.entry(actor, action, "clinic", clinic_id, before, after, at=self.now()), session)
+            self.audit.insert(audit.entry(actor, action, target, clinic_id, before, after, at=self.now()), session)
 
     def transaction(self, work: Callable[[ClientSession], object]):
         return in_transaction(self.store.db, work)
@@ -156,11 +158,14 @@ class Clinics:
         self.team = team
         self.seats = seats_
 
-    def view(self, clinic_id: str, staff: bool = False) -> dict:
+    def view(self, clinic_id: str, staff: bool = False, runs_program: bool = False) -> dict:
         clinic = self.store.clinic(clinic_id)
         if clinic["status"] == clinics.PROPOSED and not staff:
             raise NotFound("no such clinic")
-        return clinic_view(clinic, self.store.seat_counts(clinic_id), self.ctx.interpretation_summary(clinic_id))
+        view = clinic_view(clinic, self.store.seat_counts(clinic_id), self.ctx.interpretation_summary(clinic_id))
+        if runs_program and clinic["status"] == clinics.COMPLETED:
+            return {**completed_view(clinic), **view}
+        return view
 
     def listing(self, topic: str | None, language: str | None, kind: str | None, include_past: bool) -> list[dict]:
         """Upcoming scheduled clinics (or every public one), by first start."""
@@ -700,31 +705,47 @@ class Spaces:
         self.ctx = ctx
         self.store = ctx.store
 
-    def add(self, data: dict) -> dict:
+    def add(self, data: dict, actor: dict | None = None) -> dict:
+        """A new space; `actor`: the staff member, audited in the same transaction."""
         self.ctx.check_topics(data["topics"])
         space = spaces.new_space(data, self.ctx.now(), new_id)
-        self.store.insert_space(space)
-        return space
+
+        def work(session):
+            self.store.insert_space(space, session)
+            self.ctx.audited(session, actor, "space.add", space["_id"], after=space_view(space), target="space")
+            return space
+
+        return self.ctx.transaction(work)
 
     def get(self, space_id: str) -> dict:
         return self.store.space(space_id)
 
-    def edit(self, space_id: str, patch: dict) -> dict:
+    def edit(self, space_id: str, patch: dict, actor: dict | None = None) -> dict:
         if "topics" in patch:
             self.ctx.check_topics(patch["topics"])
-        space = self.store.space(space_id)
-        changes = spaces.edit(space, patch, self.ctx.now())
-        self.store.set_space(space_id, changes)
-        return {**space, **changes}
 
-    def delete(self, space_id: str) -> None:
-        if not self.store.delete_space(space_id):
-            raise NotFound("no such learning space")
+        def work(session):
+            space = self.store.space(space_id, session)
+            changes = spaces.edit(space, patch, self.ctx.now())
+            self.store.set_space(space_id, changes, session)
+            before, after = audit.changes(space, {**space, **changes}, fields=SPACE_FIELDS + ("start",))
+            self.ctx.audited(session, actor, "space.update", space_id, before, after, target="space")
+            return {**space, **changes}
+
+        return self.ctx.transaction(work)
+
+    def delete(self, space_id: str, actor: dict | None = None) -> None:
+        def work(session):
+            space = self.store.space(space_id, session)
+            self.store.delete_space(space_id, session)
+            self.ctx.audited(session, actor, "space.delete", space_id, before=space_view(space), target="space")
+
+        self.ctx.transaction(work)
 
     def listing(self, topic: str | None, language: str | None, kind: str | None, region: str | None) -> list[dict]:
         return self.store.spaces_matching(topic, language, kind, region)
 
-    def import_calendar(self, payload: bytes, defaults: spaces.ImportDefaults) -> dict:
+    def import_calendar(self, payload: bytes, defaults: spaces.ImportDefaults, actor: dict | None = None) -> dict:
         """Every event of an iCalendar file, each imported or refused with its reasons; the ones that
         pass are written together in one transaction (all or none)."""
         self.ctx.check_topics(defaults.topics, "topic")
@@ -751,6 +772,8 @@ class Spaces:
                     ids[uid] = ("created", space["_id"])
                     inserts.append(space)
             self.store.write_spaces(inserts, updates, session)
+            self.ctx.audited(session, actor, "space.import", "calendar", target="spaces",
+                             after={"created": [s["_id"] for s in inserts], "updated": [u[0] for u in updates]})
             return ids
 
         written = self.ctx.transaction(work) if accepted else {}

@@ -362,20 +362,20 @@ class SpaceRecords:
 
     # ----- spaces
 
-    def space(self, space_id: str) -> dict:
-        found = self.spaces.find_one({"_id": space_id})
+    def space(self, space_id: str, session: Session = None) -> dict:
+        found = self.spaces.find_one({"_id": space_id}, session=session)
         if found is None:
             raise NotFound("no such learning space")
         return found
 
-    def insert_space(self, space: dict) -> None:
-        self.spaces.insert_one(space)
+    def insert_space(self, space: dict, session: Session = None) -> None:
+        self.spaces.insert_one(space, session=session)
 
-    def set_space(self, space_id: str, changes: dict) -> None:
-        self.spaces.update_one({"_id": space_id}, {"$set": changes})
+    def set_space(self, space_id: str, changes: dict, session: Session = None) -> None:
+        self.spaces.update_one({"_id": space_id}, {"$set": changes}, session=session)
 
-    def delete_space(self, space_id: str) -> bool:
-        return self.spaces.delete_one({"_id": space_id}).deleted_count == 1
+    def delete_space(self, space_id: str, session: Session = None) -> bool:
+        return self.spaces.delete_one({"_id": space_id}, session=session).deleted_count == 1
 
     def spaces_by_source(self, uids: list[str], session: Session) -> dict[str, dict]:
         return {s["source_uid"]: s for s in self.spaces.find({"source_uid": {"$in": uids}}, session=session)}

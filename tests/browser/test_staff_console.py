@@ -3,7 +3,8 @@ bootstrapped with `letsconnect staff add` signs in through the emailed link, add
 member and an ambassador; the member signs in, previews and runs a round, schedules a clinic from
 the suggested times, marks attendance, reads the clinic's feedback comments and a connection's
 outcome summary; the ambassador gets the 403 page on running a round; the audit log shows each
-action with the right person; axe finds no serious or critical violation on any console page."""
+action with the right person; axe finds no serious or critical violation on any console page, in
+English and again in Arabic (right to left)."""
 from __future__ import annotations
 
 import re
@@ -141,8 +142,11 @@ def test_the_console_from_bootstrap_to_audit(visit, stack, reports):
     member.page.reload()
     pages["/staff/clinics/<id>"] = serious_violations(member.page)
     member.page.locator(f"input[name=attended][value='{attendee['id']}']").check()
+    member.page.fill("#recording_url", "https://commons.example.org/console-clinic.webm")
     submit(member.page, member.page.get_by_role("button", name="Save the attendance"))
     assert member.page.get_by_text("Attendance saved.").is_visible()
+    # the attendee consented to recording: nothing waits for staff
+    assert member.page.locator("[data-recording=publishable]").count() == 1
     api(stack, "POST", "scheduler", f"/clinics/{clinic_id}/feedback", token=attendee["token"],
         json={"participant": attendee["id"], "useful": True, "rating": 5, "comment": f"Very practical {tag}"})
     member.page.reload()
@@ -164,6 +168,9 @@ def test_the_console_from_bootstrap_to_audit(visit, stack, reports):
     pages["/staff/connections"] = serious_violations(member.page)
     member.go("/staff/feedback")
     pages["/staff/feedback"] = serious_violations(member.page)
+    api(stack, "POST", "scheduler", "/spaces", json={  # so the spaces page has its edit and remove forms
+        "kind": "community_of_practice", "title": f"Console circle {tag}", "topics": [TOPIC], "languages": ["ar", "en"],
+        "link": "https://meet.example.org/console-circle"})
     for path in ("/staff/participants?q=Console", f"/staff/participants/{learner['id']}", "/staff/spaces",
                  "/staff/resources?q=plan", "/staff/translations"):
         member.go(path)
@@ -182,12 +189,31 @@ def test_the_console_from_bootstrap_to_audit(visit, stack, reports):
     lead.go("/staff/?lang=ar")
     pages["/staff/?lang=ar"] = serious_violations(lead.page)
     assert lead.page.locator("html").get_attribute("dir") == "rtl"
+    # every console page again in Arabic (right to left; the language holds through the cookie)
+    preview_path = "/staff" + preview_url.split("/staff", 1)[1]
+    for path in ("/staff/rounds", preview_path,
+                 f"/staff/clinics?topic={TOPIC}", f"/staff/clinics/{clinic_id}", "/staff/connections?with_summary=1",
+                 "/staff/feedback", "/staff/participants?q=Console", f"/staff/participants/{learner['id']}",
+                 "/staff/spaces", "/staff/resources?q=plan", "/staff/translations", "/staff/audit",
+                 "/staff/accounts"):
+        lead.go(path)
+        assert lead.page.locator("html").get_attribute("lang") == "ar", path
+        pages[f"ar {path}"] = serious_violations(lead.page)
+    ambassador.go("/staff/rounds?lang=ar")
+    with ambassador.page.expect_response(lambda r: r.url.endswith("/staff/rounds")) as refused:
+        submit(ambassador.page, ambassador.page.locator("button[name=mode][value=run]"))
+    assert refused.value.status == 403 and ambassador.page.locator("html").get_attribute("dir") == "rtl"
+    pages["ar /staff/forbidden"] = serious_violations(ambassador.page)
 
     signed_out = visit()
     signed_out.go("/staff/sign-in")
     pages["/staff/sign-in"] = serious_violations(signed_out.page)
     signed_out.go("/staff/sign-in/complete?token=nothing")
     pages["/staff/sign-in/complete"] = serious_violations(signed_out.page)
+    for path in ("/staff/sign-in?lang=ar", "/staff/sign-in/complete?token=nothing&lang=ar"):
+        signed_out.go(path)
+        assert signed_out.page.locator("html").get_attribute("dir") == "rtl"
+        pages[f"ar {path}"] = serious_violations(signed_out.page)
     (reports / "axe-staff-console.json").write_text(str(pages))
     assert {path: found for path, found in pages.items() if found} == {}
     assert member.foreign_loads() == [] and lead.foreign_loads() == []

@@ -182,15 +182,70 @@ def space_body(form: dict[str, list[str]]) -> tuple[dict, FormErrors]:
             "languages": languages, "link": link}, errors
 
 
-def clinic_changes(form: dict[str, list[str]], clinic: dict) -> dict:
-    """PATCH /clinics/{id}'s body: only the fields the form changed."""
+def space_changes(form: dict[str, list[str]], space: dict) -> tuple[dict, FormErrors]:
+    """PATCH /spaces/{id}'s body from a space's edit form: only what changed (the scheduler checks
+    it again)."""
+    errors = FormErrors()
     first = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
-    changes = {}
+    changes: dict = {}
+    for name in ("title", "description", "link"):
+        if name in form and first(name) != (space.get(name) or ""):
+            changes[name] = first(name)
+    if first("kind") in SPACE_KINDS and first("kind") != space.get("kind"):
+        changes["kind"] = first("kind")
+    if "languages" in form or "languages_shown" in form:
+        languages = [code for code in form.get("languages", []) if code][:10]
+        if languages != list(space.get("languages") or []):
+            changes["languages"] = languages
+    if "title" in changes and len(changes["title"]) < 3:
+        errors.add("title", N_("Give the space a title (at least three characters)."))
+    if "link" in changes and not changes["link"].startswith(("https://", "http://")):
+        errors.add("link", N_("Give the space's address (https://...)."))
+    if "languages" in changes and not changes["languages"]:
+        errors.add("languages", N_("Choose at least one language."))
+    return changes, errors
+
+
+def slot_input(start: str) -> str:
+    """A slot's UTC start as a datetime-local field shows it (2026-12-11T10:00)."""
+    return start.replace("Z", "")[:16]
+
+
+def clinic_changes(form: dict[str, list[str]], clinic: dict) -> dict:
+    """PATCH /clinics/{id}'s body: only the fields the form changed (title, description, a new
+    meeting link, the presenters, slot times in UTC and lengths). The scheduler checks it again."""
+    first = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
+    changes: dict = {}
     for name in ("title", "description"):
         value = first(name)
         if value and value != (clinic.get(name) or ""):
             changes[name] = value
+    if first("meeting_url"):
+        changes["meeting_url"] = first("meeting_url")
+    if "sharers" in form:
+        sharers = list(dict.fromkeys(s for s in (p.strip() for p in first("sharers").split(",")) if s))[:10]
+        if sharers != list(clinic.get("sharers") or []):
+            changes["sharers"] = sharers
+    slots = []
+    for slot in clinic.get("slots") or []:
+        start, minutes = first(f"start-{slot['id']}"), first(f"minutes-{slot['id']}")
+        try:
+            new_start = datetime.fromisoformat(start).replace(tzinfo=timezone.utc) if start else None
+            new_minutes = int(minutes) if minutes else slot["minutes"]
+        except ValueError:
+            continue
+        moved = new_start is not None and slot_input(new_start.isoformat()) != slot_input(slot["start"])
+        if moved or new_minutes != slot["minutes"]:
+            when = new_start.isoformat().replace("+00:00", "Z") if moved else slot["start"]
+            slots.append({"slot_id": slot["id"], "start": when, "minutes": new_minutes})
+    if slots:
+        changes["slots"] = slots
     return changes
+
+
+def recording_confirmation(form: dict[str, list[str]]) -> list[str]:
+    """POST .../recording/confirm's `not_recorded`: the attendees the staff member ticked."""
+    return list(dict.fromkeys(value for value in form.get("not_recorded", []) if value))[:2000]
 
 
 def dashboard_charts(stats: dict[str, dict]) -> dict[str, list[dict]]:

@@ -106,6 +106,12 @@ def public(account: dict) -> dict:
         "email", "name", "languages", "roles", "status", "revision", "created_at", "updated_at")}}
 
 
+def names(accounts: list[dict]) -> dict[str, str]:
+    """Staff account id -> its name (for the console to say who ran a round or took a request);
+    nothing else of the account, and nothing for an account without a name (never the address)."""
+    return {account["_id"]: account["name"] for account in accounts if account.get("name")}
+
+
 def audited(account: dict | None) -> dict | None:
     """What an audit record keeps of an account (roles and status; address and name only as changed)."""
     if account is None:

@@ -85,3 +85,9 @@ def test_a_member_previews_then_runs_a_round_an_ambassador_cannot_and_the_audit_
     assert outcome["summary"] == "We planned a fundraising drive." and outcome["status"] == "completed"
     assert client.get("/outcomes?topic=query-tools", headers=member).get_json()["items"] == []
     assert client.get("/outcomes", headers=ambassador).status_code == 403
+
+    # filtered by region: the registry placed both people in the Middle East and North Africa
+    assert [o["id"] for o in client.get("/outcomes?region=mena", headers=member).get_json()["items"]] == [match_id]
+    assert client.get("/outcomes?region=lac", headers=member).get_json()["items"] == []
+    unknown = client.get("/outcomes?region=atlantis", headers=member)
+    assert unknown.status_code == 422 and "region" in unknown.get_json()["errors"]["query"]

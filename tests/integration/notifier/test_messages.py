@@ -10,7 +10,7 @@ import pytest
 from services.notifier.app import create_app
 from services.notifier.config import NotifierConfig
 from services.notifier.worker import build_worker
-from shared.tokens import issue_participant_token, verify_token
+from shared.tokens import issue_participant_token, issue_staff_token, verify_token
 from shared.bus import read_topic
 from tests.integration.notifier.helpers import (
     Events, mail_to, match, new_id, participant, parts, registration,
@@ -347,3 +347,39 @@ def test_names_with_line_breaks_cannot_inject_headers(servers, stack):
     assert message["X-Envelope-To"] == f"{pid}@example.org"
     assert "\n" not in message["Subject"] and "Eve Bcc: victim@example.org" in message["Subject"]
     assert mail_to(servers.maildir, "victim@example.org") == []
+
+
+def test_a_translator_takes_a_request_another_takes_it_over_and_each_step_is_audited(servers, stack):
+    settings, events, client, _ = stack
+    request_id = new_id("tr")
+    events.publish("translation-requested", {
+        "request_id": request_id, "subject_kind": "resource", "subject_id": "r-2", "language": "ar",
+        "source_language": "en", "title": "Grant report guide", "url": "https://meta.example.org/Grants",
+        "requested_by": "resources"}, source="resources")
+    eventually(lambda: [r for r in client.get("/translation-requests?status=open&language=ar&limit=500",
+                                              headers=STAFF_HEADERS).get_json()["items"] if r["id"] == request_id])
+    amal = auth(issue_staff_token(settings, "translator-amal", ["translator"]))
+    bruno = auth(issue_staff_token(settings, "translator-bruno", ["translator"]))
+    path = f"/translation-requests/{request_id}/assign"
+
+    assert client.post(path, headers=auth(issue_staff_token(settings, "amb", ["ambassador"]))).status_code == 403
+    taken = client.post(path, headers=amal)
+    assert taken.status_code == 200 and taken.get_json()["assigned_to"] == "translator-amal"
+    assert client.post(path, headers=amal).get_json()["assigned_to"] == "translator-amal"  # again: no change
+    assert client.post(path, headers=bruno).get_json()["assigned_to"] == "translator-bruno"
+    [listed] = [r for r in client.get("/translation-requests?status=open&language=ar&limit=500",
+                                      headers=STAFF_HEADERS).get_json()["items"] if r["id"] == request_id]
+    assert listed["assigned_to"] == "translator-bruno"
+    assert client.post(f"/translation-requests/{request_id}/done", headers=bruno).status_code == 200
+    late = client.post(path, headers=amal)
+    assert late.status_code == 409 and "done" in late.get_json()["message"]
+    assert client.post("/translation-requests/nope/assign", headers=amal).status_code == 404
+
+    coordinator = auth(issue_staff_token(settings, "coord", ["coordinator"]))
+    records = [r for r in client.get("/audit", headers=coordinator).get_json()["items"]
+               if r["target"] == {"type": "translation_request", "id": request_id}]
+    assert [(r["action"], r["actor"]["id"], r.get("before", {}).get("assigned_to"), r["after"].get("assigned_to"))
+            for r in records] == [
+        ("translation-request.done", "translator-bruno", None, None),
+        ("translation-request.assign", "translator-bruno", "translator-amal", "translator-bruno"),
+        ("translation-request.assign", "translator-amal", None, "translator-amal")]

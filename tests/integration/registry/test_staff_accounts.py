@@ -180,3 +180,21 @@ def test_a_staff_edit_is_audited_without_what_the_person_wrote(client, settings)
                           headers=coordinator).get_json()["items"]
     assert record["after"]["interests"] == ["fundraising/learn"] and record["after"]["role"] == "volunteer"
     assert record["after"]["group"] == "(changed)" and "Qzx" not in str(record)
+
+
+def test_every_staff_role_reads_names_and_nothing_else_of_the_accounts(client, settings):
+    from shared.tokens import issue_staff_token
+
+    named = client.post("/staff", headers=STAFF_HEADERS, json={"email": "named.colleague@example.org",
+                                                               "roles": ["translator"], "name": "Nadia Colleague"})
+    unnamed = client.post("/staff", headers=STAFF_HEADERS, json={"email": "no.name@example.org",
+                                                                 "roles": ["ambassador"]})
+    assert named.status_code == unnamed.status_code == 201
+    for role in ("translator", "ambassador", "working_group", "coordinator"):
+        answer = client.get("/staff/names", headers=auth(issue_staff_token(settings, f"someone-{role}", [role])))
+        assert answer.status_code == 200, (role, answer.get_json())
+        names = answer.get_json()["names"]
+        assert names[named.get_json()["id"]] == "Nadia Colleague"
+        assert unnamed.get_json()["id"] not in names and "@" not in json.dumps(names)
+    assert client.get("/staff/names").status_code == 401
+    assert client.get("/staff", headers=auth(issue_staff_token(settings, "t", ["translator"]))).status_code == 403

@@ -10,7 +10,7 @@ from services.notifier.domain.messages import one_click_problem, unsubscribe_con
 from services.notifier.domain.parking import expiry_reason, named_people
 from services.notifier.domain.planning import Planned
 from services.notifier.domain.retry import classify, outcome_of
-from services.notifier.domain.translations import close, request_record
+from services.notifier.domain.translations import assign, close, request_record
 from tests.unit.notifier.samples import EVENTS, T, contact
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=timezone.utc)
@@ -96,6 +96,19 @@ def test_a_translation_request_is_open_then_done_and_closing_twice_changes_nothi
     again = close({**opened, **first.changes}, NOW + timedelta(hours=1))
     assert again.found and again.changes is None
     assert not close(None, NOW).found
+
+
+def test_an_open_request_is_taken_taken_over_but_never_once_done():
+    _, data = EVENTS["translation_request"]
+    opened = request_record(data, "e1", 2, NOW)
+    taken = assign(opened, "amal", NOW)
+    assert taken.changes == {"assigned_to": "amal", "assigned_at": NOW} and taken.refused is None
+    mine = {**opened, **taken.changes}
+    assert assign(mine, "amal", NOW).changes is None  # again: nothing changes
+    assert assign(mine, "bruno", NOW).changes["assigned_to"] == "bruno"
+    done = {**mine, **close(mine, NOW).changes}
+    assert assign(done, "bruno", NOW).refused and assign(done, "bruno", NOW).changes is None
+    assert not assign(None, "amal", NOW).found
 
 
 def test_an_attempt_is_sent_retried_with_backoff_or_failed():

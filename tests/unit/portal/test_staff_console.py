@@ -79,3 +79,39 @@ def test_the_dashboards_charts_come_from_the_services_figures():
     assert [r["value"] for r in charts["connections"]] == [6, 3, 1]
     assert charts["ratings"][0] == {"label": "5 ★", "value": 2, "width": 320, "y": 0}
     assert charts["by_region"] == []
+
+
+def test_a_clinic_edit_sends_only_what_the_form_changed():
+    from services.portal.domain.staff_console import clinic_changes, recording_confirmation
+
+    clinic = {"title": "Budgets", "description": "", "sharers": ["p1"],
+              "slots": [{"id": "s1", "start": "2026-12-11T10:00:00Z", "minutes": 60},
+                        {"id": "s2", "start": "2026-12-12T10:00:00Z", "minutes": 60}]}
+    unchanged = {"title": ["Budgets"], "description": [""], "sharers": ["p1"], "meeting_url": [""],
+                 "start-s1": ["2026-12-11T10:00"], "minutes-s1": ["60"], "start-s2": ["2026-12-12T10:00"]}
+    assert clinic_changes(unchanged, clinic) == {}
+    moved = {**unchanged, "start-s2": ["2026-12-12T12:30"], "minutes-s1": ["90"], "sharers": ["p1, p2,p2"],
+             "meeting_url": ["https://meet.example.org/x"]}
+    assert clinic_changes(moved, clinic) == {
+        "meeting_url": "https://meet.example.org/x", "sharers": ["p1", "p2"],
+        "slots": [{"slot_id": "s1", "start": "2026-12-11T10:00:00Z", "minutes": 90},
+                  {"slot_id": "s2", "start": "2026-12-12T12:30:00Z", "minutes": 60}]}
+    assert clinic_changes({"start-s1": ["not a time"]}, clinic) == {}
+    assert clinic_changes({"sharers": [""]}, clinic) == {"sharers": []}
+    assert recording_confirmation({"not_recorded": ["p1", "", "p1", "p2"]}) == ["p1", "p2"]
+
+
+def test_a_space_edit_sends_only_what_changed_and_names_bad_fields():
+    from services.portal.domain.staff_console import space_changes
+
+    space = {"title": "Circle", "kind": "community_of_practice", "languages": ["fr"], "link": "https://x.example",
+             "description": ""}
+    same = {"title": ["Circle"], "kind": ["community_of_practice"], "languages_shown": ["1"], "languages": ["fr"],
+            "link": ["https://x.example"], "description": [""]}
+    assert space_changes(same, space) == ({}, space_changes(same, space)[1]) and not space_changes(same, space)[1]
+    changes, errors = space_changes({**same, "languages": ["fr", "ar"], "kind": ["chat_group"]}, space)
+    assert changes == {"languages": ["fr", "ar"], "kind": "chat_group"} and not errors
+    changes, errors = space_changes({**same, "link": ["ftp://x"], "title": ["x"]}, {**space})
+    assert set(errors.fields) == {"link", "title"}
+    _, errors = space_changes({k: v for k, v in same.items() if k != "languages"}, space)
+    assert set(errors.fields) == {"languages"}  # every box unticked

@@ -62,3 +62,11 @@ def test_audit_changes_keep_roles_but_not_addresses():
     before, after = account(), changed_account(account(), {"roles": ["ambassador"], "name": "B"}, LATER, "c1", 1)
     old, new = changes(audited(before), audited(after))
     assert old == {"roles": ["working_group"], "name": CHANGED} and new == {"roles": ["ambassador"], "name": CHANGED}
+
+
+def test_the_names_list_holds_names_only_never_an_address():
+    from services.registry.domain.staff import names
+
+    accounts = [{"_id": "s1", "name": "Nadia", "email": "nadia@example.org", "roles": ["translator"]},
+                {"_id": "s2", "name": None, "email": "anon@example.org", "roles": ["ambassador"]}]
+    assert names(accounts) == {"s1": "Nadia"}
