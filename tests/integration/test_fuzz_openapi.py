@@ -29,7 +29,7 @@ from shared.config import SERVICES
 from shared.mongo import database
 from tests.support import STAFF, auth, eventually, namespaced_settings, running
 
-EXAMPLES = int(os.environ.get("LC_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("LC_FUZZ_EXAMPLES", "10"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 REGISTRATION = {
