@@ -88,6 +88,19 @@ def _participant_route(participant_id: str) -> None:
     require_participant(participant_id)
 
 
+
+def _position_after(query) -> str | None:
+    """Where a page of people starts: the position its `cursor` names (422 for any other cursor)."""
+    if not query["cursor"]:
+        return None
+    try:
+        after = decode_cursor(query["cursor"])
+    except CursorInvalid as exc:
+        abort(422, errors={"query": {"cursor": [str(exc)]}})
+    if not isinstance(after, str):
+        abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
+    return after
+
 @blp.route("/taxonomy")
 class Taxonomy(MethodView):
     @blp.arguments(TaxonomyQuery, location="query")
@@ -115,15 +128,8 @@ class Participants(MethodView):
         """Search participants (working group): whole profiles, by the directory's filters and the
         start of a username or name (or a whole address), consented to a public profile or not."""
         require_staff()
-        after = None
-        if query["cursor"]:
-            try:
-                after = decode_cursor(query["cursor"])
-            except CursorInvalid as exc:
-                abort(422, errors={"query": {"cursor": [str(exc)]}})
         filters = {k: query[k] for k in ("topic", "direction", "language", "region", "group_type")}
-        items, position = _registry().search(filters, query["q"], after if isinstance(after, str) else None,
-                                             query["limit"])
+        items, position = _registry().search(filters, query["q"], _position_after(query), query["limit"])
         return {"items": [public_profile(p) for p in items],
                 "next": encode_cursor(position) if position is not None else None}
 
@@ -203,16 +209,8 @@ class Directory(MethodView):
     @blp.response(200, DirectoryPage)
     def get(self, query):
         """The public directory: people who agreed to a public profile, public fields only."""
-        after = None
-        if query["cursor"]:
-            try:
-                after = decode_cursor(query["cursor"])
-            except CursorInvalid as exc:
-                abort(422, errors={"query": {"cursor": [str(exc)]}})
-            if not isinstance(after, str):
-                abort(422, errors={"query": {"cursor": ["not a cursor from a previous page"]}})
         filters = {k: query[k] for k in ("topic", "direction", "language", "region", "group_type")}
-        items, position = _registry().directory(filters, after, query["limit"])
+        items, position = _registry().directory(filters, _position_after(query), query["limit"])
         return {"items": items, "next": encode_cursor(position) if position is not None else None}
 
 
