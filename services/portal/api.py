@@ -35,6 +35,20 @@ def _known_id(value: str) -> str:
     return value
 
 
+def _or_404(read, *args):
+    """What `read(*args)` answers, or the 404 page when the service knows no such thing."""
+    try:
+        return read(*args)
+    except NotFound:
+        abort(404)
+
+
+def _browse(template: str, filters, listing):
+    """A browse page (directory, clinics, resources): one page of what the filters pick, with labels."""
+    return render_template(template, filters=filters, page=listing(filters),
+                           taxonomy=_portal().taxonomy(g.language), choices=choices)
+
+
 @pages.get("/")
 def home():
     return render_template("home.html")
@@ -82,26 +96,19 @@ def registered():
 
 @pages.get("/directory")
 def directory():
-    filters = DirectoryFilters.from_query(request.args)
-    return render_template("directory.html", filters=filters, page=_portal().directory(filters),
-                           taxonomy=_portal().taxonomy(g.language), choices=choices)
+    return _browse("directory.html", DirectoryFilters.from_query(request.args), _portal().directory)
 
 
 # ----- clinics
 
 @pages.get("/clinics")
 def clinics():
-    filters = ClinicFilters.from_query(request.args)
-    return render_template("clinics.html", filters=filters, page=_portal().clinics(filters),
-                           taxonomy=_portal().taxonomy(g.language), choices=choices)
+    return _browse("clinics.html", ClinicFilters.from_query(request.args), _portal().clinics)
 
 
 @pages.get("/clinics/<clinic_id>")
 def clinic(clinic_id):
-    try:
-        found = _portal().clinic(_known_id(clinic_id))
-    except NotFound:
-        abort(404)
+    found = _or_404(_portal().clinic, _known_id(clinic_id))
     # Booking, cancelling and the waitlist for the person with the invitation's link or signed in;
     # the presenter's view with the presenter message's link (or a presenter signed in).
     token = _token_arg()
@@ -122,10 +129,7 @@ def clinic(clinic_id):
 
 @pages.get("/clinics/<clinic_id>.ics")
 def clinic_calendar(clinic_id):
-    try:
-        payload = _portal().clinic_calendar(_known_id(clinic_id), g.zone)
-    except NotFound:
-        abort(404)
+    payload = _or_404(_portal().clinic_calendar, _known_id(clinic_id), g.zone)
     return Response(payload, mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="clinic-{clinic_id}.ics"'})
 
@@ -134,17 +138,12 @@ def clinic_calendar(clinic_id):
 
 @pages.get("/resources")
 def resources():
-    filters = ResourceFilters.from_query(request.args)
-    return render_template("resources.html", filters=filters, page=_portal().resources(filters),
-                           taxonomy=_portal().taxonomy(g.language), choices=choices)
+    return _browse("resources.html", ResourceFilters.from_query(request.args), _portal().resources)
 
 
 @pages.get("/resources/<resource_id>")
 def resource(resource_id):
-    try:
-        found = _portal().resource(_known_id(resource_id))
-    except NotFound:
-        abort(404)
+    found = _or_404(_portal().resource, _known_id(resource_id))
     return render_template("resource.html", resource=found, taxonomy=_portal().taxonomy(g.language),
                            choices=choices)
 
@@ -374,10 +373,7 @@ def match(match_id):
     access, problem = _needs_access(MATCH_SCOPES, _known_id(match_id))
     if problem:
         return problem
-    try:
-        found = _portal().answers.match(access, match_id)
-    except NotFound:
-        abort(404)
+    found = _or_404(_portal().answers.match, access, match_id)
     mine = account.my_role(found, access.participant)
     if mine is None:
         abort(404)
@@ -455,10 +451,7 @@ def connection(connection_id):
     access, problem = _needs_access(("connection.confirm",), _known_id(connection_id))
     if problem:
         return problem
-    try:
-        found = _portal().answers.connection(access, connection_id)
-    except NotFound:
-        abort(404)
+    found = _or_404(_portal().answers.connection, access, connection_id)
     mine = account.my_role(found, access.participant)
     if mine is None:
         abort(404)
@@ -532,10 +525,7 @@ def clinic_feedback_form(clinic_id):
     access, problem = _needs_access(("clinic.feedback",), _known_id(clinic_id))
     if problem:
         return problem
-    try:
-        found = _portal().clinic(clinic_id)
-    except NotFound:
-        abort(404)
+    found = _or_404(_portal().clinic, clinic_id)
     return render_template("feedback.html", clinic=found, token=_token_arg() if access.via == account.LINK else None,
                            form={}, errors={}, given=session.pop("feedback_given", None) == clinic_id)
 
@@ -559,10 +549,7 @@ def clinic_feedback(clinic_id):
         except Conflict as conflict:
             errors["form"] = [FieldError(N_("That was not possible: %(detail)s"), {"detail": conflict.detail})]
     if errors:
-        try:
-            found = _portal().clinic(clinic_id)
-        except NotFound:
-            abort(404)
+        found = _or_404(_portal().clinic, clinic_id)
         return render_template("feedback.html", clinic=found, token=_token_arg(), form=form, errors=errors,
                                given=False), 422
     session["feedback_given"] = clinic_id
@@ -576,10 +563,7 @@ def interpretation(request_id):
     access, problem = _needs_access(("interpretation.respond",), _known_id(request_id))
     if problem or access.via != account.LINK:  # an interpreter answers with their email's link only
         return problem or (render_template("link_problem.html", problem="sign_in"), 401)
-    try:
-        asked = _portal().interpreting.request(access, request_id)
-    except NotFound:
-        abort(404)
+    asked = _or_404(_portal().interpreting.request, access, request_id)
     return render_template("interpretation.html", asked=asked, token=access.token,
                            taxonomy=_portal().taxonomy(g.language))
 

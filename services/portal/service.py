@@ -358,10 +358,8 @@ class Answers(_AsThePerson):
         return self._get("matcher", f"/matches/{_path(match_id)}", access)
 
     def respond(self, access, match_id: str, response: str, reason: str) -> dict:
-        body = {"participant": access.participant, "response": response}
-        if reason.strip():
-            body["reason"] = reason.strip()
-        return self._send("POST", "matcher", f"/matches/{_path(match_id)}/respond", access, body)
+        return self._send("POST", "matcher", f"/matches/{_path(match_id)}/respond", access,
+                          _answer_body(access, response, reason))
 
     def outcome(self, access, match_id: str, summary: str) -> dict:
         return self._send("POST", "matcher", f"/matches/{_path(match_id)}/outcome", access,
@@ -376,10 +374,8 @@ class Answers(_AsThePerson):
         return self._get("matcher", f"/connections/{_path(connection_id)}", access)
 
     def confirm(self, access, connection_id: str, response: str, reason: str) -> dict:
-        body = {"participant": access.participant, "response": response}
-        if reason.strip():
-            body["reason"] = reason.strip()
-        return self._send("POST", "matcher", f"/connections/{_path(connection_id)}/confirm", access, body)
+        return self._send("POST", "matcher", f"/connections/{_path(connection_id)}/confirm", access,
+                          _answer_body(access, response, reason))
 
 
 class Seats(_AsThePerson):
@@ -437,3 +433,11 @@ class Interpreting(_AsThePerson):
 
 def _interpretation_body(access, language: str, start: str | None, minutes: int | None) -> dict:
     return {"participant": access.participant, "language": language, "start": start, "minutes": minutes}
+
+
+def _answer_body(access, response: str, reason: str) -> dict:
+    """An accept/decline (a proposal) or confirm/decline (a self-made connection): the reason only if given."""
+    body = {"participant": access.participant, "response": response}
+    if reason.strip():
+        body["reason"] = reason.strip()
+    return body

@@ -37,6 +37,14 @@ def _path(value: str) -> str:
     return quote(value, safe="")
 
 
+def _add_field_messages(errors: FormErrors, exc: Rejected) -> None:
+    """A service's 422 messages next to the form's own fields; its message on the form when it named none."""
+    for name, messages in ((exc.body.get("errors") or {}).get("json") or {}).items():
+        errors.add(name, "; ".join(messages) if isinstance(messages, list) else str(messages))
+    if not errors:
+        errors.add("form", exc.body.get("message", ""))
+
+
 def _reason(exc: Rejected) -> str:
     """A service's refusal in words: its message and the fields' messages."""
     details = [f"{name}: {'; '.join(map(str, messages)) if isinstance(messages, list) else messages}"
@@ -181,10 +189,7 @@ class _ProgramWork(_StaffCalls):
         except Forbidden:
             raise
         except Rejected as exc:
-            for name, messages in ((exc.body.get("errors") or {}).get("json") or {}).items():
-                errors.add(name, "; ".join(messages) if isinstance(messages, list) else str(messages))
-            if not errors:
-                errors.add("form", exc.body.get("message", ""))
+            _add_field_messages(errors, exc)
             return None, errors
 
     def clinic(self, token: str, clinic_id: str) -> dict:
@@ -242,10 +247,7 @@ class _ProgramWork(_StaffCalls):
         except Forbidden:
             raise
         except Rejected as exc:
-            for name, messages in ((exc.body.get("errors") or {}).get("json") or {}).items():
-                errors.add(name, "; ".join(messages) if isinstance(messages, list) else str(messages))
-            if not errors:
-                errors.add("form", exc.body.get("message", ""))
+            _add_field_messages(errors, exc)
         return errors
 
     def edit_space(self, token: str, space_id: str, form: dict) -> FormErrors:

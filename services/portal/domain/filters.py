@@ -39,8 +39,23 @@ def _get(args: Mapping[str, str], name: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+class _CursorPaged:
+    """Filters of a list the API pages with a cursor (directory, resources): every field is sent as is."""
+
+    def api_params(self, limit: int) -> dict:
+        return {**{k: v for k, v in asdict(self).items() if v}, "limit": limit}
+
+    def query(self, **changes) -> dict:
+        """The page's own query string (for pagination links), without empty values."""
+        return {k: v for k, v in {**asdict(self), **changes}.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return any(v for k, v in asdict(self).items() if k != "cursor")
+
+
 @dataclass(frozen=True)
-class DirectoryFilters:
+class DirectoryFilters(_CursorPaged):
     topic: str | None = None
     direction: str | None = None
     language: str | None = None
@@ -53,17 +68,6 @@ class DirectoryFilters:
         return cls(topic=_topic(_get(args, "topic")), direction=_one_of(_get(args, "direction"), DIRECTIONS),
                    language=_language(_get(args, "language")), region=_one_of(_get(args, "region"), REGIONS),
                    group_type=_one_of(_get(args, "group_type"), GROUP_TYPES), cursor=_cursor(_get(args, "cursor")))
-
-    def api_params(self, limit: int) -> dict:
-        return {**{k: v for k, v in asdict(self).items() if v}, "limit": limit}
-
-    def query(self, **changes) -> dict:
-        """The page's own query string (for pagination links), without empty values."""
-        return {k: v for k, v in {**asdict(self), **changes}.items() if v}
-
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in asdict(self).items() if k != "cursor")
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ class ClinicFilters:
 
 
 @dataclass(frozen=True)
-class ResourceFilters:
+class ResourceFilters(_CursorPaged):
     q: str | None = None
     topic: str | None = None
     language: str | None = None
@@ -106,16 +110,6 @@ class ResourceFilters:
         return cls(q=text[:MAX_SEARCH] if text else None, topic=_topic(_get(args, "topic")),
                    language=_language(_get(args, "language")), kind=_one_of(_get(args, "kind"), RESOURCE_KINDS),
                    cursor=_cursor(_get(args, "cursor")))
-
-    def api_params(self, limit: int) -> dict:
-        return {**{k: v for k, v in asdict(self).items() if v}, "limit": limit}
-
-    def query(self, **changes) -> dict:
-        return {k: v for k, v in {**asdict(self), **changes}.items() if v}
-
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in asdict(self).items() if k != "cursor")
 
 
 def page_of(items: list, page: int, size: int) -> tuple[list, bool]:
