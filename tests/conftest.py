@@ -10,34 +10,13 @@ from pathlib import Path
 import pytest
 
 from letsconnect.servers import EmbeddedServers, free_port
-from tests.stack import stack, stop_shared_stack  # noqa: F401  (the whole stack, once per session: tests/browser and tests/e2e)
+from tests.stack import stack  # noqa: F401  (the whole stack, once per session: tests/browser and tests/e2e)
 from tests.support import namespaced_settings
 
 
-def _uses_shared_stack(item) -> bool:
-    """Whether `stack` resolves to the session's whole stack (tests/stack.py) for this test: some
-    modules define a fixture of that name of their own."""
-    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get("stack") or ()
-    return bool(definitions) and definitions[-1].func.__module__ == "tests.stack"
-
-
-def _stack_order(item) -> int:
-    if not _uses_shared_stack(item):
-        return 2
-    return 1 if item.get_closest_marker("stops_shared_stack") is not None else 0
-
-
 def pytest_collection_modifyitems(items):
-    """The tests that use the session's whole stack run first, the one that stops it last among them,
-    so that the stack is gone (stopped, or by `stop_shared_stack` below) before the other tests:
-    an idle stack polls its broker and database all along and slowed them by about a third."""
-    items.sort(key=_stack_order)  # stable: otherwise the collection order
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_teardown(item, nextitem):
-    if _stack_order(item) < 2 and (nextitem is None or _stack_order(nextitem) == 2):
-        stop_shared_stack()
+    """A test that stops the shared stack runs after every test that uses it (the sort is stable)."""
+    items.sort(key=lambda item: item.get_closest_marker("stops_shared_stack") is not None)
 
 
 @dataclass

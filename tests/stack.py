@@ -83,22 +83,11 @@ def launch(data_dir: Path, env: dict[str, str], timeout: float = 180) -> Running
     return running
 
 
-_SHARED: list[RunningStack] = []
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("e2e-stack")
     running = launch(data_dir, stack_env(data_dir))
-    _SHARED.append(running)
     yield running
-    stop_shared_stack()
-
-
-def stop_shared_stack() -> None:
-    """Stops the session's stack once its last test is done (tests/conftest.py), or at the end."""
-    while _SHARED:
-        running = _SHARED.pop()
-        if running.process.poll() is None:
-            running.process.send_signal(signal.SIGTERM)
-            running.process.wait(60)
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGTERM)
+        running.process.wait(60)
