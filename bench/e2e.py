@@ -40,9 +40,7 @@ def person(index: int, topic: str, direction: str, tz: str) -> dict:
 
 def is_proposal(raw: bytes) -> tuple[str, bool]:
     message = message_from_bytes(raw, policy=default_policy)
-    body = message.get_body(("plain",))
-    text = body.get_content() if body else ""
-    return str(message["X-Envelope-To"] or ""), "response=accept" in text
+    return str(message["X-Envelope-To"] or ""), message["X-LetsConnect-Template"] == "match_proposal"
 
 
 def scrape_all(settings: Settings) -> dict[str, dict]:

@@ -63,7 +63,7 @@ def main() -> None:
             time.sleep(10)  # the sharers' events settle before the window opens
             mongo = MongoClient(stack.settings.mongo_uri)
             processes = {**{name: p.pid for name, p in servers.processes.items()},
-                         **{name: p.pid for name, p in stack.children.items()}}
+                         **{name: child.process.pid for name, child in stack.children.items() if child.process}}
             ops_before = dict(mongo.admin.command("serverStatus")["opcounters"])
             cpu_before = {name: process_tree_cpu(pid) for name, pid in processes.items()}
             started = time.time()
