@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 SERVICES = ("registry", "matcher", "scheduler", "notifier", "resources")
 LOCAL, PRODUCTION = "local", "production"
+OUTBOX_POLL, OUTBOX_CHANGE_STREAM = "poll", "change-stream"
 # Values anyone can read in this repository: refused outside a local setting (see refuse_known_secrets).
 KNOWN_SECRETS = {"dev-only-insecure-secret", "dev-staff-token", "change-me", "change-me-staff-token", "test-secret",
                  "staff-test-token"}
@@ -41,6 +42,13 @@ def env_int(name: str, default: int) -> int:
 
 def env_float(name: str, default: float) -> float:
     return _parsed(name, default, float, "a number")
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _env(name, default).strip().lower() or default
+    if value not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _list(name: str, default: str = "") -> tuple[str, ...]:
@@ -148,10 +156,17 @@ class Settings:
     host: str = "127.0.0.1"
     data_dir: str = ".letsconnect"
     consumer_session_timeout_ms: int = 6000
-    consumer_fetch_wait_ms: int = 50
+    # Tansu and Kafka both answer a waiting fetch as soon as a record arrives: a long wait costs no
+    # latency and spares idle consumers (and the broker) most of their fetches.
+    consumer_fetch_wait_ms: int = 500
     retry_attempts: int = 4
     retry_backoff_ms: int = 200
     outbox_poll_ms: int = 50
+    # How a relay learns of new outbox rows: `change-stream` (MongoDB pushes each insert; what
+    # production runs) or `poll` (a read every outbox_poll_ms). SecantusDB wakes every change
+    # stream on every write anywhere, which cut its write rate by about three quarters, so the
+    # embedded stack polls.
+    outbox_wake: str = OUTBOX_POLL
     # How often a worker asks the broker whether it is still the one it published to (a broker
     # that restarted empty is told by a new cluster id or partitions ending below acknowledged offsets).
     broker_check_seconds: float = 5.0
@@ -208,6 +223,7 @@ class Settings:
             retry_attempts=env_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
             retry_backoff_ms=env_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
             outbox_poll_ms=env_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
+            outbox_wake=env_choice("LC_OUTBOX_WAKE", cls.outbox_wake, (OUTBOX_POLL, OUTBOX_CHANGE_STREAM)),
             broker_check_seconds=env_float("LC_BROKER_CHECK_SECONDS", cls.broker_check_seconds),
             drain_seconds=env_float("LC_DRAIN_SECONDS", cls.drain_seconds),
             translators=translators,

@@ -39,6 +39,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared import metrics
 from shared.broker_reset import BrokerProbe, lost_records, parse_partition_key, partition_key
+from shared.config import OUTBOX_CHANGE_STREAM
 from shared.events import EVENT_TYPES, make_event
 from shared.mongo import in_transaction
 from shared.outbox_wake import OutboxWakeup
@@ -178,7 +179,8 @@ class OutboxRelay:
         self.probe = probe or BrokerProbe(self.settings, f"{outbox.source}-relay-probe")
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = 0.0
-        self.wakeup = OutboxWakeup(outbox.collection, poll_seconds=self.poll)  # wake on writes, not a timer
+        self.wakeup = OutboxWakeup(outbox.collection, poll_seconds=self.poll,
+                                   change_stream=self.settings.outbox_wake == OUTBOX_CHANGE_STREAM)
         self._next_check = 0.0
         self._next_prune = 0.0
         self._indexed = False

@@ -3,8 +3,10 @@
 The relay watches its outbox with a MongoDB change stream (inserts only, the row's id only): the
 server pushes each new row within milliseconds of its commit, from any process (an API's
 gunicorn workers as much as the worker itself), and an idle relay costs the database nothing.
-MongoDB needs a replica set for change streams (production runs one; SecantusDB has them); where
-the server refuses, the relay falls back to polling every LC_OUTBOX_POLL_MS.
+MongoDB needs a replica set for change streams (production runs one); where the server refuses,
+the relay falls back to polling every LC_OUTBOX_POLL_MS. With `change_stream=False` (LC_OUTBOX_WAKE=
+poll, the embedded stack's choice: SecantusDB wakes every stream on every write in any database) it
+polls from the start.
 
 Rows the relay published itself still arrive on the stream; their ids are remembered for a while
 so they do not cause an empty read. A sweep every `sweep_seconds` runs the relay anyway (to take
@@ -33,7 +35,8 @@ INSERTS_ONLY = [{"$match": {"operationType": "insert"}}, {"$project": {"document
 
 class OutboxWakeup:
     def __init__(self, collection: Collection, poll_seconds: float, sweep_seconds: float = 1.0,
-                 linger_seconds: float = 0.01, busy_seconds: float = 0.05, remember: int = 20000):
+                 linger_seconds: float = 0.01, busy_seconds: float = 0.05, remember: int = 20000,
+                 change_stream: bool = True):
         self.collection = collection
         self.poll = poll_seconds
         self.sweep = sweep_seconds
@@ -44,7 +47,7 @@ class OutboxWakeup:
         self._order: deque = deque()
         self._remember = remember
         self._stream = None
-        self._unsupported = False
+        self._unsupported = not change_stream
 
     def start(self) -> None:
         """Open the stream before the relay's first read, so no row slips in between unnoticed."""

@@ -1,5 +1,6 @@
 """The outbox relay is woken by each write (a change stream on its outbox), not by a timer: with
-polling and sweeps set to a minute, each write still reaches Kafka within seconds."""
+polling and sweeps set to a minute, each write still reaches Kafka within seconds. In poll mode
+(the embedded stack's) it opens no stream and still publishes every write."""
 from __future__ import annotations
 
 import json
@@ -41,5 +42,20 @@ def test_a_write_wakes_the_relay_when_polling_would_take_a_minute(settings):
         eventually(lambda: sorted(published(settings)) == sorted([first, second]), timeout=20,
                    message="the next write is published too")
         assert Outbox(database(settings, "registry"), "registry").backlog() == 0
+    finally:
+        relay_worker.stop()
+
+
+def test_a_polling_relay_opens_no_change_stream_and_publishes_every_write(settings):
+    relay_worker = Worker("registry", settings.with_overrides(outbox_wake="poll"), database(settings, "registry"),
+                          handlers={})
+    relay_worker.start()
+    try:
+        written = [uuid.uuid4().hex for _ in range(3)]
+        for pid in written:
+            withdraw(settings, pid)
+        eventually(lambda: sorted(published(settings)) == sorted(written), timeout=20,
+                   message="every write is published")
+        assert relay_worker.relay.wakeup._stream is None
     finally:
         relay_worker.stop()

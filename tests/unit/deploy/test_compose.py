@@ -73,6 +73,11 @@ def test_mongo_runs_as_a_replica_set_for_transactions():
     assert "replicaSet=rs0" in COMPOSE["services"]["registry-api"]["environment"]["LC_MONGO_URI"]
 
 
+def test_production_relays_are_woken_by_change_streams_on_the_replica_set():
+    for name in (f"{service}-worker" for service in SERVICES):
+        assert COMPOSE["services"][name]["environment"]["LC_OUTBOX_WAKE"] == "change-stream"
+
+
 def test_secrets_come_only_from_an_env_file_and_the_stack_runs_as_production():
     text = (ROOT / "docker-compose.yml").read_text()
     assert "change-me" not in text

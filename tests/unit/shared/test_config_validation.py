@@ -32,6 +32,15 @@ def test_new_topics_get_the_configured_retention_and_existing_ones_are_left_alon
     assert created.topic_configs == {"retention.ms": str(72 * 3600 * 1000)}
 
 
+def test_the_outbox_wake_mode_is_polling_unless_change_streams_are_asked_for(monkeypatch):
+    assert Settings.from_env().outbox_wake == "poll"
+    monkeypatch.setenv("LC_OUTBOX_WAKE", "Change-Stream")
+    assert Settings.from_env().outbox_wake == "change-stream"
+    monkeypatch.setenv("LC_OUTBOX_WAKE", "sometimes")
+    with pytest.raises(SystemExit, match="LC_OUTBOX_WAKE must be one of poll, change-stream"):
+        Settings.from_env()
+
+
 def test_a_bad_number_stops_with_a_message(monkeypatch):
     monkeypatch.setenv("LC_TOPIC_PARTITIONS", "six")
     with pytest.raises(SystemExit, match="LC_TOPIC_PARTITIONS"):
