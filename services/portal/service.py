@@ -114,7 +114,7 @@ class PortalService:
         self.config = config
         self.topics = TaxonomyCache(client, config.taxonomy_cache_seconds)
         self.listings = Recent(config.listing_cache_seconds)
-        # Seats left are per clinic (GET /clinics/{id}); a page's clinics are read side by side.
+        # A person's page reads its lists side by side.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="portal-upstream")
         # What a person does with their own things, each with their own token (below).
         self.accounts = Accounts(client)
@@ -173,15 +173,7 @@ class PortalService:
     def _clinics(self, filters: ClinicFilters) -> Page:
         answer = self.client.get_json("scheduler", "/clinics", filters.api_params())
         listed, more = page_of(answer.get("items", []), filters.page, self.config.page_size)
-        detailed = list(self._pool.map(self._with_seats, listed))
-        return Page(detailed, filters.page + 1 if more else None)
-
-    def _with_seats(self, clinic: dict) -> dict:
-        """The listed clinic with each slot's seats left (only GET /clinics/{id} counts them)."""
-        try:
-            return self.clinic(clinic["id"])
-        except NotFound:  # cancelled or removed between the two calls
-            return clinic
+        return Page(listed, filters.page + 1 if more else None)
 
     def clinic(self, clinic_id: str) -> dict:
         return self.client.get_json("scheduler", f"/clinics/{quote(clinic_id, safe='')}")

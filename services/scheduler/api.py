@@ -90,7 +90,8 @@ class Clinics(MethodView):
 
     @blp.arguments(ClinicQuery, location="query")
     def get(self, query):
-        """Clinics (upcoming unless include_past), filter by topic, language, kind. Never proposals."""
+        """Clinics (upcoming unless include_past), filter by topic, language, kind, each slot with its
+        seats left. Never proposals."""
         items = use_cases().clinics.listing(query["topic"], query["language"], query["kind"], query["include_past"])
         return {"items": items, "next": None}
 

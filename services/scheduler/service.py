@@ -168,9 +168,11 @@ class Clinics:
         return view
 
     def listing(self, topic: str | None, language: str | None, kind: str | None, include_past: bool) -> list[dict]:
-        """Upcoming scheduled clinics (or every public one), by first start."""
+        """Upcoming scheduled clinics (or every public one), by first start, with each slot's seats left."""
         after = None if include_past else self.ctx.now()
-        return [clinic_view(c) for c in self.store.clinics_matching(topic, language, kind, after)]
+        listed = list(self.store.clinics_matching(topic, language, kind, after))
+        counts = self.store.seat_counts_of([c["_id"] for c in listed])
+        return [clinic_view(c, counts.get(c["_id"], {})) for c in listed]
 
     def proposals(self) -> list[dict]:
         return [{**clinic_view(c), "proposed_by": c.get("proposed_by")} for c in self.store.proposals()]

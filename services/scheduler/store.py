@@ -114,6 +114,13 @@ class ClinicRecords:
     def seat_counts(self, clinic_id: str) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.slots.find({"clinic_id": clinic_id})}
 
+    def seat_counts_of(self, clinic_ids: list[str]) -> dict[str, dict[str, dict]]:
+        """seat_counts of several clinics in one read: {clinic id: {slot id: counter}}."""
+        counts: dict[str, dict[str, dict]] = {}
+        for doc in self.slots.find({"clinic_id": {"$in": clinic_ids}}):
+            counts.setdefault(doc["clinic_id"], {})[doc["_id"]] = doc
+        return counts
+
     def arrive(self, slot_id: str, session: Session) -> dict:
         """Count one more arrival at the slot and return its counter as it now stands. Being a write,
         it also holds the counter for the rest of the transaction: a concurrent registration for the
@@ -426,6 +433,7 @@ class Store(ClinicRecords, RegistrationRecords, PeopleRecords, TeamRecords, Spac
         self.registrations.create_index([("slot_id", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
         self.registrations.create_index([("participant_id", ASCENDING)])
         self.clinics.create_index([("first_start", ASCENDING)])
+        self.slots.create_index([("clinic_id", ASCENDING)])  # seats left, on every clinic page and listing
         self.invitations.create_index([("participant_id", ASCENDING)])
         self.reminders.create_index([("participant_id", ASCENDING)])
         self.feedback.create_index([("clinic_id", ASCENDING), ("participant_id", ASCENDING)], unique=True)

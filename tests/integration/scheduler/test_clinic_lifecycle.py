@@ -127,6 +127,8 @@ def test_seats_waitlist_promotion_and_the_meeting_link(env):
     assert waiting["meeting_url"] is None and waiting["position"] == 1
     public = client.get(f"/clinics/{clinic['id']}").get_json()
     assert public["slots"][0]["seats_left"] == 0 and "secret-room" not in json.dumps(public)
+    [listed] = [c for c in client.get("/clinics").get_json()["items"] if c["id"] == clinic["id"]]
+    assert [slot["seats_left"] for slot in listed["slots"]] == [0, 2]  # the listing counts seats too
 
     gone = client.delete(f"/clinics/{clinic['id']}/registrations/p2", headers=auth(issue_participant_token(settings, "p2")))
     assert gone.status_code == 200 and gone.get_json()["promoted"] == "p3"
