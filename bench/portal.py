@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import requests
+from _hops import scrape
 from _stack import command_line, percentile
 
 from letsconnect.servers import EmbeddedServers, free_port
@@ -99,6 +100,26 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return {name: total(child.process.pid) for name, child in stack.children.items() if child.process is not None}
 
 
+def settle(urls: dict[str, str], quiet_seconds: float = 3.0, timeout: float = 180.0) -> float:
+    """Wait until the seed's events are all published and applied (every outbox empty, every
+    consumer caught up, for `quiet_seconds`), so that the pages are measured, not the matcher,
+    the invitations and the welcome mails of 300 registrations arriving at once. Seconds waited."""
+    started = time.time()
+    quiet_since = None
+    while time.time() - started < timeout:
+        pending = 0.0
+        for url in urls.values():
+            samples = scrape(url + "/metrics")
+            pending += sum(value for (name, _), value in samples.items()
+                           if name in ("lc_consumer_lag", "lc_outbox_backlog"))
+        now = time.time()
+        quiet_since = (quiet_since or now) if pending == 0 else None
+        if quiet_since is not None and now - quiet_since >= quiet_seconds:
+            break
+        time.sleep(0.5)
+    return time.time() - started
+
+
 class Browser:
     """One person's keep-alive connection to the portal, with their language and zone cookies."""
 
@@ -163,6 +184,7 @@ def main() -> None:
         try:
             urls = {s: f"http://127.0.0.1:{p}" for s, p in settings.ports.items()}
             data = seed(urls, args.people, rng)
+            settled = settle(urls)
             for language in LANGUAGES:  # each gunicorn worker builds its option lists once per language
                 for _ in range(4):
                     for path in ("/directory", "/clinics", "/resources"):
@@ -185,6 +207,7 @@ def main() -> None:
             stack.stop()
     every = [t for times in results.values() for t in times]
     print(f"command: {command_line()}")
+    print(f"the seed ({args.people} people) settled in {settled:.0f} s before browsing began")
     print(f"{args.sessions} browsing sessions for {elapsed:.0f} s (mean pause {args.think:g} s between pages), "
           f"{len(every)} pages, {len(every) / elapsed:.1f} pages/s, {len(errors)} errors")
     for kind, times in sorted(results.items()):

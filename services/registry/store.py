@@ -23,6 +23,16 @@ from services.registry.domain.errors import ChangedConcurrently
 Events = list[tuple[str, dict]]
 
 
+def _profile_query(conditions: dict) -> dict:
+    """domain.directory's conditions as a query. An interest condition is an $elemMatch (topic and
+    direction in the same interest) plus the topic alone, which the interests.topic index can
+    serve: without it the database reads every profile to find a topic's few."""
+    query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+    if "topic" in conditions.get("interests", {}):
+        query["interests.topic"] = conditions["interests"]["topic"]
+    return query
+
+
 class Store:
     def __init__(self, db: Database):
         self.db = db
@@ -39,6 +49,7 @@ class Store:
         self.participants.create_index("username_key", unique=True)
         self.participants.create_index([("directory_key", ASCENDING)])
         self.participants.create_index("interests.topic")
+        self.participants.create_index("region")  # the directory's region filter
         self.participants.create_index("email_key")
         self.topics.create_index("code", unique=True)
         self.sign_ins.create_index("subject_id")
@@ -68,7 +79,7 @@ class Store:
     def directory(self, conditions: dict, after: str | None, limit: int) -> list[dict]:
         """Profiles meeting `conditions` (domain.directory.conditions) in directory order after
         the position `after`, at most `limit`."""
-        query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+        query = _profile_query(conditions)
         if after is not None:
             query["directory_key"] = {"$gt": after}
         return list(self.participants.find(query).sort("directory_key", ASCENDING).limit(limit))
@@ -76,7 +87,7 @@ class Store:
     def search(self, conditions: dict, name_prefix: str | None, after: str | None, limit: int) -> list[dict]:
         """Profiles meeting `conditions` whose username or name starts with `name_prefix` (any
         case), in directory order after `after`."""
-        query = {path: ({"$elemMatch": value} if path == "interests" else value) for path, value in conditions.items()}
+        query = _profile_query(conditions)
         if name_prefix:
             pattern = {"$regex": "^" + re.escape(name_prefix), "$options": "i"}
             query["$or"] = [{"username": pattern}, {"name": pattern}, {"email_key": name_prefix.casefold()}]
