@@ -192,7 +192,7 @@ class Proposals(_Part):
         edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
                                   region_share=region_share, config=self.config, on=on, now=now)
         open_by_sharer: dict[tuple[str, str], list[dict]] = {}
-        for match in self.store.open_connections(learner["topic"]):
+        for match in self.store.open_connections(learner["topic"], with_room=True):
             open_by_sharer.setdefault((sharer_of(match), match["language"]), []).append(match)
         members = self.store.candidates_by_id([f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
                                                for group in open_by_sharer.values() for match in group

@@ -14,6 +14,7 @@ from shared.audit import AuditLog
 from shared.outbox import Outbox
 
 from services.matcher.domain.matches import OPEN
+from services.matcher.domain.rules import MAX_PEOPLE
 
 
 def erased_key(participant_id: str) -> str:
@@ -120,6 +121,7 @@ class Store(RoundStore):
         self.candidates.create_index("participant_id")
         self.matches.create_index("participants.id")
         self.matches.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
+        self.matches.create_index([("topic", ASCENDING), ("status", ASCENDING)])  # joinable connections of a topic
         self.claims.create_index("match_id")
         self.blocks.create_index("people")
         self.connected.create_index("people")
@@ -216,9 +218,12 @@ class Store(RoundStore):
     def due_proposals(self, now: datetime) -> list[dict]:
         return list(self.matches.find({"status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}))
 
-    def open_connections(self, topic: str | None = None) -> list[dict]:
-        """Open connections the matcher made (learners may join them)."""
+    def open_connections(self, topic: str | None = None, with_room: bool = False) -> list[dict]:
+        """Open connections the matcher made (learners may join them); `with_room`: only those with
+        a free seat (a full one is never joined, and reading it costs as much as any other)."""
         query = {"status": {"$in": list(OPEN)}, "origin": {"$ne": "self_made"}, **({"topic": topic} if topic else {})}
+        if with_room:
+            query[f"participants.{MAX_PEOPLE - 1}"] = {"$exists": False}
         return list(self.matches.find(query))
 
     def update_members(self, match_id: str, expected_size: int, fields: dict, session=None) -> bool:
