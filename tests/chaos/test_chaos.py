@@ -2,8 +2,9 @@
 registrations, seat requests and connect-making rounds (and the emails they bring), processes of
 `letsconnect up` are killed with SIGKILL one fault after another, and after each fault every
 invariant must hold again: every registration known to every service that consumes it, one welcome
-per person, one proposal email per proposal and recipient, no sharer over capacity, no clinic
-overbooked, the report's figures equal to the stored data.
+per person, one proposal email per proposal and recipient, every sent message in the mail sink as
+one message (a notifier killed mid-send resends it with the same Message-ID), no sharer over
+capacity, no clinic overbooked, the report's figures equal to the stored data.
 
 One stack for the module; the faults run in this file's order."""
 from __future__ import annotations
