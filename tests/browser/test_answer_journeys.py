@@ -72,10 +72,24 @@ def a_clinic(stack, seats: int) -> dict:
     return staff(stack, "POST", "scheduler", "/clinics", json=a_clinic_body(seats))
 
 
-def test_the_last_seat_then_the_waiting_list_then_a_cancellation_moves_the_second_person_up(visit, stack):
+def seats_in_the_listing(tab, clinic: dict, language: str, expected: str, timeout: float = 30) -> str:
+    """The clinic's seats as the /clinics listing shows them, reloaded until they read `expected`
+    (the portal may show a listing up to LC_PORTAL_LISTING_CACHE_SECONDS old)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tab.go(f"/clinics?lang={language}")
+        shown = tab.page.locator("li.card.clinic", has_text=clinic["title"]).locator(".seats").inner_text()
+        if shown == expected or time.monotonic() > deadline:
+            return shown
+        time.sleep(1)
+
+
+def test_the_last_seat_then_the_waiting_list_then_a_cancellation_moves_the_second_person_up(visit, stack, reports):
     clinic = a_clinic(stack, seats=1)
     first = register_by_api(stack, "Seat", CLINIC_TOPIC, "learn")
     second = register_by_api(stack, "Wait", CLINIC_TOPIC, "learn")
+    visitor = visit()
+    assert seats_in_the_listing(visitor, clinic, "en", "1 seat left") == "1 seat left"
     tabs = {}
     for person in (first, second):
         link = links_in_mail(stack.maildir, person["email"], f"/clinics/{clinic['id']}", scope="clinic.register")[0]
@@ -87,6 +101,11 @@ def test_the_last_seat_then_the_waiting_list_then_a_cancellation_moves_the_secon
     assert first_page.locator("#my-seat .status").inner_text() == "Your seat is confirmed."
     assert "Spanish" in first_page.locator("#my-seat").inner_text()
     assert second_page.locator("#my-seat .status").inner_text() == "You are number 1 on the waiting list."
+    full = "Full: new bookings join the waiting list"
+    assert seats_in_the_listing(visitor, clinic, "en", full) == full
+    full_ar = "مكتمل: الحجوزات الجديدة تنضم إلى قائمة الانتظار"
+    assert seats_in_the_listing(visitor, clinic, "ar", full_ar) == full_ar
+    visitor.page.locator("li.card.clinic", has_text=clinic["title"]).screenshot(path=str(reports / "arabic-clinic-full.png"))
     submit(first_page, first_page.get_by_role("button", name="Cancel my seat"))
     assert first_page.locator("#notice").inner_text().startswith("Your registration is cancelled.")
     assert first_page.get_by_role("button", name="Book my seat").is_visible()
