@@ -186,7 +186,6 @@ class Invariants:
         self.platform = platform
         self.prefix = db_prefix
         self.capacity = sharer_capacity
-        self.resent = 0  # copies of a message sent again after a notifier crash (same Message-ID)
 
     def db(self, service: str):
         return self.mongo[f"{self.prefix}{service}"]
@@ -249,7 +248,6 @@ class Invariants:
         # clients show once: at-least-once at the SMTP boundary (docs/services/notifier.md).
         # Two different messages for one notification would be a second email.
         different = [i for i, copies in mail.items() if len(copies) > 1]
-        self.resent = sum(sum(copies.values()) - 1 for copies in mail.values())
         if unmailed:
             found.append(f"{len(unmailed)} messages marked sent are not in the mail sink")
         if different:
