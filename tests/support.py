@@ -1,6 +1,7 @@
 """Helpers the integration and end-to-end tests share."""
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from contextlib import contextmanager
@@ -35,6 +36,12 @@ def eventually(check, timeout: float = 20.0, interval: float = 0.1, message: str
             return last
         time.sleep(interval)
     raise AssertionError(f"{message} within {timeout}s (last: {last!r})")
+
+
+def documents_naming(db, *needles: str, leave_out: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
+    """(collection, document) of every document of `db` whose text holds one of `needles`."""
+    return [(name, doc) for name in sorted(db.list_collection_names()) if name not in leave_out
+            for doc in db[name].find() if any(needle in json.dumps(doc, default=str) for needle in needles)]
 
 
 @contextmanager

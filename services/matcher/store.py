@@ -98,8 +98,47 @@ class RoundStore:
         }
 
 
+class LoadStore:
+    """Sharers' loads: open connections per sharer, raised atomically when a proposal reserves
+    them (part of Store)."""
 
-class Store(RoundStore):
+    def loads_of(self, people: list[str] | None = None, session=None) -> dict[str, dict]:
+        which = {"_id": {"$in": sorted(set(people))}} if people is not None else {}
+        return {doc["_id"]: doc for doc in self.loads.find(which, session=session)}
+
+    def ensure_loads(self, people: list[str]) -> None:
+        """Sharers' load documents exist before any transaction reserves from them."""
+        if not people:
+            return
+        try:
+            self.loads.bulk_write([UpdateOne({"_id": person}, {"$setOnInsert": {"open": 0}}, upsert=True)
+                                   for person in sorted(set(people))], ordered=False)
+        except BulkWriteError as error:  # another worker created some at the same moment
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+
+    def raise_loads(self, raises: dict[str, tuple[int, int]], session=None) -> int:
+        """Conditional raises {sharer: (open as read, by how much)}: how many went through."""
+        if not raises:
+            return 0
+        done = self.loads.bulk_write([UpdateOne({"_id": person, "open": seen}, {"$inc": {"open": count}})
+                                      for person, (seen, count) in raises.items()], ordered=True, session=session)
+        return done.matched_count
+
+    def lower_load(self, person: str, count: int = 1, session=None) -> None:
+        self.loads.update_one({"_id": person, "open": {"$gte": count}}, {"$inc": {"open": -count}}, session=session)
+
+    def add_load(self, person: str, session=None) -> None:
+        """One more open connection, whatever the capacity (a self-made one)."""
+        self.loads.update_one({"_id": person}, {"$inc": {"open": 1}}, upsert=True, session=session)
+
+    def set_capacity(self, person: str, capacity: int) -> dict:
+        return self.loads.find_one_and_update({"_id": person}, {"$set": {"capacity": capacity},
+                                                                "$setOnInsert": {"open": 0}},
+                                              upsert=True, return_document=ReturnDocument.AFTER)
+
+
+class Store(RoundStore, LoadStore):
     def __init__(self, db: Database):
         self.db = db
         self.candidates = db["candidates"]  # one per interest: the owner's attributes copied in
@@ -293,42 +332,6 @@ class Store(RoundStore):
     def claimed(self) -> set[tuple[str, str]]:
         """(learner, topic) of every open proposal or connection."""
         return {tuple(doc["_id"].rsplit(":", 1)) for doc in self.claims.find({}, {"_id": 1})}
-
-    # ------------------------------------------------------------------ sharers' loads
-    def loads_of(self, people: list[str] | None = None, session=None) -> dict[str, dict]:
-        which = {"_id": {"$in": sorted(set(people))}} if people is not None else {}
-        return {doc["_id"]: doc for doc in self.loads.find(which, session=session)}
-
-    def ensure_loads(self, people: list[str]) -> None:
-        """Sharers' load documents exist before any transaction reserves from them."""
-        if not people:
-            return
-        try:
-            self.loads.bulk_write([UpdateOne({"_id": person}, {"$setOnInsert": {"open": 0}}, upsert=True)
-                                   for person in sorted(set(people))], ordered=False)
-        except BulkWriteError as error:  # another worker created some at the same moment
-            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
-                raise
-
-    def raise_loads(self, raises: dict[str, tuple[int, int]], session=None) -> int:
-        """Conditional raises {sharer: (open as read, by how much)}: how many went through."""
-        if not raises:
-            return 0
-        done = self.loads.bulk_write([UpdateOne({"_id": person, "open": seen}, {"$inc": {"open": count}})
-                                      for person, (seen, count) in raises.items()], ordered=True, session=session)
-        return done.matched_count
-
-    def lower_load(self, person: str, count: int = 1, session=None) -> None:
-        self.loads.update_one({"_id": person, "open": {"$gte": count}}, {"$inc": {"open": -count}}, session=session)
-
-    def add_load(self, person: str, session=None) -> None:
-        """One more open connection, whatever the capacity (a self-made one)."""
-        self.loads.update_one({"_id": person}, {"$inc": {"open": 1}}, upsert=True, session=session)
-
-    def set_capacity(self, person: str, capacity: int) -> dict:
-        return self.loads.find_one_and_update({"_id": person}, {"$set": {"capacity": capacity},
-                                                                "$setOnInsert": {"open": 0}},
-                                              upsert=True, return_document=ReturnDocument.AFTER)
 
     # ------------------------------------------------------------------ blocks and cooldowns
     def blocks_for(self, participant_id: str | None = None) -> list[dict]:

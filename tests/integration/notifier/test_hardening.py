@@ -18,7 +18,7 @@ from services.notifier.worker import build_worker
 from shared.mongo import database
 from shared.tokens import issue_link_token, issue_participant_token
 from tests.integration.notifier.helpers import Events, mail_to, match, new_id, participant, registration
-from tests.support import STAFF_HEADERS, auth, eventually, namespaced_settings, running
+from tests.support import STAFF_HEADERS, auth, documents_naming, eventually, namespaced_settings, running
 from tests.unit.notifier.samples import ADDRESSED
 
 CONFIG = NotifierConfig(retry_base_seconds=0.05, scan_seconds=0.1, park_seconds=600, digest_period_seconds=0,
@@ -174,13 +174,6 @@ def test_nothing_is_stored_for_an_erased_participant(servers, stack):
     assert worker.notifier.store.preference(learner) is None
 
 
-def every_document(settings):
-    db = database(settings, "notifier")
-    for name in db.list_collection_names():
-        for doc in db[name].find():
-            yield name, doc
-
-
 def test_after_withdrawal_no_notifier_collection_holds_anything_of_the_person(servers, stack):
     settings, events, client, worker = stack
     marker = uuid.uuid4().hex[:10]
@@ -213,8 +206,7 @@ def test_after_withdrawal_no_notifier_collection_holds_anything_of_the_person(se
                            .get_json()["items"]) >= 2)
 
     def holding(needles):
-        return [(collection, doc.get("_id")) for collection, doc in every_document(settings)
-                if any(needle in json.dumps(doc, default=str) for needle in needles)]
+        return documents_naming(database(settings, "notifier"), *needles)
 
     markers = (marker, email)
     assert holding(markers)  # the test would prove nothing if the person's data never got in

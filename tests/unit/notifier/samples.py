@@ -1,13 +1,17 @@
 """Sample event data for every template (the unit tests render each one)."""
+from datetime import datetime, timedelta, timezone
+
 def contact(pid, langs=("en",), name="Ahmed", email=None, share=True, public=True, topics=("budget-development",)):
     return {"_id": pid, "revision": 1, "email": email or f"{pid}@example.org", "name": name, "languages": list(langs),
             "timezone": "Africa/Cairo", "consent": {"public_profile": public, "share_contact": share, "recording": False},
             "topics": list(topics)}
 
 T = "2026-11-24T10:00:00.000Z"
+# A proposal's answer links stay valid until it expires: always ahead of the clock the tests run on.
+PROPOSAL_EXPIRES = (datetime.now(timezone.utc) + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
 match = {"match_id": "m1", "topic": "budget-development", "language": "ar", "reasons": ["same topic", "shared language: ar"],
          "participants": [{"participant_id": "p1", "role": "learner", "share_contact": True},
-                          {"participant_id": "p2", "role": "sharer", "share_contact": True}], "expires_at": "2026-12-01T10:00:00Z"}
+                          {"participant_id": "p2", "role": "sharer", "share_contact": True}], "expires_at": PROPOSAL_EXPIRES}
 slot = {"slot_id": "s1", "start": "2026-12-10T14:00:00Z", "minutes": 90, "seats": 20}
 reg = {"clinic_id": "c1", "slot_id": "s1", "participant_id": "p1", "status": "confirmed", "reason": "registered", "position": None,
        "title": "Budgets that tell a story", "start": "2026-12-10T14:00:00Z", "minutes": 90, "language": "en", "interpretation": "ar",
