@@ -97,8 +97,8 @@ class ReadModel(_Part):
 
     def apply_participant_state(self, session, data: dict) -> None:
         """participant-registered / -updated: only the revision (tokens are the TokenSubjects')."""
-        person = self.store.person(data["participant_id"], session)
-        if self.store.is_erased(data["participant_id"], session) or data["revision"] < person.get("state_revision", 0):
+        person, erased = self.store.person_or_erased(data["participant_id"], session)
+        if erased or data["revision"] < person.get("state_revision", 0):
             return
         self.store.set_person(data["participant_id"], {"state_revision": data["revision"]}, session=session)
 
@@ -210,7 +210,8 @@ class Proposals(_Part):
                         return joined
             if loads.get(edge.person, 0) >= capacities.get(edge.person, self.config.sharer_capacity):
                 continue
-            self.store.ensure_loads([edge.person])
+            if edge.person not in loads:  # a sharer's first connection: their load document first
+                self.store.ensure_loads([edge.person])
             connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
             [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
             if match is not None or self.store.has_claim(claim_key(learner)):

@@ -171,6 +171,12 @@ class Store(RoundStore, LoadStore):
     def person(self, participant_id: str, session=None) -> dict:
         return self.people.find_one({"_id": participant_id}, session=session) or {}
 
+    def person_or_erased(self, participant_id: str, session=None) -> tuple[dict, bool]:
+        """The person's document ({} if unknown) and whether they were erased, in one read."""
+        docs = {doc["_id"]: doc for doc in self.people.find(
+            {"_id": {"$in": [participant_id, erased_key(participant_id)]}}, session=session)}
+        return docs.get(participant_id, {}), erased_key(participant_id) in docs
+
     def raise_revision(self, participant_id: str, revision: int, session=None) -> None:
         self.people.update_one({"_id": participant_id}, {"$max": {"revision": revision}}, upsert=True,
                                session=session)
