@@ -162,6 +162,9 @@ class Settings:
     retry_attempts: int = 4
     retry_backoff_ms: int = 200
     outbox_poll_ms: int = 50
+    # A polling relay whose reads find nothing waits twice as long each time, up to this; a write
+    # in its own process wakes it at once (shared.outbox_wake).
+    outbox_idle_poll_ms: int = 250
     # How a relay learns of new outbox rows: `change-stream` (MongoDB pushes each insert; what
     # production runs) or `poll` (a read every outbox_poll_ms). SecantusDB wakes every change
     # stream on every write anywhere, which cut its write rate by about three quarters, so the
@@ -223,6 +226,7 @@ class Settings:
             retry_attempts=env_int("LC_RETRY_ATTEMPTS", cls.retry_attempts),
             retry_backoff_ms=env_int("LC_RETRY_BACKOFF_MS", cls.retry_backoff_ms),
             outbox_poll_ms=env_int("LC_OUTBOX_POLL_MS", cls.outbox_poll_ms),
+            outbox_idle_poll_ms=env_int("LC_OUTBOX_IDLE_POLL_MS", cls.outbox_idle_poll_ms),
             outbox_wake=env_choice("LC_OUTBOX_WAKE", cls.outbox_wake, (OUTBOX_POLL, OUTBOX_CHANGE_STREAM)),
             broker_check_seconds=env_float("LC_BROKER_CHECK_SECONDS", cls.broker_check_seconds),
             drain_seconds=env_float("LC_DRAIN_SECONDS", cls.drain_seconds),

@@ -20,6 +20,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 _clients: dict[str, MongoClient] = {}
 _lock = threading.Lock()
+_commit_hooks = threading.local()
 
 
 def client_for(uri: str) -> MongoClient:
@@ -37,11 +38,39 @@ def database(settings: Settings, service: str) -> Database:
         settings.database_name(service), write_concern=WriteConcern("majority"))
 
 
+def after_commit(hook: Callable[[], None]) -> None:
+    """`hook()` once the transaction this thread is running (in_transaction, write_atomically) has
+    committed, or at once outside one; dropped if it fails. Equal hooks run once per transaction.
+    A hint, not a guarantee: what it wakes must also find the work without it."""
+    pending = getattr(_commit_hooks, "pending", None)
+    if pending is None:
+        hook()
+    else:
+        pending[hook] = None
+
+
+def _committing(run: Callable[[], T]) -> T:
+    if getattr(_commit_hooks, "pending", None) is not None:
+        return run()  # inside another transaction on this thread: the hooks wait for the outer one
+    _commit_hooks.pending = {}
+    try:
+        result = run()
+        hooks = list(_commit_hooks.pending)
+    finally:
+        _commit_hooks.pending = None
+    for hook in hooks:
+        hook()
+    return result
+
+
 def in_transaction(db: Database, work: Callable[[ClientSession], T]) -> T:
     """Run `work(session)` in one transaction; retried on transient errors, all or nothing."""
-    with db.client.start_session() as session:
-        return session.with_transaction(
-            work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"))
+    def run() -> T:
+        with db.client.start_session() as session:
+            return session.with_transaction(
+                work, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"))
+
+    return _committing(run)
 
 
 def write_atomically(db: Database, operations: list,
@@ -67,8 +96,11 @@ def write_atomically(db: Database, operations: list,
 
     # Without causal consistency the first statement carries no readConcern, which a transaction
     # that only writes does not need and SecantusDB's bulkWrite refuses.
-    with db.client.start_session(causal_consistency=False) as session:
-        return session.with_transaction(work, write_concern=WriteConcern("majority"))
+    def run() -> ClientBulkWriteResult:
+        with db.client.start_session(causal_consistency=False) as session:
+            return session.with_transaction(work, write_concern=WriteConcern("majority"))
+
+    return _committing(run)
 
 
 def until_reachable(action: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep,

@@ -41,8 +41,8 @@ from shared import metrics
 from shared.broker_reset import BrokerProbe, lost_records, parse_partition_key, partition_key
 from shared.config import OUTBOX_CHANGE_STREAM
 from shared.events import EVENT_TYPES, make_event
-from shared.mongo import in_transaction
-from shared.outbox_wake import OutboxWakeup
+from shared.mongo import after_commit, in_transaction
+from shared.outbox_wake import OutboxWakeup, ring
 from shared.pseudonyms import erased_key
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,13 @@ class Outbox:
             return []
         row = self._row(events)
         self.collection.insert_one(row, session=session)
+        after_commit(self.written)
         return row["events"]
+
+    def written(self) -> None:
+        """A row was committed (add_many tells this itself; after write_atomically, call it): wake
+        this process's relay."""
+        ring(self.collection.full_name)
 
     def insert_operation(self, events: list[tuple[str, dict]]) -> InsertOne:
         """The same staging as one operation of a client-level bulk write (see mongo.write_atomically)."""
@@ -180,6 +186,7 @@ class OutboxRelay:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lease_until = 0.0
         self.wakeup = OutboxWakeup(outbox.collection, poll_seconds=self.poll,
+                                   idle_poll_seconds=self.settings.outbox_idle_poll_ms / 1000,
                                    change_stream=self.settings.outbox_wake == OUTBOX_CHANGE_STREAM)
         self._next_check = 0.0
         self._next_prune = 0.0

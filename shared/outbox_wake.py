@@ -12,6 +12,13 @@ Rows the relay published itself still arrive on the stream; their ids are rememb
 so they do not cause an empty read. A sweep every `sweep_seconds` runs the relay anyway (to take
 over the lease from a copy that died, or after the stream was reopened).
 
+Polling (`change_stream=False`, or a server without change streams) reads again `poll_seconds`
+after a batch and, while reads come back empty, waits twice as long each time up to
+`idle_poll_seconds`: five idle relays polling every 50 ms were a fifth of the embedded
+database's requests. A write made in the relay's own process (the worker's consumers and jobs)
+rings its bell when its transaction commits (`ring`, through shared.mongo.after_commit), which
+wakes a waiting relay at once; writes from other processes (the APIs) wait for the next read.
+
 Under a steady stream of writes a relay woken by each one would read one or two rows at a time,
 and every read and delete is a database request the writers wait behind. So while rows keep
 coming (the relay published some within the last `busy_seconds`) it lingers `linger_seconds`
@@ -31,14 +38,34 @@ from pymongo.errors import OperationFailure, PyMongoError
 log = logging.getLogger(__name__)
 
 INSERTS_ONLY = [{"$match": {"operationType": "insert"}}, {"$project": {"documentKey": 1}}]
+STOP_CHECK_SECONDS = 0.1
+
+_bells: dict[str, threading.Event] = {}
+_bells_lock = threading.Lock()
+
+
+def bell(namespace: str) -> threading.Event:
+    """The bell of this process's relay of the outbox `namespace` (database.collection)."""
+    with _bells_lock:
+        return _bells.setdefault(namespace, threading.Event())
+
+
+def ring(namespace: str) -> None:
+    """A row was committed to the outbox `namespace`: wake its relay if it runs in this process."""
+    waiting = _bells.get(namespace)
+    if waiting is not None:
+        waiting.set()
 
 
 class OutboxWakeup:
     def __init__(self, collection: Collection, poll_seconds: float, sweep_seconds: float = 1.0,
                  linger_seconds: float = 0.01, busy_seconds: float = 0.05, remember: int = 20000,
-                 change_stream: bool = True):
+                 change_stream: bool = True, idle_poll_seconds: float | None = None):
         self.collection = collection
         self.poll = poll_seconds
+        self.idle_poll = max(poll_seconds, idle_poll_seconds if idle_poll_seconds is not None else poll_seconds)
+        self._next_poll = poll_seconds
+        self.bell = bell(collection.full_name)
         self.sweep = sweep_seconds
         self.linger = linger_seconds
         self.busy = busy_seconds
@@ -70,6 +97,7 @@ class OutboxWakeup:
     def published(self, ids) -> None:
         """Ids the relay has just published: their inserts on the stream are not new work."""
         self._last_published = time.monotonic()
+        self._next_poll = self.poll
         for row_id in ids:
             if row_id not in self._recent:
                 self._recent.add(row_id)
@@ -82,7 +110,7 @@ class OutboxWakeup:
         without one, or when stopping."""
         if self._stream is None:
             if not self._open():
-                stop.wait(self.poll)
+                self._poll_wait(stop)
                 return
             return  # (re)opened: whatever was written meanwhile is read now, then we watch
         deadline = time.monotonic() + self.sweep
@@ -96,6 +124,22 @@ class OutboxWakeup:
             if change is not None and change.get("documentKey", {}).get("_id") not in self._recent:
                 if time.monotonic() - self._last_published < self.busy:
                     stop.wait(self.linger)  # writes keep coming: take this moment's together
+                return
+
+    def _poll_wait(self, stop: threading.Event) -> None:
+        """Until the next read is due (backing off while reads find nothing), the bell rings, or
+        stopping. Rung right after a batch, it still waits `poll_seconds` from that batch, so a
+        busy relay reads a moment's writes together."""
+        interval = self._next_poll
+        self._next_poll = min(self.idle_poll, interval * 2)
+        deadline = time.monotonic() + interval
+        while not stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self.bell.wait(min(remaining, STOP_CHECK_SECONDS)):
+                stop.wait(max(0.0, self._last_published + self.poll - time.monotonic()))
+                self.bell.clear()  # after the linger: a ring from now on means a row not yet read
                 return
 
     def close(self) -> None:

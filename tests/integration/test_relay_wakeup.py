@@ -1,13 +1,17 @@
 """The outbox relay is woken by each write (a change stream on its outbox), not by a timer: with
 polling and sweeps set to a minute, each write still reaches Kafka within seconds. In poll mode
-(the embedded stack's) it opens no stream and still publishes every write."""
+(the embedded stack's) it opens no stream and still publishes every write, and a write committed in
+the relay's own process rings it awake however long it would otherwise wait."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from shared.bus import read_topic
-from shared.mongo import database, in_transaction
+import pytest
+
+from shared.mongo import after_commit, database, in_transaction
 from shared.outbox import Outbox
 from shared.outbox_wake import OutboxWakeup
 from shared.worker import Worker
@@ -59,3 +63,44 @@ def test_a_polling_relay_opens_no_change_stream_and_publishes_every_write(settin
         assert relay_worker.relay.wakeup._stream is None
     finally:
         relay_worker.stop()
+
+
+def test_a_polling_relay_is_rung_by_a_commit_in_its_own_process(settings):
+    slow = settings.with_overrides(outbox_wake="poll", outbox_poll_ms=60_000, outbox_idle_poll_ms=60_000)
+    relay_worker = Worker("registry", slow, database(settings, "registry"), handlers={})
+    relay_worker.start()
+    try:
+        eventually(lambda: relay_worker.relay._lease_until > 0, message="the relay holds its lease")
+        time.sleep(0.5)  # its first read found nothing: it now waits a minute for the next one
+        pid = uuid.uuid4().hex
+        withdraw(settings, pid)
+        eventually(lambda: published(settings) == [pid], timeout=10,
+                   message="the committed write is published long before the next poll")
+    finally:
+        relay_worker.stop()
+
+
+def test_after_commit_runs_once_the_writes_are_visible_and_never_for_a_failed_transaction(settings):
+    db = database(settings, "registry")
+    key = uuid.uuid4().hex
+    seen_by_hook = []
+
+    def hook():
+        seen_by_hook.append(db.probe.find_one({"_id": key}) is not None)  # read outside the transaction
+
+    def work(session):
+        db.probe.insert_one({"_id": key}, session=session)
+        after_commit(hook)
+        after_commit(hook)  # the same hook twice runs once
+
+    in_transaction(db, work)
+    assert seen_by_hook == [True]
+
+    def failing(session):
+        db.probe.insert_one({"_id": uuid.uuid4().hex}, session=session)
+        after_commit(hook)
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError):
+        in_transaction(db, failing)
+    assert seen_by_hook == [True]
