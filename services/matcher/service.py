@@ -212,11 +212,24 @@ class Proposals(_Part):
                 continue
             if edge.person not in loads:  # a sharer's first connection: their load document first
                 self.store.ensure_loads([edge.person])
-            connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
-            [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
+            match = self.reserve_new(edge, (loads.get(edge.person, 0), capacities.get(edge.person)))
+            if match is None:  # the sharer's load moved or the learner was claimed meanwhile: look again
+                connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
+                [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
             if match is not None or self.store.has_claim(claim_key(learner)):
                 return match  # proposed, or someone else proposed to this learner meanwhile
         return None
+
+    def reserve_new(self, edge: Edge, load_as_read: tuple[int, int | None]) -> dict | None:
+        """A new connection for one learner in one bulk write and its commit (reserve() takes a
+        read and four writes); None, with nothing written, when the sharer's (open, capacity) is
+        no longer `load_as_read` or the learner was claimed meanwhile."""
+        match = new_match(uuid.uuid4().hex, edge.sharer, [edge], edge.language, None, self.clock(),
+                          self.config.response_days)
+        if not self.store.reserve_one(match, edge.person, load_as_read, claim_key(edge.learner),
+                                      [("match-proposed", event_data(match))]):
+            return None
+        return match
 
     def join_if_open(self, session, match_id: str, edges: list[Edge]) -> dict | None:
         """join() inside a round's batch: None (nothing written) when the connection changed."""

@@ -6,11 +6,12 @@ from datetime import datetime
 import hashlib
 import re
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from shared.audit import AuditLog
+from shared.mongo import write_atomically
 from shared.outbox import Outbox
 
 from services.matcher.domain.matches import OPEN
@@ -20,6 +21,10 @@ from services.matcher.domain.rules import MAX_PEOPLE
 def erased_key(participant_id: str) -> str:
     """An erased person's tombstone: a digest, not their id."""
     return "erased:" + hashlib.sha256(participant_id.encode("utf-8")).hexdigest()
+
+
+class _Moved(Exception):
+    """What a conditional write was conditioned on changed meanwhile."""
 
 
 class RoundStore:
@@ -100,7 +105,7 @@ class RoundStore:
 
 class LoadStore:
     """Sharers' loads: open connections per sharer, raised atomically when a proposal reserves
-    them (part of Store)."""
+    them, with the proposal itself on the fast path (part of Store)."""
 
     def loads_of(self, people: list[str] | None = None, session=None) -> dict[str, dict]:
         which = {"_id": {"$in": sorted(set(people))}} if people is not None else {}
@@ -124,6 +129,32 @@ class LoadStore:
         done = self.loads.bulk_write([UpdateOne({"_id": person, "open": seen}, {"$inc": {"open": count}})
                                       for person, (seen, count) in raises.items()], ordered=True, session=session)
         return done.matched_count
+
+    def reserve_one(self, match: dict, sharer: str, load_as_read: tuple[int, int | None], claim: str,
+                    events: list) -> bool:
+        """A one-learner proposal as one bulk write and its commit: the sharer's load raised if it
+        is still (open, capacity) `load_as_read`, the learner's claim created, the match and its
+        events stored. False, with nothing written, when the load moved or the claim was held."""
+        open_count, capacity = load_as_read
+        unchanged = {"_id": sharer, "open": open_count,
+                     "capacity": capacity if capacity is not None else {"$exists": False}}
+        operations = [
+            UpdateOne(unchanged, {"$inc": {"open": 1}}, namespace=self.loads.full_name),
+            UpdateOne({"_id": claim}, {"$setOnInsert": {"match_id": match["_id"]}}, upsert=True,
+                      namespace=self.claims.full_name),
+            InsertOne(match, namespace=self.matches.full_name),
+            self.outbox.insert_operation(events)]
+
+        def check(result) -> None:
+            if result.matched_count != 1 or result.upserted_count != 1:
+                raise _Moved(match["_id"])  # aborts: nothing of it is written
+
+        try:
+            write_atomically(self.db, operations, check=check)
+        except _Moved:
+            return False
+        self.outbox.written()
+        return True
 
     def lower_load(self, person: str, count: int = 1, session=None) -> None:
         self.loads.update_one({"_id": person, "open": {"$gte": count}}, {"$inc": {"open": -count}}, session=session)
