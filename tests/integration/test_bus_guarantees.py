@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
 import pytest
@@ -264,3 +266,39 @@ def test_a_database_outage_parks_nothing_and_the_event_is_applied_after_recovery
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_the_consumer_lag_metric_counts_what_is_waiting_and_falls_to_zero_once_applied(settings):
+    from prometheus_client import REGISTRY
+
+    from shared.bus import ConsumerRunner
+
+    service = f"lag-probe-{uuid.uuid4().hex[:6]}"
+
+    def lag() -> float:
+        return sum(sample.value for metric in REGISTRY.collect() if metric.name == "lc_consumer_lag"
+                   for sample in metric.samples if sample.labels.get("service") == service)
+
+    applied = []
+
+    def slow(envelope):  # one event a poll, a third of a second each: the rest waits
+        time.sleep(0.3)
+        applied.append(envelope["id"])
+
+    publisher = Publisher(settings, "test")
+    runner = ConsumerRunner(settings, service, {"participant-registered": slow}, publisher, max_poll_records=1)
+    stop = threading.Event()
+    consuming = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    consuming.start()
+    try:
+        assert runner.assigned.wait(30)
+        for _ in range(8):  # one subject: one partition, in order
+            publisher.publish(make_event("participant-registered", "lagging", participant("lagging"), "registry"))
+        publisher.flush()
+        seen = eventually(lambda: lag() >= 3 and lag(), timeout=20, message="the waiting events show as lag")
+        eventually(lambda: len(applied) == 8 and lag() == 0, timeout=30, message="no lag once all are applied")
+        assert seen <= 8
+    finally:
+        stop.set()
+        consuming.join(10)
+        publisher.close()
