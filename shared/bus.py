@@ -23,6 +23,7 @@ from pymongo.errors import ConnectionFailure
 from shared import metrics
 from shared.config import Settings
 from shared.events import ALL_TOPICS, EventInvalid, dlq_of, encode, parse_event, utcnow_iso
+from shared.inbox import apply_together, shares_one_inbox
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,7 @@ class ConsumerRunner:
                 for records in batches.values():
                     for record in records:
                         by_type.setdefault(self.topic_to_type[record.topic], []).append(record)
-                for event_type, records in by_type.items():
-                    self._process_batch(event_type, records)
+                self._apply_poll(by_type)
                 consumed = {partition: records[-1].offset + 1 for partition, records in batches.items()}
                 self.consumer.commit({partition: OffsetAndMetadata(offset, None, -1)
                                       for partition, offset in consumed.items()})
@@ -205,30 +205,64 @@ class ConsumerRunner:
             metrics.CONSUMER_LAG.labels(self.service, *key).set(lag)
         self._lag_reported = owned
 
+    def _apply_poll(self, by_type: dict[str, list]) -> None:
+        """Apply one poll's events: of several types in one transaction when their handlers share
+        one inbox (a registration's participant- and skill-registered), else type by type."""
+        if len(by_type) == 1 or not shares_one_inbox([self.handlers[t] for t in by_type]):
+            for event_type, records in by_type.items():
+                self._process_batch(event_type, records)
+            return
+        valid = {event_type: self._parsed(event_type, records) for event_type, records in by_type.items()}
+        valid = {event_type: pairs for event_type, pairs in valid.items() if pairs}
+        try:
+            apply_together([(self.handlers[t], [envelope for _, envelope in pairs]) for t, pairs in valid.items()])
+        except Exception as exc:  # type by type, then one at a time, to isolate the culprit
+            log.info("%s: a poll of %s failed together (%s); applying type by type", self.service,
+                     ", ".join(valid), exc)
+            for event_type, pairs in valid.items():
+                self._apply_valid(event_type, pairs)
+            return
+        for event_type, pairs in valid.items():
+            self._observe_applied(event_type, pairs)
+
     def _process_batch(self, event_type: str, records) -> None:
         """Apply one poll's events of a type; in one transaction when the handler supports it."""
-        handler = self.handlers[event_type]
-        if len(records) == 1 or not hasattr(handler, "apply_batch"):
+        if len(records) == 1 or not hasattr(self.handlers[event_type], "apply_batch"):
             for record in records:
                 self._process(record)
             return
+        self._apply_valid(event_type, self._parsed(event_type, records))
+
+    def _parsed(self, event_type: str, records) -> list[tuple]:
+        """(record, envelope) for each well-formed record; the others are parked at once."""
         valid = []
         for record in records:
             try:
                 valid.append((record, parse_event(record.value, expected_type=event_type)))
             except EventInvalid as exc:
                 self._dead_letter(record, exc.reason, attempts=0)
+        return valid
+
+    def _apply_valid(self, event_type: str, valid: list[tuple]) -> None:
         if not valid:
             return
+        if len(valid) == 1 or not hasattr(self.handlers[event_type], "apply_batch"):
+            for record, _ in valid:
+                self._process(record)
+            return
         try:
-            handler.apply_batch([envelope for _, envelope in valid])
-            metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc(len(valid))
-            for _, envelope in valid:
-                metrics.observe_age(metrics.EVENT_AGE, envelope["time"], self.service, event_type)
+            self.handlers[event_type].apply_batch([envelope for _, envelope in valid])
         except Exception as exc:  # isolate the culprit: one event at a time, with retries and the .dlq
             log.info("%s: batch of %d failed (%s); applying one by one", self.service, len(valid), exc)
             for record, _ in valid:
                 self._process(record)
+            return
+        self._observe_applied(event_type, valid)
+
+    def _observe_applied(self, event_type: str, valid: list[tuple]) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.service, event_type).inc(len(valid))
+        for _, envelope in valid:
+            metrics.observe_age(metrics.EVENT_AGE, envelope["time"], self.service, event_type)
 
     def _process(self, record) -> None:
         event_type = self.topic_to_type[record.topic]

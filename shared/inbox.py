@@ -85,7 +85,8 @@ class IdempotentHandler:
       to the database as one bulk write per collection;
     - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups).
     Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
-    afresh), `committed()` once the transaction committed with fresh events, and
+    afresh), `committed()` once the transaction committed with fresh events (handlers applied
+    together that share a hook have it called once, before and after all of them), and
     `follow_up(envelope)` after the commit for every event, redelivered ones too (work that runs
     in transactions of its own and is idempotent by itself, such as proposing connections).
     """
@@ -133,21 +134,47 @@ class IdempotentHandler:
             self.follow_up(envelope)
 
     def apply_batch(self, envelopes: list[dict]) -> int:
-        collected: list[dict] = []
+        return apply_together([(self, envelopes)])
 
-        def collect(session: ClientSession, envelope: dict) -> None:
-            collected.append(envelope)
 
-        def finish(session: ClientSession) -> None:
-            fresh = list(collected)
-            collected.clear()  # a retried transaction collects afresh
-            self.begin()
-            self._apply_fresh(session, fresh)
+def shares_one_inbox(handlers: list) -> bool:
+    """Whether these handlers can apply a poll's events in one transaction (apply_together)."""
+    inboxes = {(h.inbox.db.name, h.inbox.consumer) for h in handlers if isinstance(h, IdempotentHandler)}
+    return len(inboxes) == 1 and all(isinstance(h, IdempotentHandler) for h in handlers)
 
-        applied = self.inbox.apply_batch(envelopes, collect, finish=finish)
-        if applied:
-            self.committed()
-        if self.follow_up is not None:
+
+def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
+    """Events of one poll for several handlers of one consumer (shares_one_inbox) in one
+    transaction, each handler's fresh events in turn: a registration's participant-registered
+    and skill-registered cost one transaction, not two. Then each handler's committed() hook if it
+    applied any, and its follow-ups for all of its events, redelivered ones too."""
+    inbox = batches[0][0].inbox
+    collected: list[dict] = []
+    applied_by: dict[int, int] = {}
+
+    def collect(session: ClientSession, envelope: dict) -> None:
+        collected.append(envelope)
+
+    def finish(session: ClientSession) -> None:
+        fresh = {envelope["id"] for envelope in collected}
+        collected.clear()  # a retried transaction collects afresh
+        for begin in dict.fromkeys(handler.begin for handler, _ in batches):  # handlers may share hooks
+            begin()
+        for handler, envelopes in batches:
+            mine = []
             for envelope in envelopes:
-                self.follow_up(envelope)
-        return applied
+                if envelope["id"] in fresh:
+                    fresh.discard(envelope["id"])  # a copy delivered twice in one poll applies once
+                    mine.append(envelope)
+            handler._apply_fresh(session, mine)
+            applied_by[id(handler)] = len(mine)
+
+    applied = inbox.apply_batch([envelope for _, envelopes in batches for envelope in envelopes], collect,
+                                finish=finish)
+    for committed in dict.fromkeys(handler.committed for handler, _ in batches if applied_by.get(id(handler))):
+        committed()
+    for handler, envelopes in batches:
+        if handler.follow_up is not None:
+            for envelope in envelopes:
+                handler.follow_up(envelope)
+    return applied

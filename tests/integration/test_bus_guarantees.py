@@ -302,3 +302,83 @@ def test_the_consumer_lag_metric_counts_what_is_waiting_and_falls_to_zero_once_a
         stop.set()
         consuming.join(10)
         publisher.close()
+
+
+def test_two_event_types_of_one_poll_apply_in_one_transaction_once_each(settings):
+    from shared.inbox import IdempotentHandler, apply_together
+
+    db = database(settings, "matcher")
+    inbox = Inbox(db, "matcher")
+    followed = []
+    registered = IdempotentHandler(inbox, writes=lambda e: [("people", InsertOne({"_id": e["subject"]}))])
+    skill = IdempotentHandler(inbox, writes=lambda e: [("skills", InsertOne({"_id": e["id"], "who": e["subject"]}))],
+                              follow_up=lambda e: followed.append(e["id"]))
+    pid = uuid.uuid4().hex
+    person = make_event("participant-registered", pid, participant(pid), "registry")
+    interest = make_event("skill-registered", pid, {
+        "participant_id": pid, "revision": 1, "topic": "budget-development", "direction": "learn",
+        "languages": ["ar"], "timezone": "Africa/Cairo", "region": "mena",
+        "group": {"name": "Wikimedia Egypt", "type": "user_group"}, "share_contact": True,
+        "registered_at": "2026-11-24T10:00:00Z"}, "registry")
+
+    assert apply_together([(registered, [person]), (skill, [interest, interest])]) == 2
+    stamps = {doc["_id"].split(":", 1)[1]: doc["applied_at"] for doc in db.inbox.find({"type": {"$exists": True}})
+              if doc["_id"].split(":", 1)[1] in (person["id"], interest["id"])}
+    assert len(stamps) == 2 and len(set(stamps.values())) == 1  # recorded by one and the same transaction
+    assert db.people.count_documents({"_id": pid}) == 1 and db.skills.count_documents({"who": pid}) == 1
+    # redelivered together: nothing applied again, the follow-ups run again (idempotent by contract)
+    assert apply_together([(registered, [person]), (skill, [interest])]) == 0
+    assert db.skills.count_documents({"who": pid}) == 1
+    assert followed == [interest["id"], interest["id"], interest["id"]]
+
+
+def test_a_failing_type_in_a_poll_of_two_parks_only_its_event(settings):
+    from shared.inbox import IdempotentHandler
+
+    db = database(settings, "matcher")
+    inbox = Inbox(db, "matcher")
+
+    def refuse(session, envelope):
+        raise RuntimeError("this type always fails")
+
+    handlers = {"participant-registered": IdempotentHandler(inbox, writes=lambda e: [
+                    ("people", InsertOne({"_id": e["subject"]}))]),
+                "participant-updated": IdempotentHandler(inbox, refuse)}
+    pid = uuid.uuid4().hex
+    publisher = Publisher(settings, "test")
+    publisher.publish(make_event("participant-registered", pid, participant(pid), "registry"))
+    publisher.publish(make_event("participant-updated", pid, participant(pid, revision=2), "registry"))
+    publisher.close()
+    with running(Worker("matcher", settings, db, handlers=handlers, relay=False)):
+        eventually(lambda: db.people.count_documents({"_id": pid}) == 1, message="the good type is applied")
+        parked = read_topic(settings, dlq_of(settings.topic_name("participant-updated")), expected=1)
+    assert "this type always fails" in json.loads(parked[0].value)["error"]
+
+
+def test_handlers_applied_together_that_share_hooks_hand_over_everything_they_staged(settings):
+    """As the notifier's: begin() clears what a transaction staged, committed() hands it over."""
+    from shared.inbox import IdempotentHandler, apply_together
+
+    class Handoff:
+        def __init__(self):
+            self.staged, self.handed = [], []
+
+        def begin(self):
+            self.staged.clear()
+
+        def committed(self):
+            self.handed += self.staged
+
+    handoff = Handoff()
+    inbox = Inbox(database(settings, "notifier"), "notifier")
+
+    def stage(session, envelopes):
+        handoff.staged.extend(envelope["id"] for envelope in envelopes)
+
+    first, second = (IdempotentHandler(inbox, batch=stage, begin=handoff.begin, committed=handoff.committed)
+                     for _ in range(2))
+    pid = uuid.uuid4().hex
+    registered = make_event("participant-registered", pid, participant(pid), "registry")
+    updated = make_event("participant-updated", pid, participant(pid, revision=2), "registry")
+    apply_together([(first, [registered]), (second, [updated])])
+    assert handoff.handed == [registered["id"], updated["id"]]
