@@ -37,8 +37,9 @@ def build_workers(settings) -> list[Worker]:
     """The registry-side relay and the matcher-side consumer, as the real worker processes run them."""
     consumer_db = database(settings, "matcher")
     inbox = Inbox(consumer_db, "matcher")
-    apply = IdempotentHandler(inbox, writes=lambda envelope: [("applied", UpdateOne(
-        {"_id": envelope["subject"]}, {"$set": {"event": envelope["id"], "withdrawn": True}}, upsert=True))])
+    apply = IdempotentHandler(inbox, writes=lambda envelope: [UpdateOne(
+        {"_id": envelope["subject"]}, {"$set": {"event": envelope["id"], "withdrawn": True}}, upsert=True,
+        namespace=consumer_db.applied.full_name)])
     return [Worker("registry", settings, database(settings, "registry"), handlers={}),
             Worker("matcher", settings, consumer_db, handlers={"participant-withdrawn": apply}, relay=False)]
 

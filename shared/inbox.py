@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable
 
+from pymongo import InsertOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
-from shared.mongo import in_transaction
+from shared.mongo import in_transaction, write_atomically
 
 COLLECTION = "inbox"
 
@@ -47,6 +48,16 @@ class Inbox:
                 return False  # a concurrent copy applied it first
             raise
 
+    def _records(self, envelopes: list[dict]) -> list[dict]:
+        now = datetime.now(timezone.utc)
+        # no subject: for participant events it is the person's id, kept here after erasure
+        return [{"_id": self._key(e["id"]), "type": e["type"], "applied_at": now} for e in envelopes]
+
+    def record_operations(self, envelopes: list[dict]) -> list[InsertOne]:
+        """The inbox rows of `envelopes` as operations of one client-level bulk write: a row that
+        exists already (an event applied before) fails it with a duplicate key."""
+        return [InsertOne(record, namespace=self.collection.full_name) for record in self._records(envelopes)]
+
     def apply_batch(self, envelopes: list[dict], effect: Callable[[ClientSession, dict], None],
                     finish: Callable[[ClientSession], None] | None = None) -> int:
         """Apply `effect(session, envelope)` for each not-yet-applied event, all in one transaction."""
@@ -57,10 +68,7 @@ class Inbox:
                                                                  session=session)}
             fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
             if fresh:
-                now = datetime.now(timezone.utc)
-                # no subject: for participant events it is the person's id, kept here after erasure
-                self.collection.insert_many([{"_id": key, "type": e["type"], "applied_at": now} for key, e in fresh],
-                                            session=session)
+                self.collection.insert_many(self._records([envelope for _, envelope in fresh]), session=session)
             for _, envelope in fresh:
                 effect(session, envelope)
             if finish is not None:
@@ -70,7 +78,7 @@ class Inbox:
         return in_transaction(self.db, work)
 
 
-WriteOps = list  # [(collection name, pymongo write model such as UpdateOne)]
+WriteOps = list  # [pymongo write models (UpdateOne, InsertOne ...) with namespace="db.collection"]
 
 
 class IdempotentHandler:
@@ -81,8 +89,9 @@ class IdempotentHandler:
 
     Give exactly one effect:
     - `effect(session, envelope)`: any writes, made with the session;
-    - `writes(envelope) -> [(collection, UpdateOne/InsertOne/DeleteOne ...)]`: a batch then goes
-      to the database as one bulk write per collection;
+    - `writes(envelope) -> [UpdateOne/InsertOne/DeleteOne ... with namespace=collection.full_name]`:
+      a poll of such handlers is first tried as one bulk write of its inbox rows and writes, and
+      the commit (two round trips); if any of its events was applied before, as below;
     - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups).
     Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
     afresh), `committed()` once the transaction committed with fresh events (handlers applied
@@ -107,11 +116,8 @@ class IdempotentHandler:
         self.follow_up = follow_up
 
     def _write(self, session: ClientSession, operations: WriteOps) -> None:
-        by_collection: dict[str, list] = {}
-        for collection, operation in operations:
-            by_collection.setdefault(collection, []).append(operation)
-        for collection, ops in by_collection.items():
-            self.inbox.db[collection].bulk_write(ops, ordered=True, session=session)
+        if operations:
+            self.inbox.db.client.bulk_write(operations, ordered=True, session=session)
 
     def _apply_fresh(self, session: ClientSession, fresh: list[dict]) -> None:
         if self.batch is not None:
@@ -149,6 +155,11 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     and skill-registered cost one transaction, not two. Then each handler's committed() hook if it
     applied any, and its follow-ups for all of its events, redelivered ones too."""
     inbox = batches[0][0].inbox
+    if all(handler.writes is not None for handler, _ in batches):
+        try:
+            return _apply_new_writes(batches)
+        except DuplicateKeyError:
+            pass  # some were applied before (or a write collides): read the inbox to skip them
     collected: list[dict] = []
     applied_by: dict[int, int] = {}
 
@@ -178,3 +189,29 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
             for envelope in envelopes:
                 handler.follow_up(envelope)
     return applied
+
+
+def _apply_new_writes(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
+    """apply_together for handlers made of writes, betting that every event is new: their inbox
+    rows and writes in one bulk write and the commit. An event applied before fails the bet with
+    a duplicate key, and nothing of it is written."""
+    inbox = batches[0][0].inbox
+    unique: dict[str, tuple[IdempotentHandler, dict]] = {}
+    for handler, envelopes in batches:
+        for envelope in envelopes:
+            unique.setdefault(envelope["id"], (handler, envelope))
+
+    def operations() -> list:
+        for begin in dict.fromkeys(handler.begin for handler, _ in batches):
+            begin()
+        return [*inbox.record_operations([envelope for _, envelope in unique.values()]),
+                *(op for handler, envelope in unique.values() for op in handler.writes(envelope))]
+
+    write_atomically(inbox.db, operations())
+    for committed in dict.fromkeys(handler.committed for handler, envelopes in batches if envelopes):
+        committed()
+    for handler, envelopes in batches:
+        if handler.follow_up is not None:
+            for envelope in envelopes:
+                handler.follow_up(envelope)
+    return len(unique)

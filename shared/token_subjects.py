@@ -26,8 +26,9 @@ def _key(kind: str, subject: str) -> str:
     return f"{kind}:{hashlib.sha256(subject.encode('utf-8')).hexdigest()}"
 
 
-def subject_update(envelope: dict) -> UpdateOne | None:
-    """The write one owner event makes to the read model (None for other events)."""
+def subject_update(envelope: dict, namespace: str | None = None) -> UpdateOne | None:
+    """The write one owner event makes to the read model (None for other events); with
+    `namespace`, for a client-level bulk write."""
     data = envelope["data"]
     kind = envelope["type"]
     if kind in ("participant-registered", "participant-updated", "participant-withdrawn"):
@@ -43,17 +44,17 @@ def subject_update(envelope: dict) -> UpdateOne | None:
         update["$max"] = {"valid_after": float(valid_after)}
     if kind == "participant-withdrawn" or data.get("status") == "removed":
         update["$set"] = {"erased": True}
-    return UpdateOne({"_id": key}, update, upsert=True)
+    return UpdateOne({"_id": key}, update, upsert=True, namespace=namespace)
 
 
 class TokenSubjects:
     def __init__(self, db: Database):
         self.collection = db[COLLECTION]
 
-    def writes(self, envelope: dict) -> list[tuple[str, UpdateOne]]:
+    def writes(self, envelope: dict) -> list[UpdateOne]:
         """For shared.inbox.IdempotentHandler(writes=...)."""
-        update = subject_update(envelope)
-        return [(self.collection.name, update)] if update is not None else []
+        update = subject_update(envelope, self.collection.full_name)
+        return [update] if update is not None else []
 
     def apply(self, session: ClientSession | None, envelope: dict) -> None:
         """Inside a handler's own transaction."""

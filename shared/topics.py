@@ -32,9 +32,9 @@ class KnownTopics:
     def learn(self, session: ClientSession | None, code: str) -> None:
         self.collection.bulk_write([self._upsert(code)], session=session)
 
-    def writes(self, envelope: dict) -> list[tuple[str, UpdateOne]]:
+    def writes(self, envelope: dict) -> list[UpdateOne]:
         """For IdempotentHandler(writes=...) on skill-registered."""
-        return [(self.collection.name, self._upsert(envelope["data"]["topic"]))]
+        return [self._upsert(envelope["data"]["topic"], self.collection.full_name)]
 
     def unknown(self, codes: Iterable[str]) -> list[str]:
         added = [code for code in dict.fromkeys(codes) if not is_base_topic(code)]
@@ -44,5 +44,6 @@ class KnownTopics:
         return [code for code in added if code not in seen]
 
     @staticmethod
-    def _upsert(code: str) -> UpdateOne:
-        return UpdateOne({"_id": code}, {"$setOnInsert": {"seen_at": datetime.now(timezone.utc)}}, upsert=True)
+    def _upsert(code: str, namespace: str | None = None) -> UpdateOne:
+        return UpdateOne({"_id": code}, {"$setOnInsert": {"seen_at": datetime.now(timezone.utc)}}, upsert=True,
+                         namespace=namespace)

@@ -211,7 +211,8 @@ def test_batched_handler_applies_each_event_once_and_isolates_a_failing_one(sett
     def writes(envelope):
         if envelope["subject"] == "poison":
             raise ValueError("cannot apply this one")
-        return [("effects", UpdateOne({"_id": envelope["subject"]}, {"$inc": {"applied": 1}}, upsert=True))]
+        return [UpdateOne({"_id": envelope["subject"]}, {"$inc": {"applied": 1}}, upsert=True,
+                          namespace=db.effects.full_name)]
 
     handler = IdempotentHandler(Inbox(db, "matcher"), writes=writes)
     publisher = Publisher(settings, "test")
@@ -310,8 +311,10 @@ def test_two_event_types_of_one_poll_apply_in_one_transaction_once_each(settings
     db = database(settings, "matcher")
     inbox = Inbox(db, "matcher")
     followed = []
-    registered = IdempotentHandler(inbox, writes=lambda e: [("people", InsertOne({"_id": e["subject"]}))])
-    skill = IdempotentHandler(inbox, writes=lambda e: [("skills", InsertOne({"_id": e["id"], "who": e["subject"]}))],
+    registered = IdempotentHandler(inbox, writes=lambda e: [InsertOne({"_id": e["subject"]},
+                                                                      namespace=db.people.full_name)])
+    skill = IdempotentHandler(inbox, writes=lambda e: [InsertOne({"_id": e["id"], "who": e["subject"]},
+                                                                 namespace=db.skills.full_name)],
                               follow_up=lambda e: followed.append(e["id"]))
     pid = uuid.uuid4().hex
     person = make_event("participant-registered", pid, participant(pid), "registry")
@@ -342,7 +345,7 @@ def test_a_failing_type_in_a_poll_of_two_parks_only_its_event(settings):
         raise RuntimeError("this type always fails")
 
     handlers = {"participant-registered": IdempotentHandler(inbox, writes=lambda e: [
-                    ("people", InsertOne({"_id": e["subject"]}))]),
+                    InsertOne({"_id": e["subject"]}, namespace=db.people.full_name)]),
                 "participant-updated": IdempotentHandler(inbox, refuse)}
     pid = uuid.uuid4().hex
     publisher = Publisher(settings, "test")
