@@ -208,12 +208,12 @@ class ConsumerRunner:
     def _apply_poll(self, by_type: dict[str, list]) -> None:
         """Apply one poll's events: of several types in one transaction when their handlers share
         one inbox (a registration's participant- and skill-registered), else type by type."""
-        if len(by_type) == 1 or not shares_one_inbox([self.handlers[t] for t in by_type]):
-            for event_type, records in by_type.items():
-                self._process_batch(event_type, records)
-            return
         valid = {event_type: self._parsed(event_type, records) for event_type, records in by_type.items()}
         valid = {event_type: pairs for event_type, pairs in valid.items() if pairs}
+        if len(valid) < 2 or not shares_one_inbox([self.handlers[t] for t in valid]):
+            for event_type, pairs in valid.items():
+                self._apply_valid(event_type, pairs)
+            return
         try:
             apply_together([(self.handlers[t], [envelope for _, envelope in pairs]) for t, pairs in valid.items()])
         except Exception as exc:  # type by type, then one at a time, to isolate the culprit
@@ -224,14 +224,6 @@ class ConsumerRunner:
             return
         for event_type, pairs in valid.items():
             self._observe_applied(event_type, pairs)
-
-    def _process_batch(self, event_type: str, records) -> None:
-        """Apply one poll's events of a type; in one transaction when the handler supports it."""
-        if len(records) == 1 or not hasattr(self.handlers[event_type], "apply_batch"):
-            for record in records:
-                self._process(record)
-            return
-        self._apply_valid(event_type, self._parsed(event_type, records))
 
     def _parsed(self, event_type: str, records) -> list[tuple]:
         """(record, envelope) for each well-formed record; the others are parked at once."""
@@ -244,8 +236,7 @@ class ConsumerRunner:
         return valid
 
     def _apply_valid(self, event_type: str, valid: list[tuple]) -> None:
-        if not valid:
-            return
+        """One poll's events of a type; in one transaction when the handler supports it."""
         if len(valid) == 1 or not hasattr(self.handlers[event_type], "apply_batch"):
             for record, _ in valid:
                 self._process(record)

@@ -145,8 +145,9 @@ class IdempotentHandler:
 
 def shares_one_inbox(handlers: list) -> bool:
     """Whether these handlers can apply a poll's events in one transaction (apply_together)."""
-    inboxes = {(h.inbox.db.name, h.inbox.consumer) for h in handlers if isinstance(h, IdempotentHandler)}
-    return len(inboxes) == 1 and all(isinstance(h, IdempotentHandler) for h in handlers)
+    if not all(isinstance(handler, IdempotentHandler) for handler in handlers):
+        return False
+    return len({(handler.inbox.db.name, handler.inbox.consumer) for handler in handlers}) == 1
 
 
 def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
