@@ -166,9 +166,9 @@ class Settings:
     # in its own process wakes it at once (shared.outbox_wake).
     outbox_idle_poll_ms: int = 250
     # How a relay learns of new outbox rows: `change-stream` (MongoDB pushes each insert; what
-    # production runs) or `poll` (a read every outbox_poll_ms). SecantusDB wakes every change
-    # stream on every write anywhere, which cut its write rate by about three quarters, so the
-    # embedded stack polls.
+    # production runs) or `poll` (a read every outbox_poll_ms, backing off to outbox_idle_poll_ms).
+    # SecantusDB wakes every change stream on every write anywhere, which cut its write rate by
+    # about three quarters, so the embedded stack polls.
     outbox_wake: str = OUTBOX_POLL
     # How often a worker asks the broker whether it is still the one it published to (a broker
     # that restarted empty is told by a new cluster id or partitions ending below acknowledged offsets).

@@ -94,7 +94,7 @@ class IdempotentHandler:
       the commit (two round trips); if any of its events was applied before, as below;
     - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups).
     Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
-    afresh), `committed()` once the transaction committed with fresh events (handlers applied
+    afresh; for write-only handlers, once before their writes are built), `committed()` once the transaction committed with fresh events (handlers applied
     together that share a hook have it called once, before and after all of them), and
     `follow_up(envelope)` after the commit for every event, redelivered ones too (work that runs
     in transactions of its own and is idempotent by itself, such as proposing connections).
