@@ -96,15 +96,16 @@ class IdempotentHandler:
     Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
     afresh; for write-only handlers, once before their writes are built), `committed()` once the transaction committed with fresh events (handlers applied
     together that share a hook have it called once, before and after all of them), and
-    `follow_up(envelope)` after the commit for every event, redelivered ones too (work that runs
-    in transactions of its own and is idempotent by itself, such as proposing connections).
+    `follow_up(envelopes)` after the commit, with all of the poll's events of the handler's type,
+    redelivered ones too (work that runs in transactions of its own and is idempotent by itself,
+    such as proposing connections; given together, so that it may share its reads).
     """
 
     def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, dict], None] | None = None, *,
                  writes: Callable[[dict], WriteOps] | None = None,
                  batch: Callable[[ClientSession, list[dict]], None] | None = None,
                  begin: Callable[[], None] | None = None, committed: Callable[[], None] | None = None,
-                 follow_up: Callable[[dict], None] | None = None):
+                 follow_up: Callable[[list[dict]], None] | None = None):
         if sum(given is not None for given in (effect, writes, batch)) != 1:
             raise ValueError("give exactly one of effect, writes or batch")
         self.inbox = inbox
@@ -136,8 +137,11 @@ class IdempotentHandler:
 
         if self.inbox.apply_once(envelope, work):
             self.committed()
-        if self.follow_up is not None:
-            self.follow_up(envelope)
+        self._follow_up([envelope])
+
+    def _follow_up(self, envelopes: list[dict]) -> None:
+        if self.follow_up is not None and envelopes:
+            self.follow_up(envelopes)
 
     def apply_batch(self, envelopes: list[dict]) -> int:
         return apply_together([(self, envelopes)])
@@ -154,7 +158,7 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     """Events of one poll for several handlers of one consumer (shares_one_inbox) in one
     transaction, each handler's fresh events in turn: a registration's participant-registered
     and skill-registered cost one transaction, not two. Then each handler's committed() hook if it
-    applied any, and its follow-ups for all of its events, redelivered ones too."""
+    applied any, and its follow-up with all of its events, redelivered ones too."""
     inbox = batches[0][0].inbox
     if all(handler.writes is not None for handler, _ in batches):
         try:
@@ -186,9 +190,7 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     for committed in dict.fromkeys(handler.committed for handler, _ in batches if applied_by.get(id(handler))):
         committed()
     for handler, envelopes in batches:
-        if handler.follow_up is not None:
-            for envelope in envelopes:
-                handler.follow_up(envelope)
+        handler._follow_up(envelopes)
     return applied
 
 
@@ -212,7 +214,5 @@ def _apply_new_writes(batches: list[tuple[IdempotentHandler, list[dict]]]) -> in
     for committed in dict.fromkeys(handler.committed for handler, envelopes in batches if envelopes):
         committed()
     for handler, envelopes in batches:
-        if handler.follow_up is not None:
-            for envelope in envelopes:
-                handler.follow_up(envelope)
+        handler._follow_up(envelopes)
     return len(unique)

@@ -11,14 +11,13 @@ from services.matcher.service import MatcherService
 def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandler]:
     subjects = TokenSubjects(service.store.db)
 
-    def propose(envelope: dict) -> None:
+    def propose(envelopes: list[dict]) -> None:
         # Proposals are their own transactions, after the read model's: a redelivery finds the
-        # open match (the learner's claim) and does nothing.
-        data = envelope["data"]
-        if data["direction"] == "learn":
-            service.propose_for_learner(interest_id(data))
-        else:
-            service.propose_for_sharer(interest_id(data))
+        # open match (the learner's claim) and does nothing. A poll's learners share their reads.
+        data = [envelope["data"] for envelope in envelopes]
+        service.propose_for_learners([interest_id(d) for d in data if d["direction"] == "learn"])
+        for sharer in dict.fromkeys(interest_id(d) for d in data if d["direction"] == "share"):
+            service.propose_for_sharer(sharer)
 
     def participant_state(session, envelope: dict) -> None:
         service.apply_participant_state(session, envelope["data"])
@@ -31,10 +30,11 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
     def nothing(session, envelope: dict) -> None:
         pass
 
-    def look_again(envelope: dict) -> None:
+    def look_again(envelopes: list[dict]) -> None:
         # Our own event: a proposal closed without a connection (declined, expired, someone left);
         # the others get their next best proposal now rather than at the next round.
-        service.repropose(envelope["data"])
+        for envelope in envelopes:
+            service.repropose(envelope["data"])
 
     return {
         "skill-registered": IdempotentHandler(inbox, lambda s, e: service.apply_skill(s, e["data"]),

@@ -5,6 +5,7 @@ group of use cases (read model, proposals, rounds, answers), each under 250 line
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
@@ -31,6 +32,7 @@ from services.matcher.domain.matches import (
 )
 from services.matcher.store import Store
 
+MEMBER_FIELDS = ("participants", "score", "reasons", "reason_codes", "waited_seconds")  # what a join changes
 REGION_CACHE = timedelta(seconds=60)  # incremental proposals reuse the sharers' region shares this long
 
 
@@ -118,18 +120,31 @@ class Proposals(_Part):
 
     _regions: tuple[datetime, dict] | None = None
 
-    def context(self, learner: dict | None = None, sharers: list[dict] | None = None):
-        """What the rules and the score need beyond the two people: blocked and connected pairs,
-        sharers' open connections and capacities, each region's share of sharers. For one learner
-        (incremental mode) only their own pairs and the candidate sharers' loads are read."""
+    def context(self):
+        """What a round's rules and score need beyond the people: blocked and connected pairs,
+        sharers' open connections and capacities, each region's share of sharers."""
         now = self.clock()
-        mine = learner["participant_id"] if learner else None
-        blocked = blocks.active(self.store.blocks_for(mine), now)
-        connected = self.store.connected_pairs(now, mine)
-        docs = self.store.loads_of([s["participant_id"] for s in sharers] if sharers is not None else None)
+        blocked = blocks.active(self.store.blocks_of(), now)
+        connected = {(doc["pair"], doc["topic"]) for doc in self.store.connected_of(now)}
+        docs = self.store.loads_of()
         loads = {person: doc.get("open", 0) for person, doc in docs.items()}
         capacities = {person: doc["capacity"] for person, doc in docs.items() if "capacity" in doc}
-        return blocked, connected, loads, capacities, self.region_share(fresh=learner is None)
+        return blocked, connected, loads, capacities, self.region_share(fresh=True)
+
+    def surroundings(self, learners: list[dict]) -> incremental.Surroundings:
+        """What proposing to these learners needs, in six reads whatever their number: their
+        topics' sharers and those sharers' loads, their blocks and cooldowns, the connections with
+        a free seat on their topics and those connections' members."""
+        now = self.clock()
+        topics = sorted({learner["topic"] for learner in learners})
+        people = sorted({learner["participant_id"] for learner in learners})
+        sharers = self.store.active_interests_on("share", topics)
+        load_docs = self.store.loads_of([s["participant_id"] for s in sharers]) if sharers else {}
+        open_connections = self.store.open_connections(topics, with_room=True)
+        interests = self.store.candidates_by_id([joins.member_interest(match, person) for match in open_connections
+                                                 for person in match["participants"]]) if open_connections else {}
+        return incremental.Surroundings.of(sharers, self.store.blocks_of(people), self.store.connected_of(now, people),
+                                           load_docs, self.region_share(fresh=False), open_connections, interests)
 
     def region_share(self, fresh: bool) -> dict[str, float]:
         now = self.clock()
@@ -180,45 +195,72 @@ class Proposals(_Part):
         return [made.get(id(connection)) for connection in connections]
 
     def propose_for_learner(self, learner_id: str) -> dict | None:
-        """Incremental mode, sharers best first: join one of the sharer's open connections on the
-        topic and language where the learner keeps every rule with every member, else a new
-        connection if the sharer has room; only proposals whose score reaches the threshold."""
-        learner = self.store.active_candidate(learner_id)
-        if not learner or learner["direction"] != "learn" or self.store.has_claim(claim_key(learner)):
-            return None
-        sharers = self.store.active_interests("share", learner["topic"])
-        blocked, connected, loads, capacities, region_share = self.context(learner, sharers)
+        made = self.propose_for_learners([learner_id])
+        return made[0] if made else None
+
+    def propose_for_learners(self, learner_ids: list[str]) -> list[dict]:
+        """Incremental mode, for a poll's new learners in turn: what they need is read once for
+        all of them (surroundings), each proposal is its own write. Returns the proposals made."""
+        learners = self.store.waiting_learners(learner_ids)
+        if not learners:
+            return []
+        around = self.surroundings(learners)
+        made = [self._propose(learner, around) for learner in learners]
+        return [match for match in made if match is not None]
+
+    def _propose(self, learner: dict, around: incremental.Surroundings) -> dict | None:
+        """Sharers best first: join one of the sharer's open connections on the topic and language
+        where the learner keeps every rule with every member, else a new connection if the sharer
+        has room; only proposals whose score reaches the threshold."""
         on, now = self.reference_day(), self.clock()
-        edges, _ = feasible_edges([learner], sharers, blocked=blocked, connected=connected, loads=loads,
-                                  region_share=region_share, config=self.config, on=on, now=now)
-        open_by_sharer: dict[tuple[str, str], list[dict]] = {}
-        for match in self.store.open_connections(learner["topic"], with_room=True):
-            open_by_sharer.setdefault((sharer_of(match), match["language"]), []).append(match)
-        members = self.store.candidates_by_id([f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
-                                               for group in open_by_sharer.values() for match in group
-                                               for m in match["participants"]])
+        blocked = around.blocked(learner["participant_id"], now)
+        edges, _ = feasible_edges([learner], around.sharers.get(learner["topic"], []), blocked=blocked,
+                                  connected=around.connected(learner["participant_id"]), loads=around.loads,
+                                  region_share=around.region_share, config=self.config, on=on, now=now)
         for edge in incremental.ranked(edges, self.config.proposal_threshold):
-            explain([edge], loads=loads, region_share=region_share, config=self.config, on=on, now=now)
-            for match in joins.order(open_by_sharer.get((edge.person, edge.language), [])):
-                people = {m["id"]: members[key] for m in match["participants"]
-                          if (key := f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}")
-                          in members}
-                if joins.violation(learner, match, people, blocked, on, self.config.day_start_hour,
-                                   self.config.day_end_hour, self.config.min_overlap_minutes) is None:
-                    joined = self.join_now(match["_id"], [edge])
-                    if joined is not None or self.store.has_claim(claim_key(learner)):
+            explain([edge], loads=around.loads, region_share=around.region_share, config=self.config, on=on, now=now)
+            for match in joins.order(around.open_with(edge)):
+                if joins.violation(learner, match, joins.members_of(match, around.interests), blocked, on,
+                                   self.config.day_start_hour, self.config.day_end_hour,
+                                   self.config.min_overlap_minutes) is None:
+                    joined = self.join_one(match, edge) or self.join_now(match["_id"], [edge])
+                    if joined is not None:
+                        around.joined(joined, learner)
                         return joined
-            if loads.get(edge.person, 0) >= capacities.get(edge.person, self.config.sharer_capacity):
+                    if self.store.has_claim(claim_key(learner)):
+                        return None  # someone else proposed to this learner meanwhile
+                    around.forget(match)
+            if not around.has_room(edge.person, self.config.sharer_capacity):
                 continue
-            if edge.person not in loads:  # a sharer's first connection: their load document first
+            if edge.person not in around.loads:  # a sharer's first connection: their load document first
                 self.store.ensure_loads([edge.person])
-            match = self.reserve_new(edge, (loads.get(edge.person, 0), capacities.get(edge.person)))
+            load = None
+            match = self.reserve_new(edge, (around.loads.get(edge.person, 0), around.capacities.get(edge.person)))
             if match is None:  # the sharer's load moved or the learner was claimed meanwhile: look again
                 connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
                 [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
-            if match is not None or self.store.has_claim(claim_key(learner)):
-                return match  # proposed, or someone else proposed to this learner meanwhile
+                load = around.loads[edge.person] = self.store.loads_of([edge.person]).get(edge.person, {}).get("open", 0)
+            if match is not None:
+                around.opened(match, edge, load)
+                return match
+            if self.store.has_claim(claim_key(learner)):
+                return None
         return None
+
+    def join_one(self, match: dict, edge: Edge) -> dict | None:
+        """join() for one learner, on the connection as read, in one bulk write and its commit;
+        None, with nothing written, when the connection changed meanwhile or the learner was
+        proposed to (join_now then decides afresh)."""
+        if joins.room(match) < 1 or not joins.joinable(match):
+            return None
+        joined = copy.deepcopy(match)
+        now = self.clock()
+        joins.add_member(joined, edge.learner, edge.score, edge.reasons, edge.codes, now,
+                         now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
+        event = ("match-joined", event_data(joined, participant_id=edge.learner["participant_id"]))
+        if not self.store.join_one(match, {k: joined[k] for k in MEMBER_FIELDS}, claim_key(edge.learner), [event]):
+            return None
+        return joined
 
     def reserve_new(self, edge: Edge, load_as_read: tuple[int, int | None]) -> dict | None:
         """A new connection for one learner in one bulk write and its commit (reserve() takes a
@@ -264,7 +306,7 @@ class Proposals(_Part):
             joins.add_member(match, edge.learner, edge.score, edge.reasons, edge.codes, now,
                              now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
             events.append(("match-joined", edge.learner["participant_id"]))
-        fields = {k: match[k] for k in ("participants", "score", "reasons", "reason_codes", "waited_seconds")}
+        fields = {k: match[k] for k in MEMBER_FIELDS}
         if not self.store.update_members(match_id, size, fields, session=session):
             raise RuntimeError(f"connection {match_id} changed while joining it")
         self.store.outbox.add_many(session, [(kind, event_data(match, participant_id=pid)) for kind, pid in events])
@@ -317,9 +359,8 @@ class Rounds(_Part):
         learners = [c for c in self.store.active_interests("learn") if (c["participant_id"], c["topic"]) not in busy]
         sharers = self.store.active_interests("share")
         open_connections = self.store.open_connections()
-        members = self.store.candidates_by_id([
-            f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}"
-            for match in open_connections for m in match["participants"]])
+        members = self.store.candidates_by_id([joins.member_interest(match, person) for match in open_connections
+                                               for person in match["participants"]])
         return {"learners": learners, "sharers": sharers, "blocked": blocked, "connected": connected, "loads": loads,
                 "capacities": capacities, "region_share": region_share, "open_connections": open_connections,
                 "members": members, "fingerprint": rounds.fingerprint(state)}
@@ -676,6 +717,7 @@ class MatcherService:
         self.apply_participant_state = self.read_model.apply_participant_state
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
         self.propose_for_learner = self.proposals.propose_for_learner
+        self.propose_for_learners = self.proposals.propose_for_learners
         self.propose_for_sharer = self.proposals.propose_for_sharer
         self.repropose = self.proposals.repropose
         self.reserve = self.proposals.reserve

@@ -14,7 +14,7 @@ from shared.audit import AuditLog
 from shared.mongo import write_atomically
 from shared.outbox import Outbox
 
-from services.matcher.domain.matches import OPEN
+from services.matcher.domain.matches import OPEN, claim_key
 from services.matcher.domain.rules import MAX_PEOPLE
 
 
@@ -144,10 +144,14 @@ class LoadStore:
                       namespace=self.claims.full_name),
             InsertOne(match, namespace=self.matches.full_name),
             self.outbox.insert_operation(events)]
+        return self._write_if_unchanged(operations)
 
+    def _write_if_unchanged(self, operations: list) -> bool:
+        """`operations`: one conditional update, one claim upsert and inserts, in one bulk write and
+        its commit; False, with nothing written, when the update matched nothing or the claim was held."""
         def check(result) -> None:
             if result.matched_count != 1 or result.upserted_count != 1:
-                raise _Moved(match["_id"])  # aborts: nothing of it is written
+                raise _Moved()  # aborts: nothing of it is written
 
         try:
             write_atomically(self.db, operations, check=check)
@@ -254,6 +258,17 @@ class Store(RoundStore, LoadStore):
     def active_candidate(self, interest: str) -> dict | None:
         return self.candidates.find_one({"_id": interest, "active": True})
 
+    def waiting_learners(self, interests: list[str]) -> list[dict]:
+        """The active learn interests among `interests` with no open proposal or connection (no
+        claim), in the order given."""
+        found = {doc["_id"]: doc for doc in self.candidates.find(
+            {"_id": {"$in": sorted(set(interests))}, "direction": "learn", "active": True})}
+        if not found:
+            return []
+        held = {doc["_id"] for doc in self.claims.find(
+            {"_id": {"$in": sorted({claim_key(doc) for doc in found.values()})}}, {"_id": 1})}
+        return [found[i] for i in dict.fromkeys(interests) if i in found and claim_key(found[i]) not in held]
+
     def put_candidate(self, doc: dict, session=None) -> None:
         self.candidates.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
 
@@ -269,6 +284,9 @@ class Store(RoundStore, LoadStore):
     def active_interests(self, direction: str, topic: str | None = None, projection: dict | None = None) -> list[dict]:
         query = {"direction": direction, "active": True, **({"topic": topic} if topic else {})}
         return list(self.candidates.find(query, projection))
+
+    def active_interests_on(self, direction: str, topics: list[str]) -> list[dict]:
+        return list(self.candidates.find({"direction": direction, "active": True, "topic": {"$in": sorted(set(topics))}}))
 
     def count_interests(self, direction: str) -> int:
         return self.candidates.count_documents({"direction": direction, "active": True})
@@ -294,10 +312,11 @@ class Store(RoundStore, LoadStore):
     def due_proposals(self, now: datetime) -> list[dict]:
         return list(self.matches.find({"status": "proposed", "expires_at": {"$lte": now}}, {"_id": 1}))
 
-    def open_connections(self, topic: str | None = None, with_room: bool = False) -> list[dict]:
-        """Open connections the matcher made (learners may join them); `with_room`: only those with
-        a free seat (a full one is never joined, and reading it costs as much as any other)."""
-        query = {"status": {"$in": list(OPEN)}, "origin": {"$ne": "self_made"}, **({"topic": topic} if topic else {})}
+    def open_connections(self, topics: list[str] | None = None, with_room: bool = False) -> list[dict]:
+        """Open connections the matcher made (learners may join them), on `topics` or all; `with_room`:
+        only those with a free seat (a full one is never joined, and reading it costs as much as any other)."""
+        query = {"status": {"$in": list(OPEN)}, "origin": {"$ne": "self_made"},
+                 **({"topic": {"$in": sorted(set(topics))}} if topics is not None else {})}
         if with_room:
             query[f"participants.{MAX_PEOPLE - 1}"] = {"$exists": False}
         return list(self.matches.find(query))
@@ -306,6 +325,18 @@ class Store(RoundStore, LoadStore):
         """Change a connection's members only if nobody joined or left meanwhile."""
         return self.matches.update_one({"_id": match_id, "participants": {"$size": expected_size}},
                                        {"$set": fields}, session=session).matched_count == 1
+
+    def join_one(self, as_read: dict, fields: dict, claim: str, events: list) -> bool:
+        """A learner joins a connection as one bulk write and its commit: its members and score
+        set to `fields` only if its status and members are still those of `as_read`, the learner's
+        claim created, the events stored. False, with nothing written, when the connection changed
+        (someone joined, answered or left) or the claim was held."""
+        unchanged = {"_id": as_read["_id"], "status": as_read["status"], "participants": as_read["participants"]}
+        return self._write_if_unchanged([
+            UpdateOne(unchanged, {"$set": fields}, namespace=self.matches.full_name),
+            UpdateOne({"_id": claim}, {"$setOnInsert": {"match_id": as_read["_id"]}}, upsert=True,
+                      namespace=self.claims.full_name),
+            self.outbox.insert_operation(events)])
 
     def due_answers(self, now: datetime) -> list[dict]:
         """Proposals past their deadline, and open connections with a joined learner past theirs."""
@@ -371,8 +402,9 @@ class Store(RoundStore, LoadStore):
         return {tuple(doc["_id"].rsplit(":", 1)) for doc in self.claims.find({}, {"_id": 1})}
 
     # ------------------------------------------------------------------ blocks and cooldowns
-    def blocks_for(self, participant_id: str | None = None) -> list[dict]:
-        return list(self.blocks.find({"people": participant_id} if participant_id else {}))
+    def blocks_of(self, people: list[str] | None = None) -> list[dict]:
+        """The blocks involving one of `people`, or all."""
+        return list(self.blocks.find({"people": {"$in": sorted(set(people))}} if people is not None else {}))
 
     def blocks_by_id(self, pairs: list[str], session=None) -> dict[str, dict]:
         return {doc["_id"]: doc for doc in self.blocks.find({"_id": {"$in": pairs}}, session=session)}
@@ -385,9 +417,10 @@ class Store(RoundStore, LoadStore):
         self.blocks.update_one({"_id": pair}, {"$set": {"until": until, "people": people}}, upsert=True,
                                session=session)
 
-    def connected_pairs(self, now: datetime, participant_id: str | None = None) -> set[tuple[str, str]]:
-        mine = {"people": participant_id} if participant_id else {}
-        return {(doc["pair"], doc["topic"]) for doc in self.connected.find({**mine, "until": {"$gt": now}})}
+    def connected_of(self, now: datetime, people: list[str] | None = None) -> list[dict]:
+        """The pairs still in their cooldown after a connection, involving one of `people`, or all."""
+        mine = {"people": {"$in": sorted(set(people))}} if people is not None else {}
+        return list(self.connected.find({**mine, "until": {"$gt": now}}))
 
     def set_connected(self, docs: list[dict], session=None) -> None:
         for doc in docs:

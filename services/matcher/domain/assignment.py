@@ -457,9 +457,7 @@ def join_edges(edges: list[Edge], open_connections: list[dict], members: dict[st
     extra = []
     for edge in edges:
         for match in by_sharer.get((edge.person, edge.learner["topic"], edge.language), ()):
-            people = {m["id"]: members.get(f"{m['id']}:{match['topic']}:{'share' if m['role'] == 'sharer' else 'learn'}")
-                      for m in match["participants"]}
-            if joins.violation(edge.learner, match, {k: v for k, v in people.items() if v}, blocked, on,
+            if joins.violation(edge.learner, match, joins.members_of(match, members), blocked, on,
                                config.day_start_hour, config.day_end_hour, config.min_overlap_minutes) is None:
                 extra.append(edge.joining(match["_id"], joins.room(match)))
     return extra

@@ -51,6 +51,18 @@ def violation(learner: dict, match: dict, members: dict[str, dict], blocked: set
     return None
 
 
+def member_interest(match: dict, person: dict) -> str:
+    """The read model's key of a member's interest on the connection's topic."""
+    return f"{person['id']}:{match['topic']}:{'share' if person['role'] == 'sharer' else 'learn'}"
+
+
+def members_of(match: dict, interests: dict[str, dict]) -> dict[str, dict]:
+    """Each member's interest on the topic, by person, from `interests` (by key); a member whose
+    interest is not there is left out (violation() then refuses the join)."""
+    return {person["id"]: interests[key] for person in match["participants"]
+            if (key := member_interest(match, person)) in interests}
+
+
 def order(matches: list[dict]) -> list[dict]:
     """Which open connection a learner tries first: the fullest (fewest connections half empty),
     then the oldest."""

@@ -108,6 +108,36 @@ def test_incremental_mode_tries_the_best_sharers_with_room_above_the_threshold()
     assert incremental.region_share(["mena", "mena", "nwe", "lac"]) == {"mena": 0.5, "nwe": 0.25, "lac": 0.25}
 
 
+def test_learners_proposed_together_see_each_others_proposals_and_only_their_own_blocks():
+    a, b = sharer("a"), sharer("b")
+    a["_id"], b["_id"] = "a:budget-development:share", "b:budget-development:share"
+    l1, l2 = person("l1"), person("l2")
+    l1["_id"] = "l1:budget-development:learn"
+    declined = {"_id": "a|l2", "people": ["a", "l2"]}
+    cooled = {"_id": "b|l1", "people": ["b", "l1"], "until": NOW - timedelta(days=1)}  # the cooldown is over
+    around = incremental.Surroundings.of([a, b], [declined, cooled], [], {"a": {"open": 0, "capacity": 1}},
+                                         {"mena": 1.0}, [], {})
+    assert around.sharers == {"budget-development": [a, b]}
+    assert around.blocked("l1", NOW) == set() and around.blocked("l2", NOW) == {"a|l2"}
+    edge = Edge(l1, a, 3.0, "ar")
+    assert around.has_room("a", 3) and around.open_with(edge) == []
+
+    new = {**match(learners=("l1",)), "_id": "m-new", "participants": [
+        {"id": "a", "role": "sharer", "response": None}, {"id": "l1", "role": "learner", "response": None}]}
+    around.opened(new, edge)
+    assert not around.has_room("a", 3)  # its one connection is taken
+    assert around.open_with(Edge(l2, a, 2.0, "ar")) == [new]  # the next learner may join it
+    assert set(around.interests) == {a["_id"], l1["_id"]}  # its members, for the join's rules
+    assert around.open_with(Edge(l2, a, 2.0, "en")) == []  # held in Arabic
+
+    full = {**new, "participants": new["participants"] + [{"id": f"l{i}", "role": "learner"} for i in (2, 3)]}
+    around.joined(full, {**person("l3"), "_id": "l3:budget-development:learn"})
+    assert around.open_with(Edge(l2, a, 2.0, "ar")) == []  # four people: nobody else joins
+    around.opened({**new, "_id": "m-other"}, edge, load=1)
+    around.forget({"_id": "m-other"})
+    assert around.open_with(edge) == [] and around.loads["a"] == 1
+
+
 def test_an_older_copy_of_an_interest_changes_nothing():
     assert read_model.is_older({"revision": 3}, 2) and not read_model.is_older({"revision": 3}, 3)
     assert not read_model.is_older(None, 1)
