@@ -58,9 +58,13 @@ class TokenSubjects:
 
     def apply(self, session: ClientSession | None, envelope: dict) -> None:
         """Inside a handler's own transaction."""
-        update = subject_update(envelope)
-        if update is not None:
-            self.collection.bulk_write([update], session=session)
+        self.apply_all(session, [envelope])
+
+    def apply_all(self, session: ClientSession | None, envelopes: list[dict]) -> None:
+        """Several events' writes in one statement, inside a handler's own transaction."""
+        updates = [update for envelope in envelopes if (update := subject_update(envelope)) is not None]
+        if updates:
+            self.collection.bulk_write(updates, ordered=True, session=session)
 
     def lookup(self, kind: str, subject: str) -> SubjectStatus | None:
         """For shared.web.create_service_app(token_status=...)."""

@@ -25,8 +25,8 @@ def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHand
 
     contacts, messages = service.contacts, service.messages
     wired = {
-        "participant-registered": handler(_each(contacts.on_participant)),
-        "participant-updated": handler(_each(contacts.on_participant)),
+        "participant-registered": handler(contacts.on_participants),
+        "participant-updated": handler(contacts.on_participants),
         "participant-withdrawn": handler(_each(contacts.on_withdrawn)),
         "staff-account-changed": handler(_each(contacts.on_staff_account)),
         "resource-published": handler(_each(messages.on_resource_published)),

@@ -180,20 +180,30 @@ class ContactUseCases:
         self.subjects = subjects
         self.composer = composer
 
-    def on_participant(self, session: ClientSession, envelope: dict) -> None:
-        data = envelope["data"]
-        self.subjects.apply(session, envelope)
-        held = self.store.contact(data["participant_id"], session)
-        if contact_rules.is_gone(held):
-            return  # a late event of someone who withdrew: nothing to store, nobody to tell
-        if contact_rules.replaces(held, data["revision"]):
-            held = contact_rules.contact_from_event(data, utcnow())
-            self.store.replace_contact(held, session)
-        if envelope["type"] == "participant-registered":
-            welcome = Planned("welcome", data["participant_id"])
-            lookups = self.composer.lookups(session, [(envelope, [welcome])])
-            self.composer.insert(session, [self.composer.delivery(session, envelope, welcome, lookups)])
-        self.release_parked(session, held["_id"])
+    def on_participants(self, session: ClientSession, envelopes: list[dict]) -> None:
+        """A poll's participant-registered / -updated events together, in order: the newer copies
+        become the contacts, each registration gets its welcome, then the messages that waited
+        for one of these contacts go out (a few statements whatever the number of events)."""
+        self.subjects.apply_all(session, envelopes)
+        held = self.store.contacts_of({envelope["data"]["participant_id"] for envelope in envelopes}, session)
+        replaced: dict[str, dict] = {}
+        welcomes: list[tuple[dict, list[Planned]]] = []
+        for envelope in envelopes:
+            data = envelope["data"]
+            pid = data["participant_id"]
+            if contact_rules.is_gone(held.get(pid)):
+                continue  # a late event of someone who withdrew: nothing to store, nobody to tell
+            if contact_rules.replaces(held.get(pid), data["revision"]):
+                held[pid] = replaced[pid] = contact_rules.contact_from_event(data, utcnow())
+            if envelope["type"] == "participant-registered":
+                welcomes.append((envelope, [Planned("welcome", pid)]))
+        self.store.replace_contacts(list(replaced.values()), session)
+        if welcomes:
+            lookups = self.composer.lookups(session, welcomes)
+            self.composer.insert(session, [self.composer.delivery(session, envelope, welcome, lookups)
+                                           for envelope, [welcome] in welcomes])
+        self.release_parked(session, [held[pid]["_id"] for pid in dict.fromkeys(
+            envelope["data"]["participant_id"] for envelope in envelopes) if not contact_rules.is_gone(held.get(pid))])
 
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
@@ -208,11 +218,13 @@ class ContactUseCases:
         self.subjects.apply(session, envelope)
         if contact_rules.replaces(self.store.staff_contact(data["staff_id"], session), data["revision"]):
             self.store.replace_staff_contact(contact_rules.staff_contact_from_event(data, utcnow()), session)
-        self.release_parked(session, staff_key(data["staff_id"]))
+        self.release_parked(session, [staff_key(data["staff_id"])])
 
-    def release_parked(self, session: ClientSession, key: str) -> None:
-        """Messages that waited for this contact (as recipient, or as someone named in them)."""
-        parked = self.store.parked_awaiting(key, session)
+    def release_parked(self, session: ClientSession, keys: list[str]) -> None:
+        """Messages that waited for one of these contacts (as recipient, or as someone named in them)."""
+        if not keys:
+            return
+        parked = self.store.parked_awaiting(keys, session)
         if not parked:
             return
         work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING, DESCENDING, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -35,8 +35,10 @@ class DeliveryRecords:
             doc.setdefault("seq", ObjectId())
         self.deliveries.insert_many(docs, ordered=True, session=session)
 
-    def parked_awaiting(self, key: str, session: Session = None) -> list[dict]:
-        return list(self.deliveries.find({"awaiting": key, "status": "parked"}, session=session))
+    def parked_awaiting(self, keys: list[str], session: Session = None) -> list[dict]:
+        """The parked messages waiting for one of these contacts, each once."""
+        return list(self.deliveries.find({"awaiting": {"$in": sorted(set(keys))}, "status": "parked"},
+                                         session=session))
 
     def still_awaiting(self, notification_id: str, awaiting: list[str], session: Session = None) -> None:
         self.deliveries.update_one({"_id": notification_id, "status": "parked"}, {"$set": {"awaiting": awaiting}},
@@ -206,8 +208,10 @@ class Store(DeliveryRecords):
     def replace_staff_contact(self, contact: dict, session: Session = None) -> None:
         self.staff_contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
 
-    def replace_contact(self, contact: dict, session: Session = None) -> None:
-        self.contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
+    def replace_contacts(self, contacts: list[dict], session: Session = None) -> None:
+        if contacts:
+            self.contacts.bulk_write([ReplaceOne({"_id": contact["_id"]}, contact, upsert=True) for contact in contacts],
+                                     ordered=True, session=session)
 
     def readers_of(self, topics, session: Session = None) -> list[dict]:
         """Everyone (not withdrawn) interested in one of `topics`."""

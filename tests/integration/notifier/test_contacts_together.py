@@ -1,0 +1,48 @@
+"""A poll's participant events applied together (ContactUseCases.on_participants): each newer copy
+becomes the contact, each registration gets one welcome, and a message that waited for two people
+who arrive in the same poll goes out once, complete."""
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.policy import default
+
+from shared.events import make_event
+from shared.inbox import Inbox, apply_together
+from shared.mongo import database
+from services.notifier.config import NotifierConfig
+from services.notifier.handlers import handlers
+from services.notifier.service import NotifierService
+from tests.integration.notifier.helpers import match, new_id, participant, parts
+
+
+def envelope(event_type: str, data: dict, subject: str) -> dict:
+    return make_event(event_type, subject, data, source="tests")
+
+
+def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(settings):
+    db = database(settings, "notifier")
+    service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
+    service.ensure_indexes()
+    wired = handlers(service, Inbox(db, "notifier"))
+    learner, sharer = new_id(), new_id()
+    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
+    apply_together([(wired["match-confirmed"], [confirmed])])
+    assert {d["status"] for d in service.store.deliveries.find({"event_id": confirmed["id"]})} == {"parked"}
+
+    registered = [envelope("participant-registered", participant(pid, name=name, revision=revision), pid)
+                  for pid, name, revision in ((learner, "Layla", 1), (sharer, "Sami", 2))]
+    renamed = envelope("participant-updated", participant(learner, name="Layla B.", revision=2), learner)
+    stale = envelope("participant-updated", participant(sharer, name="Old Sami", revision=1), sharer)
+    assert apply_together([(wired["participant-registered"], registered),
+                           (wired["participant-updated"], [renamed, stale])]) == 4
+
+    contacts = service.store.contacts_of([learner, sharer])
+    assert contacts[learner]["name"] == "Layla B." and contacts[sharer]["name"] == "Sami"  # the newer copy
+    welcomes = list(service.store.deliveries.find({"template": "welcome", "participant_id": {"$in": [learner, sharer]}}))
+    assert sorted(d["participant_id"] for d in welcomes) == sorted([learner, sharer])
+    intros = list(service.store.deliveries.find({"event_id": confirmed["id"]}))
+    assert len(intros) == 2 and {d["status"] for d in intros} == {"queued"}  # released once, nobody missing
+    texts = [parts(message_from_bytes(d["message"], policy=default))["text"] for d in intros]
+    by_greeting = {text.splitlines()[0]: text for text in texts}
+    assert sorted(by_greeting) == ["Hello Layla,", "Hello Sami,"]
+    assert "- Sami (sharer)" in by_greeting["Hello Layla,"] and "- Layla" in by_greeting["Hello Sami,"]
