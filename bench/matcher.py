@@ -218,7 +218,7 @@ def _put(store, data: dict) -> str:
     from services.matcher.domain.read_model import candidate
 
     doc = candidate(data)
-    store.put_candidate(doc)
+    store.put_candidates([doc])
     return doc["_id"]
 
 

@@ -19,9 +19,12 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
         for sharer in dict.fromkeys(interest_id(d) for d in data if d["direction"] == "share"):
             service.propose_for_sharer(sharer)
 
-    def participant_state(session, envelope: dict) -> None:
-        service.apply_participant_state(session, envelope["data"])
-        subjects.apply(session, envelope)
+    def participant_states(session, envelopes: list[dict]) -> None:
+        service.apply_participant_states(session, [envelope["data"] for envelope in envelopes])
+        subjects.apply_all(session, envelopes)
+
+    def skills(session, envelopes: list[dict]) -> None:
+        service.apply_skills(session, [envelope["data"] for envelope in envelopes])
 
     def participant_withdrawn(session, envelope: dict) -> None:
         service.apply_participant_withdrawn(session, envelope["data"])
@@ -37,11 +40,10 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
             service.repropose(envelope["data"])
 
     return {
-        "skill-registered": IdempotentHandler(inbox, lambda s, e: service.apply_skill(s, e["data"]),
-                                              follow_up=propose),
+        "skill-registered": IdempotentHandler(inbox, batch=skills, follow_up=propose),
         "skill-withdrawn": IdempotentHandler(inbox, lambda s, e: service.apply_skill_withdrawn(s, e["data"])),
         "participant-withdrawn": IdempotentHandler(inbox, participant_withdrawn),
-        "participant-registered": IdempotentHandler(inbox, participant_state),
-        "participant-updated": IdempotentHandler(inbox, participant_state),
+        "participant-registered": IdempotentHandler(inbox, batch=participant_states),
+        "participant-updated": IdempotentHandler(inbox, batch=participant_states),
         "match-declined": IdempotentHandler(inbox, nothing, follow_up=look_again),
     }

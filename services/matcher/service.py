@@ -80,12 +80,23 @@ class ReadModel(_Part):
         self.closing = closing
 
     def apply_skill(self, session, data: dict) -> None:
-        if self.store.is_erased(data["participant_id"], session):
-            return
-        self.store.raise_revision(data["participant_id"], data["revision"], session=session)
-        if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
-            return
-        self.store.put_candidate(read_model.candidate(data), session=session)
+        self.apply_skills(session, [data])
+
+    def apply_skills(self, session, datas: list[dict]) -> None:
+        """skill-registered events of a poll, in order, as if one at a time, in four statements:
+        nothing of an erased person; each person's revision raised; an interest's newer copy kept."""
+        _, erased = self.store.people_and_erased([data["participant_id"] for data in datas], session)
+        held = self.store.candidates_by_id([interest_id(data) for data in datas], session)
+        revisions: dict[str, int] = {}
+        newer: dict[str, dict] = {}
+        for data in datas:
+            if data["participant_id"] in erased:
+                continue
+            revisions[data["participant_id"]] = max(revisions.get(data["participant_id"], 0), data["revision"])
+            if not read_model.is_older(held.get(interest_id(data)), data["revision"]):
+                held[interest_id(data)] = newer[interest_id(data)] = read_model.candidate(data)
+        self.store.raise_revisions(revisions, session=session)
+        self.store.put_candidates(list(newer.values()), session=session)
 
     def apply_skill_withdrawn(self, session, data: dict) -> None:
         if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
@@ -98,11 +109,20 @@ class ReadModel(_Part):
             self.closing.close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
 
     def apply_participant_state(self, session, data: dict) -> None:
-        """participant-registered / -updated: only the revision (tokens are the TokenSubjects')."""
-        person, erased = self.store.person_or_erased(data["participant_id"], session)
-        if erased or data["revision"] < person.get("state_revision", 0):
-            return
-        self.store.set_person(data["participant_id"], {"state_revision": data["revision"]}, session=session)
+        self.apply_participant_states(session, [data])
+
+    def apply_participant_states(self, session, datas: list[dict]) -> None:
+        """participant-registered / -updated of a poll, in order: only each person's newest state
+        revision (tokens are the TokenSubjects'), nothing of an erased person."""
+        people = [data["participant_id"] for data in datas]
+        docs, erased = self.store.people_and_erased(people, session)
+        seen = {pid: doc.get("state_revision", 0) for pid, doc in docs.items()}
+        newer: dict[str, int] = {}
+        for data in datas:
+            pid = data["participant_id"]
+            if pid not in erased and data["revision"] >= seen.get(pid, 0):
+                seen[pid] = newer[pid] = data["revision"]
+        self.store.set_state_revisions(newer, session=session)
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         """Their open proposals and connections close (the others are told and look again), then
@@ -715,6 +735,8 @@ class MatcherService:
         self.apply_skill = self.read_model.apply_skill
         self.apply_skill_withdrawn = self.read_model.apply_skill_withdrawn
         self.apply_participant_state = self.read_model.apply_participant_state
+        self.apply_participant_states = self.read_model.apply_participant_states
+        self.apply_skills = self.read_model.apply_skills
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
         self.propose_for_learner = self.proposals.propose_for_learner
         self.propose_for_learners = self.proposals.propose_for_learners

@@ -6,7 +6,7 @@ from datetime import datetime
 import hashlib
 import re
 
-from pymongo import ASCENDING, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
@@ -206,18 +206,22 @@ class Store(RoundStore, LoadStore):
     def person(self, participant_id: str, session=None) -> dict:
         return self.people.find_one({"_id": participant_id}, session=session) or {}
 
-    def person_or_erased(self, participant_id: str, session=None) -> tuple[dict, bool]:
-        """The person's document ({} if unknown) and whether they were erased, in one read."""
-        docs = {doc["_id"]: doc for doc in self.people.find(
-            {"_id": {"$in": [participant_id, erased_key(participant_id)]}}, session=session)}
-        return docs.get(participant_id, {}), erased_key(participant_id) in docs
+    def people_and_erased(self, people: list[str], session=None) -> tuple[dict[str, dict], set[str]]:
+        """The documents of `people` (by id) and those of them who withdrew (their tombstones), in one read."""
+        keys = {erased_key(pid): pid for pid in people}
+        docs = {doc["_id"]: doc for doc in self.people.find({"_id": {"$in": sorted({*people, *keys})}},
+                                                            session=session)}
+        return ({pid: docs[pid] for pid in people if pid in docs}, {pid for key, pid in keys.items() if key in docs})
 
-    def raise_revision(self, participant_id: str, revision: int, session=None) -> None:
-        self.people.update_one({"_id": participant_id}, {"$max": {"revision": revision}}, upsert=True,
-                               session=session)
+    def raise_revisions(self, revisions: dict[str, int], session=None) -> None:
+        if revisions:
+            self.people.bulk_write([UpdateOne({"_id": pid}, {"$max": {"revision": revision}}, upsert=True)
+                                    for pid, revision in revisions.items()], ordered=True, session=session)
 
-    def set_person(self, participant_id: str, fields: dict, session=None) -> None:
-        self.people.update_one({"_id": participant_id}, {"$set": fields}, upsert=True, session=session)
+    def set_state_revisions(self, revisions: dict[str, int], session=None) -> None:
+        if revisions:
+            self.people.bulk_write([UpdateOne({"_id": pid}, {"$set": {"state_revision": revision}}, upsert=True)
+                                    for pid, revision in revisions.items()], ordered=True, session=session)
 
     def is_erased(self, participant_id: str, session=None) -> bool:
         return self.people.find_one({"_id": erased_key(participant_id)}, {"_id": 1}, session=session) is not None
@@ -269,8 +273,10 @@ class Store(RoundStore, LoadStore):
             {"_id": {"$in": sorted({claim_key(doc) for doc in found.values()})}}, {"_id": 1})}
         return [found[i] for i in dict.fromkeys(interests) if i in found and claim_key(found[i]) not in held]
 
-    def put_candidate(self, doc: dict, session=None) -> None:
-        self.candidates.replace_one({"_id": doc["_id"]}, doc, upsert=True, session=session)
+    def put_candidates(self, docs: list[dict], session=None) -> None:
+        if docs:
+            self.candidates.bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
+                                       ordered=True, session=session)
 
     def update_candidate(self, interest: str, fields: dict, session=None) -> None:
         self.candidates.update_one({"_id": interest}, {"$set": fields}, upsert=True, session=session)
@@ -278,8 +284,9 @@ class Store(RoundStore, LoadStore):
     def topic_seen(self, topic: str) -> bool:
         return self.candidates.find_one({"topic": topic}, {"_id": 1}) is not None
 
-    def candidates_by_id(self, interests: list[str]) -> dict[str, dict]:
-        return {doc["_id"]: doc for doc in self.candidates.find({"_id": {"$in": sorted(set(interests))}})}
+    def candidates_by_id(self, interests: list[str], session=None) -> dict[str, dict]:
+        return {doc["_id"]: doc for doc in self.candidates.find({"_id": {"$in": sorted(set(interests))}},
+                                                                session=session)}
 
     def active_interests(self, direction: str, topic: str | None = None, projection: dict | None = None) -> list[dict]:
         query = {"direction": direction, "active": True, **({"topic": topic} if topic else {})}
