@@ -215,6 +215,7 @@ class Proposals(_Part):
         return [made.get(id(connection)) for connection in connections]
 
     def propose_for_learner(self, learner_id: str) -> dict | None:
+        """Incremental mode for one learner: their proposal, or None."""
         made = self.propose_for_learners([learner_id])
         return made[0] if made else None
 
@@ -343,12 +344,7 @@ class Proposals(_Part):
             "learn", sharer["topic"], {"participant_id": 1, "registered_at": 1, "topic": 1})
             if (learner["participant_id"], learner["topic"]) not in busy]
         waiting.sort(key=lambda learner: (learner.get("registered_at") or "", learner["_id"]))
-        made = []
-        for learner in waiting[:tries]:
-            match = self.propose_for_learner(learner["_id"])
-            if match:
-                made.append(match)
-        return made
+        return self.propose_for_learners([learner["_id"] for learner in waiting[:tries]])
 
     def repropose(self, data: dict) -> list[dict]:
         """After a proposal closed without a connection: its learners and its sharer look again

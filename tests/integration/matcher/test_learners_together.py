@@ -90,3 +90,16 @@ def test_a_join_on_a_connection_that_changed_or_a_learner_claimed_meanwhile_writ
     assert not store.has_claim(claim_key(learner)) and events(service, "match-joined") == []
     assert service.proposals.join_one(store.match(first["_id"]), edge)["_id"] == first["_id"]  # as it is now
     assert store.has_claim(claim_key(learner)) and len(events(service, "match-joined")) == 1
+
+
+def test_a_new_sharer_takes_the_learners_who_waited_longest_in_one_pass(service):
+    learners = [put(service, skill(f"waiting-{i}", "fundraising", "learn", tz=TIMEZONES[i],
+                                   registered_at=f"2026-11-0{i + 1}T10:00:00Z")) for i in range(5)]
+    assert service.propose_for_learners(learners) == []  # nobody shares the topic yet
+    sharer = put(service, skill("amina", "fundraising", "share", tz="Asia/Amman"))
+
+    made = service.propose_for_sharer(sharer, tries=4)
+
+    placed = sorted(p["id"] for m in service.store.open_connections() for p in m["participants"] if p["role"] == "learner")
+    assert placed == [f"waiting-{i}" for i in range(4)]  # the four who waited longest, the fifth next time
+    assert len(service.store.open_connections()) == 2 and len(made) == 4  # three join one connection
