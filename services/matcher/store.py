@@ -173,36 +173,9 @@ class LoadStore:
                                               upsert=True, return_document=ReturnDocument.AFTER)
 
 
-class Store(RoundStore, LoadStore):
-    def __init__(self, db: Database):
-        self.db = db
-        self.candidates = db["candidates"]  # one per interest: the owner's attributes copied in
-        self.people = db["people"]  # revision and withdrawal per participant
-        self.matches = db["matches"]
-        self.claims = db["claims"]  # one per learner interest with an open proposal or connection
-        self.loads = db["loads"]  # a sharer's open connections (the atomic reservation)
-        self.blocks = db["blocks"]  # pairs that declined each other
-        self.connected = db["connected"]  # pair + topic already connected (cooldown)
-        self.rounds = db["rounds"]
-        self.locks = db["round_locks"]
-        self.plans = db["round_plans"]  # a round's planned connections, until written (or the preview)
-        self.schedule = db["round_schedule"]  # one per scheduled time that fired
-        self.outbox = Outbox(db, "matcher")
+class ReadModelStore:
+    """The registry's people and interests as the matcher keeps them (part of Store)."""
 
-    def ensure_indexes(self) -> None:
-        AuditLog(self.db).ensure_indexes()  # staff actions taken here (shared.audit)
-        self.candidates.create_index([("topic", ASCENDING), ("direction", ASCENDING), ("active", ASCENDING)])
-        self.candidates.create_index("participant_id")
-        self.matches.create_index("participants.id")
-        self.matches.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
-        self.matches.create_index([("topic", ASCENDING), ("status", ASCENDING)])  # joinable connections of a topic
-        self.claims.create_index("match_id")
-        self.blocks.create_index("people")
-        self.connected.create_index("people")
-        self.rounds.create_index([("status", ASCENDING), ("requested_at", ASCENDING)])
-        self.plans.create_index([("round_id", ASCENDING), ("index", ASCENDING)])
-
-    # ------------------------------------------------------------------ people and interests
     def person(self, participant_id: str, session=None) -> dict:
         return self.people.find_one({"_id": participant_id}, session=session) or {}
 
@@ -297,6 +270,36 @@ class Store(RoundStore, LoadStore):
 
     def count_interests(self, direction: str) -> int:
         return self.candidates.count_documents({"direction": direction, "active": True})
+
+
+class Store(RoundStore, LoadStore, ReadModelStore):
+    def __init__(self, db: Database):
+        self.db = db
+        self.candidates = db["candidates"]  # one per interest: the owner's attributes copied in
+        self.people = db["people"]  # revision and withdrawal per participant
+        self.matches = db["matches"]
+        self.claims = db["claims"]  # one per learner interest with an open proposal or connection
+        self.loads = db["loads"]  # a sharer's open connections (the atomic reservation)
+        self.blocks = db["blocks"]  # pairs that declined each other
+        self.connected = db["connected"]  # pair + topic already connected (cooldown)
+        self.rounds = db["rounds"]
+        self.locks = db["round_locks"]
+        self.plans = db["round_plans"]  # a round's planned connections, until written (or the preview)
+        self.schedule = db["round_schedule"]  # one per scheduled time that fired
+        self.outbox = Outbox(db, "matcher")
+
+    def ensure_indexes(self) -> None:
+        AuditLog(self.db).ensure_indexes()  # staff actions taken here (shared.audit)
+        self.candidates.create_index([("topic", ASCENDING), ("direction", ASCENDING), ("active", ASCENDING)])
+        self.candidates.create_index("participant_id")
+        self.matches.create_index("participants.id")
+        self.matches.create_index([("status", ASCENDING), ("expires_at", ASCENDING)])
+        self.matches.create_index([("topic", ASCENDING), ("status", ASCENDING)])  # joinable connections of a topic
+        self.claims.create_index("match_id")
+        self.blocks.create_index("people")
+        self.connected.create_index("people")
+        self.rounds.create_index([("status", ASCENDING), ("requested_at", ASCENDING)])
+        self.plans.create_index([("round_id", ASCENDING), ("index", ASCENDING)])
 
     # ------------------------------------------------------------------ matches
     def match(self, match_id: str, session=None) -> dict | None:
