@@ -12,7 +12,7 @@ import socket
 import threading
 import uuid
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
 from pymongo.errors import DuplicateKeyError
 
@@ -136,7 +136,8 @@ class ReadModel(_Part):
 
 
 class Proposals(_Part):
-    """Proposals: the sharer's reservation, incremental mode and re-proposals."""
+    """Proposals in a transaction: a sharer's new connections (reserve) and learners joining an
+    open one (join)."""
 
     _regions: tuple[datetime, dict] | None = None
 
@@ -150,21 +151,6 @@ class Proposals(_Part):
         loads = {person: doc.get("open", 0) for person, doc in docs.items()}
         capacities = {person: doc["capacity"] for person, doc in docs.items() if "capacity" in doc}
         return blocked, connected, loads, capacities, self.region_share(fresh=True)
-
-    def surroundings(self, learners: list[dict]) -> incremental.Surroundings:
-        """What proposing to these learners needs, in six reads whatever their number: their
-        topics' sharers and those sharers' loads, their blocks and cooldowns, the connections with
-        a free seat on their topics and those connections' members."""
-        now = self.clock()
-        topics = sorted({learner["topic"] for learner in learners})
-        people = sorted({learner["participant_id"] for learner in learners})
-        sharers = self.store.active_interests_on("share", topics)
-        load_docs = self.store.loads_of([s["participant_id"] for s in sharers]) if sharers else {}
-        open_connections = self.store.open_connections(topics, with_room=True)
-        interests = self.store.candidates_by_id([joins.member_interest(match, person) for match in open_connections
-                                                 for person in match["participants"]]) if open_connections else {}
-        return incremental.Surroundings.of(sharers, self.store.blocks_of(people), self.store.connected_of(now, people),
-                                           load_docs, self.region_share(fresh=False), open_connections, interests)
 
     def region_share(self, fresh: bool) -> dict[str, float]:
         now = self.clock()
@@ -214,86 +200,6 @@ class Proposals(_Part):
             self.store.outbox.add_many(session, [("match-proposed", event_data(m)) for m in matches])
         return [made.get(id(connection)) for connection in connections]
 
-    def propose_for_learner(self, learner_id: str) -> dict | None:
-        """Incremental mode for one learner: their proposal, or None."""
-        made = self.propose_for_learners([learner_id])
-        return made[0] if made else None
-
-    def propose_for_learners(self, learner_ids: list[str]) -> list[dict]:
-        """Incremental mode, for a poll's new learners in turn: what they need is read once for
-        all of them (surroundings), each proposal is its own write. Returns the proposals made."""
-        learners = self.store.waiting_learners(learner_ids)
-        if not learners:
-            return []
-        around = self.surroundings(learners)
-        made = [self._propose(learner, around) for learner in learners]
-        return [match for match in made if match is not None]
-
-    def _propose(self, learner: dict, around: incremental.Surroundings) -> dict | None:
-        """Sharers best first: join one of the sharer's open connections on the topic and language
-        where the learner keeps every rule with every member, else a new connection if the sharer
-        has room; only proposals whose score reaches the threshold."""
-        on, now = self.reference_day(), self.clock()
-        blocked = around.blocked(learner["participant_id"], now)
-        edges, _ = feasible_edges([learner], around.sharers.get(learner["topic"], []), blocked=blocked,
-                                  connected=around.connected(learner["participant_id"]), loads=around.loads,
-                                  region_share=around.region_share, config=self.config, on=on, now=now)
-        for edge in incremental.ranked(edges, self.config.proposal_threshold):
-            explain([edge], loads=around.loads, region_share=around.region_share, config=self.config, on=on, now=now)
-            for match in joins.order(around.open_with(edge)):
-                if joins.violation(learner, match, joins.members_of(match, around.interests), blocked, on,
-                                   self.config.day_start_hour, self.config.day_end_hour,
-                                   self.config.min_overlap_minutes) is None:
-                    joined = self.join_one(match, edge) or self.join_now(match["_id"], [edge])
-                    if joined is not None:
-                        around.joined(joined, learner)
-                        return joined
-                    if self.store.has_claim(claim_key(learner)):
-                        return None  # someone else proposed to this learner meanwhile
-                    around.forget(match)
-            if not around.has_room(edge.person, self.config.sharer_capacity):
-                continue
-            if edge.person not in around.loads:  # a sharer's first connection: their load document first
-                self.store.ensure_loads([edge.person])
-            load = None
-            match = self.reserve_new(edge, (around.loads.get(edge.person, 0), around.capacities.get(edge.person)))
-            if match is None:  # the sharer's load moved or the learner was claimed meanwhile: look again
-                connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
-                [match] = in_transaction(self.store.db, lambda s, c=connection: self.reserve(s, [c], None))
-                load = around.loads[edge.person] = self.store.loads_of([edge.person]).get(edge.person, {}).get("open", 0)
-            if match is not None:
-                around.opened(match, edge, load)
-                return match
-            if self.store.has_claim(claim_key(learner)):
-                return None
-        return None
-
-    def join_one(self, match: dict, edge: Edge) -> dict | None:
-        """join() for one learner, on the connection as read, in one bulk write and its commit;
-        None, with nothing written, when the connection changed meanwhile or the learner was
-        proposed to (join_now then decides afresh)."""
-        if joins.room(match) < 1 or not joins.joinable(match):
-            return None
-        joined = copy.deepcopy(match)
-        now = self.clock()
-        joins.add_member(joined, edge.learner, edge.score, edge.reasons, edge.codes, now,
-                         now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
-        event = ("match-joined", event_data(joined, participant_id=edge.learner["participant_id"]))
-        if not self.store.join_one(match, {k: joined[k] for k in MEMBER_FIELDS}, claim_key(edge.learner), [event]):
-            return None
-        return joined
-
-    def reserve_new(self, edge: Edge, load_as_read: tuple[int, int | None]) -> dict | None:
-        """A new connection for one learner in one bulk write and its commit (reserve() takes a
-        read and four writes); None, with nothing written, when the sharer's (open, capacity) is
-        no longer `load_as_read` or the learner was claimed meanwhile."""
-        match = new_match(uuid.uuid4().hex, edge.sharer, [edge], edge.language, None, self.clock(),
-                          self.config.response_days)
-        if not self.store.reserve_one(match, edge.person, load_as_read, claim_key(edge.learner),
-                                      [("match-proposed", event_data(match))]):
-            return None
-        return match
-
     def join_if_open(self, session, match_id: str, edges: list[Edge]) -> dict | None:
         """join() inside a round's batch: None (nothing written) when the connection changed."""
         try:
@@ -331,6 +237,166 @@ class Proposals(_Part):
         if not self.store.update_members(match_id, size, fields, session=session):
             raise RuntimeError(f"connection {match_id} changed while joining it")
         self.store.outbox.add_many(session, [(kind, event_data(match, participant_id=pid)) for kind, pid in events])
+        return match
+
+class Incremental(_Part):
+    """Incremental mode: a new learner's proposal at once, without waiting for a round, and
+    re-proposals after a proposal closed without a connection."""
+
+    def __init__(self, store, config, clock, proposals: Proposals):
+        super().__init__(store, config, clock)
+        self.proposals = proposals
+
+    def surroundings(self, learners: list[dict]) -> incremental.Surroundings:
+        """What proposing to these learners needs, in six reads whatever their number: their
+        topics' sharers and those sharers' loads, their blocks and cooldowns, the connections with
+        a free seat on their topics and those connections' members."""
+        now = self.clock()
+        topics = sorted({learner["topic"] for learner in learners})
+        people = sorted({learner["participant_id"] for learner in learners})
+        sharers = self.store.active_interests_on("share", topics)
+        load_docs = self.store.loads_of([s["participant_id"] for s in sharers]) if sharers else {}
+        open_connections = self.store.open_connections(topics, with_room=True)
+        interests = self.store.candidates_by_id([joins.member_interest(match, person) for match in open_connections
+                                                 for person in match["participants"]]) if open_connections else {}
+        return incremental.Surroundings.of(sharers, self.store.blocks_of(people), self.store.connected_of(now, people),
+                                           load_docs, self.proposals.region_share(fresh=False), open_connections,
+                                           interests)
+
+    def propose_for_learner(self, learner_id: str) -> dict | None:
+        """Incremental mode for one learner: their proposal, or None."""
+        made = self.propose_for_learners([learner_id])
+        return made[0] if made else None
+
+    def propose_for_learners(self, learner_ids: list[str]) -> list[dict]:
+        """Incremental mode, for a poll's new learners: what they need is read once for all of them
+        (surroundings) and their proposals are written together, each conditional on what was read
+        or proposed before it in the poll. When a condition fails (another worker, a round or an
+        answer changed something meanwhile), nothing of it is written and each learner is decided
+        in turn from a fresh read, each proposal its own write. Returns the proposals made."""
+        learners = self.store.waiting_learners(learner_ids)
+        if not learners:
+            return []
+        around = self.surroundings(learners)
+        if len(learners) > 1:
+            made = self._together(learners, around)
+            if made is not None:
+                return made
+            around = self.surroundings(learners)
+        made = [self._propose(learner, around) for learner in learners]
+        return [match for match in made if match is not None]
+
+    def _options(self, learner: dict, around: incremental.Surroundings) -> Iterator[tuple[str, Edge, dict | None]]:
+        """The learner's proposals, best first, as ("join", edge, connection) or ("new", edge, None):
+        sharers best first; for each, their open connections on the topic and language where the
+        learner keeps every rule with every member, then a new connection if they have room; only
+        edges whose score reaches the threshold. Lazy: each option sees `around` as the ones tried
+        before it left it."""
+        on, now = self.reference_day(), self.clock()
+        blocked = around.blocked(learner["participant_id"], now)
+        edges, _ = feasible_edges([learner], around.sharers.get(learner["topic"], []), blocked=blocked,
+                                  connected=around.connected(learner["participant_id"]), loads=around.loads,
+                                  region_share=around.region_share, config=self.config, on=on, now=now)
+        for edge in incremental.ranked(edges, self.config.proposal_threshold):
+            explain([edge], loads=around.loads, region_share=around.region_share, config=self.config, on=on, now=now)
+            for match in joins.order(around.open_with(edge)):
+                if joins.violation(learner, match, joins.members_of(match, around.interests), blocked, on,
+                                   self.config.day_start_hour, self.config.day_end_hour,
+                                   self.config.min_overlap_minutes) is None:
+                    yield "join", edge, match
+            if around.has_room(edge.person, self.config.sharer_capacity):
+                yield "new", edge, None
+
+    def _together(self, learners: list[dict], around: incremental.Surroundings) -> list[dict] | None:
+        """Each learner's first option, as if proposed in turn, all in one bulk write and its
+        commit; None, with nothing written, when a condition failed."""
+        made, operations, first_loads = [], [], set()
+        for learner in learners:
+            kind, edge, match = next(self._options(learner, around), (None, None, None))
+            if kind == "join" and joins.room(match) > 0 and joins.joinable(match):
+                joined, fields, event = self._joined(match, edge)
+                operations += self.store.join_operations(match, fields, claim_key(learner), [event])
+                around.joined(joined, learner)
+                made.append(joined)
+            elif kind == "new":
+                if edge.person not in around.loads:
+                    first_loads.add(edge.person)
+                match = self._new(edge)
+                load_as_read = (around.loads.get(edge.person, 0), around.capacities.get(edge.person))
+                operations += self.store.reserve_operations(match, edge.person, load_as_read, claim_key(learner),
+                                                            [("match-proposed", event_data(match))])
+                around.opened(match, edge)
+                made.append(match)
+            elif kind == "join":
+                return None  # not joinable as read: decided in turn, from a fresh read
+        if not made:
+            return []
+        self.store.ensure_loads(sorted(first_loads))  # a sharer's first connection: their load document first
+        return made if self.store.write_if_unchanged(operations, proposals=len(made)) else None
+
+    def _propose(self, learner: dict, around: incremental.Surroundings) -> dict | None:
+        """The learner's options in turn until one is written; another worker's proposal to the
+        learner meanwhile ends it."""
+        for kind, edge, match in self._options(learner, around):
+            if kind == "join":
+                made = self.join_one(match, edge) or self.proposals.join_now(match["_id"], [edge])
+                if made is not None:
+                    around.joined(made, learner)
+                    return made
+                around.forget(match)
+            else:
+                made = self._open(edge, around)
+                if made is not None:
+                    return made
+            if self.store.has_claim(claim_key(learner)):
+                return None  # someone else proposed to this learner meanwhile
+        return None
+
+    def _open(self, edge: Edge, around: incremental.Surroundings) -> dict | None:
+        """A new connection of the edge's sharer, conditional on their load as read; when it moved,
+        decided again in a transaction from a fresh read."""
+        if edge.person not in around.loads:  # a sharer's first connection: their load document first
+            self.store.ensure_loads([edge.person])
+        load = None
+        match = self.reserve_new(edge, (around.loads.get(edge.person, 0), around.capacities.get(edge.person)))
+        if match is None:  # the sharer's load moved or the learner was claimed meanwhile: look again
+            connection = {"sharer": edge.sharer, "learners": [edge], "language": edge.language}
+            [match] = in_transaction(self.store.db, lambda s, c=connection: self.proposals.reserve(s, [c], None))
+            load = around.loads[edge.person] = self.store.loads_of([edge.person]).get(edge.person, {}).get("open", 0)
+        if match is not None:
+            around.opened(match, edge, load)
+        return match
+
+    def _joined(self, match: dict, edge: Edge) -> tuple[dict, dict, tuple[str, dict]]:
+        """The connection with the edge's learner added, the fields that changed, and its event."""
+        joined = copy.deepcopy(match)
+        now = self.clock()
+        joins.add_member(joined, edge.learner, edge.score, edge.reasons, edge.codes, now,
+                         now + timedelta(days=self.config.response_days), waited_seconds(edge.learner, now))
+        event = ("match-joined", event_data(joined, participant_id=edge.learner["participant_id"]))
+        return joined, {k: joined[k] for k in MEMBER_FIELDS}, event
+
+    def _new(self, edge: Edge) -> dict:
+        return new_match(uuid.uuid4().hex, edge.sharer, [edge], edge.language, None, self.clock(),
+                         self.config.response_days)
+
+    def join_one(self, match: dict, edge: Edge) -> dict | None:
+        """Proposals.join() for one learner, on the connection as read, in one bulk write and its
+        commit; None, with nothing written, when the connection changed meanwhile or the learner
+        was proposed to (join_now then decides afresh)."""
+        if joins.room(match) < 1 or not joins.joinable(match):
+            return None
+        joined, fields, event = self._joined(match, edge)
+        return joined if self.store.join_one(match, fields, claim_key(edge.learner), [event]) else None
+
+    def reserve_new(self, edge: Edge, load_as_read: tuple[int, int | None]) -> dict | None:
+        """A new connection for one learner in one bulk write and its commit (reserve() takes a
+        read and four writes); None, with nothing written, when the sharer's (open, capacity) is
+        no longer `load_as_read` or the learner was claimed meanwhile."""
+        match = self._new(edge)
+        if not self.store.reserve_one(match, edge.person, load_as_read, claim_key(edge.learner),
+                                      [("match-proposed", event_data(match))]):
+            return None
         return match
 
     def propose_for_sharer(self, sharer_id: str, tries: int = 50) -> list[dict]:
@@ -725,6 +791,7 @@ class MatcherService:
         closing = Closing(store, config, self.clock)
         self.read_model = ReadModel(store, config, self.clock, closing)
         self.proposals = Proposals(store, config, self.clock)
+        self.incremental = Incremental(store, config, self.clock, self.proposals)
         self.rounds = Rounds(store, config, self.clock, self.proposals)
         self.answers = Answers(store, config, self.clock, closing)
         # the use cases, by name
@@ -734,10 +801,10 @@ class MatcherService:
         self.apply_participant_states = self.read_model.apply_participant_states
         self.apply_skills = self.read_model.apply_skills
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
-        self.propose_for_learner = self.proposals.propose_for_learner
-        self.propose_for_learners = self.proposals.propose_for_learners
-        self.propose_for_sharer = self.proposals.propose_for_sharer
-        self.repropose = self.proposals.repropose
+        self.propose_for_learner = self.incremental.propose_for_learner
+        self.propose_for_learners = self.incremental.propose_for_learners
+        self.propose_for_sharer = self.incremental.propose_for_sharer
+        self.repropose = self.incremental.repropose
         self.reserve = self.proposals.reserve
         self.request_round = self.rounds.request
         self.commit_round = self.rounds.commit

@@ -135,22 +135,27 @@ class LoadStore:
         """A one-learner proposal as one bulk write and its commit: the sharer's load raised if it
         is still (open, capacity) `load_as_read`, the learner's claim created, the match and its
         events stored. False, with nothing written, when the load moved or the claim was held."""
+        return self.write_if_unchanged(self.reserve_operations(match, sharer, load_as_read, claim, events))
+
+    def reserve_operations(self, match: dict, sharer: str, load_as_read: tuple[int, int | None], claim: str,
+                           events: list) -> list:
+        """reserve_one's operations: one conditional update, one claim upsert, the inserts."""
         open_count, capacity = load_as_read
         unchanged = {"_id": sharer, "open": open_count,
                      "capacity": capacity if capacity is not None else {"$exists": False}}
-        operations = [
+        return [
             UpdateOne(unchanged, {"$inc": {"open": 1}}, namespace=self.loads.full_name),
             UpdateOne({"_id": claim}, {"$setOnInsert": {"match_id": match["_id"]}}, upsert=True,
                       namespace=self.claims.full_name),
             InsertOne(match, namespace=self.matches.full_name),
             self.outbox.insert_operation(events)]
-        return self._write_if_unchanged(operations)
 
-    def _write_if_unchanged(self, operations: list) -> bool:
-        """`operations`: one conditional update, one claim upsert and inserts, in one bulk write and
-        its commit; False, with nothing written, when the update matched nothing or the claim was held."""
+    def write_if_unchanged(self, operations: list, proposals: int = 1) -> bool:
+        """The operations of `proposals` proposals (reserve_operations, join_operations: each one
+        conditional update and one claim upsert), in one bulk write and its commit; False, with
+        nothing written, when an update matched nothing or a claim was held."""
         def check(result) -> None:
-            if result.matched_count != 1 or result.upserted_count != 1:
+            if result.matched_count != proposals or result.upserted_count != proposals:
                 raise _Moved()  # aborts: nothing of it is written
 
         try:
@@ -341,12 +346,16 @@ class Store(RoundStore, LoadStore, ReadModelStore):
         set to `fields` only if its status and members are still those of `as_read`, the learner's
         claim created, the events stored. False, with nothing written, when the connection changed
         (someone joined, answered or left) or the claim was held."""
+        return self.write_if_unchanged(self.join_operations(as_read, fields, claim, events))
+
+    def join_operations(self, as_read: dict, fields: dict, claim: str, events: list) -> list:
+        """join_one's operations: one conditional update, one claim upsert, the events."""
         unchanged = {"_id": as_read["_id"], "status": as_read["status"], "participants": as_read["participants"]}
-        return self._write_if_unchanged([
+        return [
             UpdateOne(unchanged, {"$set": fields}, namespace=self.matches.full_name),
             UpdateOne({"_id": claim}, {"$setOnInsert": {"match_id": as_read["_id"]}}, upsert=True,
                       namespace=self.claims.full_name),
-            self.outbox.insert_operation(events)])
+            self.outbox.insert_operation(events)]
 
     def due_answers(self, now: datetime) -> list[dict]:
         """Proposals past their deadline, and open connections with a joined learner past theirs."""
