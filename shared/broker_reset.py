@@ -62,12 +62,15 @@ class BrokerProbe:
         self._admin: KafkaAdminClient | None = None
         self._consumer: KafkaConsumer | None = None
 
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap,
+                                           client_id=self.client_id, request_timeout_ms=5000)
+        return self._admin
+
     def cluster_id(self) -> str | None:
         try:
-            if self._admin is None:
-                self._admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap,
-                                               client_id=self.client_id, request_timeout_ms=5000)
-            return self._admin.describe_cluster().get("cluster_id")
+            return self._admin_client().describe_cluster().get("cluster_id")
         except (KafkaError, OSError, ValueError) as exc:
             log.info("broker probe: no cluster id (%s)", exc)
             self.close()
@@ -82,10 +85,12 @@ class BrokerProbe:
                 self._consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap,
                                                client_id=self.client_id, enable_auto_commit=False,
                                                request_timeout_ms=10000)
-            existing = []
-            for topic in sorted({topic for topic, _ in wanted}):
-                have = self._consumer.partitions_for_topic(topic) or set()
-                existing += [TopicPartition(t, p) for t, p in wanted if t == topic and p in have]
+            # the partitions as the broker has them now, asked for by name (not from the consumer's
+            # metadata cache, which asks for every topic of the broker and then goes stale)
+            described = self._admin_client().describe_topics(sorted({topic for topic, _ in wanted}))
+            have = {(topic["name"], partition["partition_index"]) for topic in described if topic["error_code"] == 0
+                    for partition in topic["partitions"]}
+            existing = [TopicPartition(t, p) for t, p in wanted if (t, p) in have]
             if not existing:
                 return {}
             ends = self._consumer.end_offsets(existing, timeout_ms=10000)

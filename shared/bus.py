@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from pymongo.errors import ConnectionFailure
 
@@ -32,26 +32,32 @@ class PermanentError(Exception):
     """Raised by a handler for an event that can never succeed: parked at once, no retries."""
 
 
-def missing_topics(settings: Settings, names: Iterable[str], existing: Iterable[str]) -> list[NewTopic]:
-    """The topics to create, with the configured partitions and retention (existing ones are left
-    as they are: change their retention with kafka-configs)."""
-    have = set(existing)
+TOPIC_ALREADY_EXISTS = 36  # the CreateTopics error code of a topic that is there already
+
+
+def new_topics(settings: Settings, names: Iterable[str]) -> list[NewTopic]:
+    """The topics, with the configured partitions and retention."""
     retention = {"retention.ms": str(settings.topic_retention_hours * 3600 * 1000)}
-    return [NewTopic(settings.topic_name(n), settings.partitions, 1, topic_configs=retention) for n in names
-            if settings.topic_name(n) not in have]
+    return [NewTopic(settings.topic_name(n), settings.partitions, 1, topic_configs=retention) for n in names]
+
+
+def refused_topics(response: dict) -> list[str]:
+    """The topics a CreateTopics response refused for another reason than being there already."""
+    return [f"{topic['name']}: {topic.get('error_message') or topic['error_code']}" for topic in response["topics"]
+            if topic["error_code"] not in (0, TOPIC_ALREADY_EXISTS)]
 
 
 def ensure_topics(settings: Settings, names: Iterable[str] = ALL_TOPICS) -> None:
+    """Create the topics that are missing; existing ones are left as they are (change their
+    retention with kafka-configs). Asked for by name, without listing the broker's topics first:
+    a listing grows with every topic the broker holds (seconds with thousands)."""
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="letsconnect-admin")
     try:
-        wanted = missing_topics(settings, names, admin.list_topics())
-        if wanted:
-            try:
-                admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
+        refused = refused_topics(admin.create_topics(new_topics(settings, names), raise_errors=False))
     finally:
         admin.close()
+    if refused:
+        raise KafkaError(f"the broker refused to create {', '.join(refused)}")
 
 
 class Publisher:
@@ -342,11 +348,18 @@ def log_end_offsets(settings: Settings, partitions: list[TopicPartition], timeou
 
 
 def topic_partitions(settings: Settings, topics: Iterable[str]) -> list[TopicPartition]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    """Each topic's partitions (none for a topic that does not exist), from a metadata request
+    naming them: KafkaConsumer.partitions_for_topic asks for every topic of the broker."""
+    names = list(topics)
+    if not names:
+        return []
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="letsconnect-metadata")
     try:
-        return [TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        described = {topic["name"]: topic for topic in admin.describe_topics(names)}
     finally:
-        consumer.close()
+        admin.close()
+    return [TopicPartition(topic, p) for topic in names if described.get(topic, {}).get("error_code") == 0
+            for p in sorted(partition["partition_index"] for partition in described[topic]["partitions"])]
 
 
 def read_topic(settings: Settings, topic: str, timeout: float = 10.0, expected: int | None = None,

@@ -11,12 +11,19 @@ import pytest
 
 from letsconnect.servers import EmbeddedServers, free_port
 from tests.stack import stack  # noqa: F401  (the whole stack, once per session: tests/browser and tests/e2e)
-from tests.support import namespaced_settings
+from tests.support import NAMESPACES, namespaced_settings, remove_namespaces
 
 
 def pytest_collection_modifyitems(items):
-    """A test that stops the shared stack runs after every test that uses it (the sort is stable)."""
-    items.sort(key=lambda item: item.get_closest_marker("stops_shared_stack") is not None)
+    """The tests on the shared stack run first, then the one that stops it, then the others: the
+    idle stack's processes do not compete with the rest of the session (the sort is stable)."""
+    def order(item) -> int:
+        if item.get_closest_marker("stops_shared_stack") is not None:
+            return 1
+        on_shared_stack = "stack" in item.fixturenames and item.path.parent.name in ("browser", "e2e")
+        return 0 if on_shared_stack else 2
+
+    items.sort(key=order)
 
 
 @dataclass
@@ -62,3 +69,13 @@ def servers(tmp_path_factory):
 @pytest.fixture
 def settings(servers):
     return namespaced_settings(servers)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def namespaces_end_with_their_module():
+    """The namespaces a module made are removed when it ends (after its own module fixtures, which
+    an autouse fixture of the same scope outlives): the session's broker stays small."""
+    first = len(NAMESPACES)
+    yield
+    remove_namespaces(NAMESPACES[first:])
+    del NAMESPACES[first:]

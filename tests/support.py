@@ -4,10 +4,15 @@ from __future__ import annotations
 import json
 import time
 import uuid
+import warnings
 from contextlib import contextmanager
+
+from kafka import KafkaAdminClient
 
 from shared.bus import ensure_topics
 from shared.config import Settings
+from shared.events import ALL_TOPICS
+from shared.mongo import client_for
 
 STAFF = "staff-test-token"
 STAFF_HEADERS = {"Authorization": f"Bearer {STAFF}"}
@@ -23,7 +28,30 @@ def namespaced_settings(servers, **overrides) -> Settings:
         data_dir=str(servers.data_dir),
     ).with_overrides(**overrides)
     ensure_topics(settings)
+    NAMESPACES.append(settings)
     return settings
+
+
+NAMESPACES: list[Settings] = []  # every namespace made this session, in order (see remove_namespaces)
+
+
+def remove_namespaces(namespaces: list[Settings]) -> None:
+    """Delete the namespaces' topics and databases (tests/conftest.py: when the module that made
+    them ends). The session's broker and database then hold only the live ones: every Kafka client
+    asks for the metadata of every topic when it connects, and that grows with each namespace left."""
+    for settings in namespaces:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="tests-cleanup")
+            try:
+                admin.delete_topics([settings.topic_name(name) for name in ALL_TOPICS], raise_errors=False)
+            finally:
+                admin.close()
+            client = client_for(settings.mongo_uri)
+            for name in client.list_database_names():
+                if name.startswith(settings.db_prefix):
+                    client.drop_database(name)
+        except Exception as exc:  # a server a test stopped: the namespace only costs time, not a result
+            warnings.warn(f"namespace {settings.topic_prefix} left in place: {exc}")
 
 
 def eventually(check, timeout: float = 20.0, interval: float = 0.1, message: str = "condition not met"):

@@ -53,9 +53,9 @@ class Visit:
         self.page.on("request", lambda request: self.loaded.append(request.url))
 
     def go(self, path: str):
-        response = self.page.goto(self.base + path)
-        self.page.wait_for_load_state("networkidle")
-        return response
+        # "load": the page and everything it references. The portal's script fetches nothing after
+        # that, so waiting for network quiet would only add its half-second of silence per page.
+        return self.page.goto(self.base + path, wait_until="load")
 
     def foreign_loads(self, origin: str | None = None) -> list[str]:
         own = origin or self.base

@@ -21,15 +21,20 @@ def test_settings_come_from_lc_variables(monkeypatch):
     assert settings.translators == {"ar": ("x@example.org", "y@example.org"), "fr": ("z@example.org",)}
 
 
-def test_new_topics_get_the_configured_retention_and_existing_ones_are_left_alone(monkeypatch):
-    from shared.bus import missing_topics
+def test_new_topics_get_the_configured_retention_and_only_a_real_refusal_is_an_error(monkeypatch):
+    from shared.bus import new_topics, refused_topics
 
     monkeypatch.setenv("LC_TOPIC_PREFIX", "prod-")
     monkeypatch.setenv("LC_TOPIC_RETENTION_HOURS", "72")
     settings = Settings.from_env()
-    [created] = missing_topics(settings, ["participant-registered", "match-proposed"], ["prod-match-proposed"])
+    [created] = new_topics(settings, ["participant-registered"])
     assert created.name == "prod-participant-registered"
     assert created.topic_configs == {"retention.ms": str(72 * 3600 * 1000)}
+    response = {"topics": [
+        {"name": "prod-participant-registered", "error_code": 0, "error_message": None},
+        {"name": "prod-match-proposed", "error_code": 36, "error_message": "Topic with this name already exists."},
+        {"name": "prod-match-joined", "error_code": 37, "error_message": "Number of partitions is invalid."}]}
+    assert refused_topics(response) == ["prod-match-joined: Number of partitions is invalid."]
 
 
 def test_the_outbox_wake_mode_is_polling_unless_change_streams_are_asked_for(monkeypatch):
