@@ -17,7 +17,10 @@ after a batch and, while reads come back empty, waits twice as long each time up
 `idle_poll_seconds`: the five relays polling every 50 ms made about a third of the embedded
 database's requests at 5 registrations a second (bench/e2e.py), most of them finding nothing. A write made in the relay's own process (the worker's consumers and jobs)
 rings its bell when its transaction commits (`ring`, through shared.mongo.after_commit), which
-wakes a waiting relay at once; writes from other processes (the APIs) wait for the next read.
+wakes a waiting relay at once. A write from another process of the same host (an API's gunicorn
+workers) rings the relay's doorbell instead: a UNIX datagram socket the polling relay listens on
+(`Doorbell`, one per outbox under $TMPDIR/letsconnect-doorbells-<uid>/). Writes from other hosts
+wait for the next read.
 
 Under a steady stream of writes a relay woken by each one would read one or two rows at a time,
 and every read and delete is a database request the writers wait behind. So while rows keep
@@ -27,10 +30,15 @@ an idle relay is woken without delay.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import socket
+import tempfile
 import threading
 import time
 from collections import deque
+from pathlib import Path
 
 from pymongo.collection import Collection
 from pymongo.errors import OperationFailure, PyMongoError
@@ -39,9 +47,12 @@ log = logging.getLogger(__name__)
 
 INSERTS_ONLY = [{"$match": {"operationType": "insert"}}, {"$project": {"documentKey": 1}}]
 STOP_CHECK_SECONDS = 0.1
+DOORBELLS = Path(tempfile.gettempdir()) / f"letsconnect-doorbells-{os.getuid()}"
 
 _bells: dict[str, threading.Event] = {}
 _bells_lock = threading.Lock()
+_sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+_sender.setblocking(False)
 
 
 def bell(namespace: str) -> threading.Event:
@@ -50,11 +61,74 @@ def bell(namespace: str) -> threading.Event:
         return _bells.setdefault(namespace, threading.Event())
 
 
+def doorbell_path(namespace: str) -> Path:
+    """Where a polling relay of `namespace` on this host listens for other processes' rings."""
+    return DOORBELLS / (hashlib.sha256(namespace.encode()).hexdigest()[:24] + ".sock")
+
+
 def ring(namespace: str) -> None:
-    """A row was committed to the outbox `namespace`: wake its relay if it runs in this process."""
+    """A row was committed to the outbox `namespace`: wake its relay, in this process or, through
+    its doorbell, in another one on this host (an API's commit wakes its service's worker)."""
     waiting = _bells.get(namespace)
     if waiting is not None:
         waiting.set()
+        return
+    try:
+        _sender.sendto(b"!", str(doorbell_path(namespace)))
+    except OSError:  # no relay listening on this host (or its queue is full: it is awake anyway)
+        pass
+
+
+class Doorbell:
+    """A datagram socket of this host that rings a relay's bell: the cross-process half of ring().
+    Only one relay of a namespace on a host answers it; the others poll as before."""
+
+    def __init__(self, namespace: str, bell_: threading.Event):
+        self.path = doorbell_path(namespace)
+        self.bell = bell_
+        self._socket: socket.socket | None = None
+
+    def open(self) -> bool:
+        if self._socket is not None:
+            return True
+        try:
+            self.path.parent.mkdir(mode=0o700, exist_ok=True)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            if self.path.exists() and not self._answered():
+                self.path.unlink(missing_ok=True)  # left by a relay that died
+            listener.bind(str(self.path))
+        except OSError as exc:  # another relay of this namespace listens here, or no such socket
+            log.info("outbox relay: no doorbell at %s (%s); polling only", self.path, exc)
+            return False
+        listener.settimeout(STOP_CHECK_SECONDS * 5)
+        self._socket = listener
+        threading.Thread(target=self._listen, args=(listener,), name="outbox-doorbell", daemon=True).start()
+        return True
+
+    def _answered(self) -> bool:
+        try:
+            _sender.sendto(b"?", str(self.path))
+            return True
+        except OSError:
+            return False
+
+    def _listen(self, listener: socket.socket) -> None:
+        try:
+            while self._socket is listener:
+                try:
+                    listener.recv(64)
+                except socket.timeout:
+                    continue
+                self.bell.set()
+        except OSError as exc:
+            log.warning("outbox relay: doorbell %s failed (%s); polling only", self.path, exc)
+        finally:
+            listener.close()  # here, not in close(): a socket closed under a blocked recv stays blocked
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket = None
+            self.path.unlink(missing_ok=True)
 
 
 class OutboxWakeup:
@@ -66,6 +140,7 @@ class OutboxWakeup:
         self.idle_poll = max(poll_seconds, idle_poll_seconds if idle_poll_seconds is not None else poll_seconds)
         self._next_poll = poll_seconds
         self.bell = bell(collection.full_name)
+        self.doorbell = Doorbell(collection.full_name, self.bell)
         self.sweep = sweep_seconds
         self.linger = linger_seconds
         self.busy = busy_seconds
@@ -77,8 +152,11 @@ class OutboxWakeup:
         self._unsupported = not change_stream
 
     def start(self) -> None:
-        """Open the stream before the relay's first read, so no row slips in between unnoticed."""
+        """Open the stream before the relay's first read, so no row slips in between unnoticed
+        (polling: the doorbell, which other processes of this host ring when they commit)."""
         self._open()
+        if self._unsupported:
+            self.doorbell.open()
 
     def _open(self) -> bool:
         if self._unsupported:
@@ -89,6 +167,7 @@ class OutboxWakeup:
         except OperationFailure as exc:  # the server refuses (a standalone mongod): poll instead
             log.warning("outbox relay: change streams unavailable (%s); polling every %.0f ms", exc, self.poll * 1000)
             self._unsupported = True
+            self.doorbell.open()
         except PyMongoError as exc:  # unreachable: try again at the next wait
             log.warning("outbox relay: cannot watch the outbox (%s); retrying", exc)
         self._stream = None
@@ -143,6 +222,7 @@ class OutboxWakeup:
                 return
 
     def close(self) -> None:
+        self.doorbell.close()
         if self._stream is not None:
             try:
                 self._stream.close()

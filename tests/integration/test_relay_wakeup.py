@@ -5,17 +5,23 @@ the relay's own process rings it awake however long it would otherwise wait."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import uuid
+from dataclasses import asdict
+from pathlib import Path
 
 from shared.bus import read_topic
 import pytest
 
 from shared.mongo import after_commit, database, in_transaction
 from shared.outbox import Outbox
-from shared.outbox_wake import OutboxWakeup
+from shared.outbox_wake import OutboxWakeup, doorbell_path
 from shared.worker import Worker
 from tests.support import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def withdraw(settings, pid: str) -> None:
@@ -78,6 +84,31 @@ def test_a_polling_relay_is_rung_by_a_commit_in_its_own_process(settings):
                    message="the committed write is published long before the next poll")
     finally:
         relay_worker.stop()
+
+
+WRITE_IN_ANOTHER_PROCESS = """
+import json, sys
+from shared.config import Settings
+from tests.integration.test_relay_wakeup import withdraw
+withdraw(Settings(**json.loads(sys.argv[1])), sys.argv[2])
+"""
+
+
+def test_a_polling_relay_is_rung_through_its_doorbell_by_a_commit_in_another_process(settings):
+    slow = settings.with_overrides(outbox_wake="poll", outbox_poll_ms=60_000, outbox_idle_poll_ms=60_000)
+    relay_worker = Worker("registry", slow, database(settings, "registry"), handlers={})
+    relay_worker.start()
+    try:
+        eventually(lambda: relay_worker.relay._lease_until > 0, message="the relay holds its lease")
+        time.sleep(0.5)  # its first read found nothing: it now waits a minute for the next one
+        pid = uuid.uuid4().hex
+        subprocess.run([sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, json.dumps(asdict(settings)), pid],
+                       cwd=ROOT, check=True, timeout=60)  # as an API's gunicorn worker commits
+        eventually(lambda: published(settings) == [pid], timeout=10,
+                   message="the other process's write is published long before the next poll")
+    finally:
+        relay_worker.stop()
+    assert not doorbell_path(relay_worker.relay.outbox.collection.full_name).exists()  # gone with the relay
 
 
 def test_after_commit_runs_once_the_writes_are_visible_and_never_for_a_failed_transaction(settings):

@@ -1,12 +1,13 @@
 """A polling relay backs off while it finds nothing, reads again soon after it found rows, and a
-commit in its own process (the bell) wakes it at once."""
+commit in its own process (the bell) or in another one of the host (its doorbell) wakes it at once."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from types import SimpleNamespace
 
-from shared.outbox_wake import OutboxWakeup, ring
+from shared.outbox_wake import Doorbell, OutboxWakeup, doorbell_path, ring
 
 
 def polling(namespace: str, poll: float, idle: float) -> OutboxWakeup:
@@ -61,3 +62,36 @@ def test_stopping_ends_a_long_wait():
     stop = threading.Event()
     threading.Timer(0.2, stop.set).start()
     assert timed_wait(wakeup, stop) < 5
+
+
+def test_a_ring_for_a_relay_of_another_process_reaches_its_doorbell_and_only_one_listens():
+    namespace = f"doorbell_{time.monotonic_ns()}.outbox"
+    rung = threading.Event()  # the bell of a relay in "another process": not registered in this one
+    first, second = Doorbell(namespace, rung), Doorbell(namespace, threading.Event())
+    assert first.open() and not second.open()  # one relay of a namespace per host answers its doorbell
+    try:
+        ring(namespace)
+        assert rung.wait(5)
+    finally:
+        first.close()
+    assert not doorbell_path(namespace).exists()
+    ring(namespace)  # nobody listens: a ring is dropped, never an error
+    assert second.open()  # the doorbell is free again
+    second.close()
+
+
+def test_a_doorbell_left_by_a_relay_that_died_is_taken_over():
+    namespace = f"doorbell_{time.monotonic_ns()}.outbox"
+    path = doorbell_path(namespace)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(path))
+    dead.close()  # its socket file stays behind
+    rung = threading.Event()
+    doorbell = Doorbell(namespace, rung)
+    try:
+        assert doorbell.open()
+        ring(namespace)
+        assert rung.wait(5)
+    finally:
+        doorbell.close()
