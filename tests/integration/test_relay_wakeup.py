@@ -1,7 +1,8 @@
 """The outbox relay is woken by each write (a change stream on its outbox), not by a timer: with
 polling and sweeps set to a minute, each write still reaches Kafka within seconds. In poll mode
 (the embedded stack's) it opens no stream and still publishes every write, and a write committed in
-the relay's own process rings it awake however long it would otherwise wait."""
+the relay's own process (its bell) or in another process of its host (its doorbell) rings it awake
+however long it would otherwise wait."""
 from __future__ import annotations
 
 import json
@@ -71,21 +72,6 @@ def test_a_polling_relay_opens_no_change_stream_and_publishes_every_write(settin
         relay_worker.stop()
 
 
-def test_a_polling_relay_is_rung_by_a_commit_in_its_own_process(settings):
-    slow = settings.with_overrides(outbox_wake="poll", outbox_poll_ms=60_000, outbox_idle_poll_ms=60_000)
-    relay_worker = Worker("registry", slow, database(settings, "registry"), handlers={})
-    relay_worker.start()
-    try:
-        eventually(lambda: relay_worker.relay._lease_until > 0, message="the relay holds its lease")
-        time.sleep(0.5)  # its first read found nothing: it now waits a minute for the next one
-        pid = uuid.uuid4().hex
-        withdraw(settings, pid)
-        eventually(lambda: published(settings) == [pid], timeout=10,
-                   message="the committed write is published long before the next poll")
-    finally:
-        relay_worker.stop()
-
-
 WRITE_IN_ANOTHER_PROCESS = """
 import json, sys
 from shared.config import Settings
@@ -94,7 +80,15 @@ withdraw(Settings(**json.loads(sys.argv[1])), sys.argv[2])
 """
 
 
-def test_a_polling_relay_is_rung_through_its_doorbell_by_a_commit_in_another_process(settings):
+def withdraw_elsewhere(settings, pid: str) -> None:
+    """As an API's gunicorn worker commits: another process of the host, which has no relay."""
+    subprocess.run([sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, json.dumps(asdict(settings)), pid],
+                   cwd=ROOT, check=True, timeout=60)
+
+
+@pytest.mark.parametrize("write", [withdraw, withdraw_elsewhere], ids=["its own process (bell)",
+                                                                        "another process (doorbell)"])
+def test_a_polling_relay_is_rung_by_a_commit(settings, write):
     slow = settings.with_overrides(outbox_wake="poll", outbox_poll_ms=60_000, outbox_idle_poll_ms=60_000)
     relay_worker = Worker("registry", slow, database(settings, "registry"), handlers={})
     relay_worker.start()
@@ -102,10 +96,9 @@ def test_a_polling_relay_is_rung_through_its_doorbell_by_a_commit_in_another_pro
         eventually(lambda: relay_worker.relay._lease_until > 0, message="the relay holds its lease")
         time.sleep(0.5)  # its first read found nothing: it now waits a minute for the next one
         pid = uuid.uuid4().hex
-        subprocess.run([sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, json.dumps(asdict(settings)), pid],
-                       cwd=ROOT, check=True, timeout=60)  # as an API's gunicorn worker commits
+        write(settings, pid)
         eventually(lambda: published(settings) == [pid], timeout=10,
-                   message="the other process's write is published long before the next poll")
+                   message="the committed write is published long before the next poll")
     finally:
         relay_worker.stop()
     assert not doorbell_path(relay_worker.relay.outbox.collection.full_name).exists()  # gone with the relay
