@@ -91,13 +91,14 @@ class Doorbell:
     def open(self) -> bool:
         if self._socket is not None:
             return True
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             self.path.parent.mkdir(mode=0o700, exist_ok=True)
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             if self.path.exists() and not self._answered():
                 self.path.unlink(missing_ok=True)  # left by a relay that died
             listener.bind(str(self.path))
-        except OSError as exc:  # another relay of this namespace listens here, or no such socket
+        except OSError as exc:  # another relay of this namespace listens here, or no such folder
+            listener.close()
             log.info("outbox relay: no doorbell at %s (%s); polling only", self.path, exc)
             return False
         listener.settimeout(STOP_CHECK_SECONDS * 5)
