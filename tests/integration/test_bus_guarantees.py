@@ -282,8 +282,8 @@ def test_the_consumer_lag_metric_counts_what_is_waiting_and_falls_to_zero_once_a
 
     applied = []
 
-    def slow(envelope):  # one event a poll, a third of a second each: the rest waits
-        time.sleep(0.3)
+    def slow(envelope):  # one event a poll, half a second each: the rest waits
+        time.sleep(0.5)
         applied.append(envelope["id"])
 
     publisher = Publisher(settings, "test")
@@ -293,8 +293,8 @@ def test_the_consumer_lag_metric_counts_what_is_waiting_and_falls_to_zero_once_a
     consuming.start()
     try:
         assert runner.assigned.wait(30)
-        for _ in range(8):  # one subject: one partition, in order
-            publisher.publish(make_event("participant-registered", "lagging", participant("lagging"), "registry"))
+        for _ in range(8):  # one subject: one partition, in order; sent together, so they wait together
+            publisher.send(make_event("participant-registered", "lagging", participant("lagging"), "registry"))
         publisher.flush()
         seen = eventually(lambda: lag() >= 3 and lag(), timeout=20, message="the waiting events show as lag")
         eventually(lambda: len(applied) == 8 and lag() == 0, timeout=30, message="no lag once all are applied")
