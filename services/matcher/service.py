@@ -288,7 +288,7 @@ class Incremental(_Part):
 
     def _options(self, learner: dict, around: incremental.Surroundings) -> Iterator[tuple[str, Edge, dict | None]]:
         """The learner's proposals, best first, as ("join", edge, connection) or ("new", edge, None):
-        sharers best first; for each, their open connections on the topic and language where the
+        sharers best first; for each, their joinable connections on the topic and language where the
         learner keeps every rule with every member, then a new connection if they have room; only
         edges whose score reaches the threshold. Lazy: each option sees `around` as the ones tried
         before it left it."""
@@ -299,7 +299,7 @@ class Incremental(_Part):
                                   region_share=around.region_share, config=self.config, on=on, now=now)
         for edge in incremental.ranked(edges, self.config.proposal_threshold):
             explain([edge], loads=around.loads, region_share=around.region_share, config=self.config, on=on, now=now)
-            for match in joins.order(around.open_with(edge)):
+            for match in filter(joins.joinable, joins.order(around.open_with(edge))):
                 if joins.violation(learner, match, joins.members_of(match, around.interests), blocked, on,
                                    self.config.day_start_hour, self.config.day_end_hour,
                                    self.config.min_overlap_minutes) is None:
@@ -313,7 +313,7 @@ class Incremental(_Part):
         made, operations, first_loads = [], [], set()
         for learner in learners:
             kind, edge, match = next(self._options(learner, around), (None, None, None))
-            if kind == "join" and joins.room(match) > 0 and joins.joinable(match):
+            if kind == "join":
                 joined, fields, event = self._joined(match, edge)
                 operations += self.store.join_operations(match, fields, claim_key(learner), [event])
                 around.joined(joined, learner)
@@ -327,8 +327,6 @@ class Incremental(_Part):
                                                             [("match-proposed", event_data(match))])
                 around.opened(match, edge)
                 made.append(match)
-            elif kind == "join":
-                return None  # not joinable as read: decided in turn, from a fresh read
         if not made:
             return []
         self.store.ensure_loads(sorted(first_loads))  # a sharer's first connection: their load document first
