@@ -229,6 +229,9 @@ class ContactUseCases:
             return
         work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]
         lookups = self.composer.lookups(session, work)
+        released: dict[str, dict] = {}
+        waiting: dict[str, list[str]] = {}
+        queued: list[dict] = []
         for doc in parked:
             planned = delivery_rules.planned_of(doc)
             try:
@@ -239,11 +242,13 @@ class ContactUseCases:
             if ready is None:
                 continue
             if ready["status"] == "parked":  # still waiting for someone else
-                self.store.still_awaiting(doc["_id"], ready["awaiting"], session)
+                waiting[doc["_id"]] = ready["awaiting"]
                 continue
-            self.store.release_parked(doc["_id"], delivery_rules.released(ready), session)
+            released[doc["_id"]] = delivery_rules.released(ready)
             if ready["status"] == "queued":
-                self.composer.handoff.stage([{**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)}])
+                queued.append({**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)})
+        self.store.update_parked(released, waiting, session)  # one request, however many waited
+        self.composer.handoff.stage(queued)
 
 
 class MessageUseCases:

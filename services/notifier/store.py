@@ -40,14 +40,16 @@ class DeliveryRecords:
         return list(self.deliveries.find({"awaiting": {"$in": sorted(set(keys))}, "status": "parked"},
                                          session=session))
 
-    def still_awaiting(self, notification_id: str, awaiting: list[str], session: Session = None) -> None:
-        self.deliveries.update_one({"_id": notification_id, "status": "parked"}, {"$set": {"awaiting": awaiting}},
-                                   session=session)
-
-    def release_parked(self, notification_id: str, ready: dict, session: Session = None) -> None:
-        self.deliveries.update_one({"_id": notification_id, "status": "parked"},
-                                   {"$set": ready, "$unset": {"envelope": "", "parked_until": "", "awaiting": ""}},
-                                   session=session)
+    def update_parked(self, released: dict[str, dict], waiting: dict[str, list[str]], session: Session = None) -> None:
+        """Parked messages in one request: `released` (id -> its fields once queued or skipped) leave
+        the parking, `waiting` (id -> the contacts still missing) wait on."""
+        unpark = {"envelope": "", "parked_until": "", "awaiting": ""}
+        operations = [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": ready, "$unset": unpark})
+                      for notification_id, ready in released.items()]
+        operations += [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": {"awaiting": awaiting}})
+                       for notification_id, awaiting in waiting.items()]
+        if operations:
+            self.deliveries.bulk_write(operations, ordered=False, session=session)
 
     def due_parked(self, now: datetime, limit: int) -> list[dict]:
         return list(self.deliveries.find({"status": "parked", "parked_until": {"$lt": now}},

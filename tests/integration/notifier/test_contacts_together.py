@@ -46,3 +46,25 @@ def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(setti
     by_greeting = {text.splitlines()[0]: text for text in texts}
     assert sorted(by_greeting) == ["Hello Layla,", "Hello Sami,"]
     assert "- Sami (sharer)" in by_greeting["Hello Layla,"] and "- Layla" in by_greeting["Hello Sami,"]
+
+
+def test_a_message_released_by_one_arrival_waits_on_for_the_other_then_goes_out(settings):
+    db = database(settings, "notifier")
+    service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
+    service.ensure_indexes()
+    wired = handlers(service, Inbox(db, "notifier"))
+    learner, sharer = new_id(), new_id()
+    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
+    apply_together([(wired["match-confirmed"], [confirmed])])
+
+    apply_together([(wired["participant-registered"],
+                     [envelope("participant-registered", participant(learner, name="Layla"), learner)])])
+    intros = list(service.store.deliveries.find({"event_id": confirmed["id"]}))
+    assert {d["status"] for d in intros} == {"parked"}
+    assert [d["awaiting"] for d in intros] == [[sharer], [sharer]]  # the learner is no longer missing
+
+    apply_together([(wired["participant-registered"],
+                     [envelope("participant-registered", participant(sharer, name="Sami"), sharer)])])
+    intros = list(service.store.deliveries.find({"event_id": confirmed["id"]}))
+    assert {d["status"] for d in intros} == {"queued"} and not any("awaiting" in d for d in intros)
+    assert all(d["message"] and d["claim"] for d in intros)
