@@ -160,6 +160,7 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     and skill-registered cost one transaction, not two. Then each handler's committed() hook if it
     applied any, and its follow-up with all of its events, redelivered ones too."""
     inbox = batches[0][0].inbox
+    batches = _by_handler(batches)
     if all(handler.writes is not None for handler, _ in batches):
         try:
             return _apply_new_writes(batches)
@@ -192,6 +193,15 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     for handler, envelopes in batches:
         handler._follow_up(envelopes)
     return applied
+
+
+def _by_handler(batches: list[tuple[IdempotentHandler, list[dict]]]) -> list[tuple[IdempotentHandler, list[dict]]]:
+    """One entry per handler: a handler wired to several event types sees the poll's events of all
+    of them at once (in the order of the types), so they share its reads and writes."""
+    merged: dict[int, tuple[IdempotentHandler, list[dict]]] = {}
+    for handler, envelopes in batches:
+        merged.setdefault(id(handler), (handler, []))[1].extend(envelopes)
+    return list(merged.values())
 
 
 def _apply_new_writes(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:

@@ -30,7 +30,12 @@ class KnownTopics:
         self.collection = collection
 
     def learn(self, session: ClientSession | None, code: str) -> None:
-        self.collection.bulk_write([self._upsert(code)], session=session)
+        self.learn_all(session, [code])
+
+    def learn_all(self, session: ClientSession | None, codes: Iterable[str]) -> None:
+        upserts = [self._upsert(code) for code in dict.fromkeys(codes)]
+        if upserts:
+            self.collection.bulk_write(upserts, session=session)
 
     def writes(self, envelope: dict) -> list[UpdateOne]:
         """For IdempotentHandler(writes=...) on skill-registered."""

@@ -19,11 +19,18 @@ def handlers(service: SchedulerService, inbox: Inbox) -> dict[str, IdempotentHan
         return IdempotentHandler(inbox, effect)
 
     people = service.people
+
+    def arrivals(session, envelopes):
+        people.on_arrivals(session, envelopes)
+        subjects.apply_all(session, envelopes)  # reissued tokens (participant-updated)
+
+    # one handler for the three, so a poll's registrations share their reads and writes
+    arriving = IdempotentHandler(inbox, batch=arrivals)
     return {
-        "participant-registered": applying(people.on_participant),
-        "participant-updated": applying(people.on_participant),
+        "participant-registered": arriving,
+        "participant-updated": arriving,
         "participant-withdrawn": applying(people.on_withdrawn),
-        "skill-registered": applying(people.on_skill),
+        "skill-registered": arriving,
         "skill-withdrawn": applying(people.on_skill_withdrawn),
         # who already has a connection on a topic (topic suggestions rank learners still waiting)
         "match-confirmed": applying(people.on_connection),

@@ -88,7 +88,12 @@ class Context:
             raise Invalid(field, [unknown_topic_message(code) for code in unknown], "unknown topic codes")
 
     def erased(self, participant_id: str, session: ClientSession | None = None) -> bool:
-        return self.store.is_erased(keyed_hashes(self.settings, "erased", participant_id), session)
+        return bool(self.erased_among([participant_id], session))
+
+    def erased_among(self, participant_ids: list[str], session: ClientSession | None = None) -> set[str]:
+        """Which of these people were erased (one read, whatever their number)."""
+        hashes = {key: pid for pid in participant_ids for key in keyed_hashes(self.settings, "erased", pid)}
+        return {hashes[key] for key in self.store.erased_among(list(hashes), session)}
 
     def interpretation_summary(self, clinic_id: str) -> dict:
         return interpretation.summary(self.store.requests_of(clinic_id), self.now(), self.config.warn_before)
@@ -632,22 +637,36 @@ class People:
         self.store.save_person(person, session)
         self.store.move_counters(demand.delta(held, person), session)
 
-    def on_participant(self, session: ClientSession, data: dict) -> None:
-        held, stale = self._held(session, data["participant_id"], data["revision"])
-        if stale:
+    def on_arrivals(self, session: ClientSession, envelopes: list[dict]) -> None:
+        """A poll's participant-registered, participant-updated and skill-registered events, in
+        order, with one read and one write per collection whatever their number: each person's
+        newest state is saved once, the counters move by what changed, and each is invited to the
+        clinics they now qualify for."""
+        self.store.known_topics.learn_all(session, [envelope["data"]["topic"] for envelope in envelopes
+                                                    if envelope["type"] == "skill-registered"])
+        pids = list(dict.fromkeys(envelope["data"]["participant_id"] for envelope in envelopes))
+        erased = self.ctx.erased_among(pids, session)
+        before = self.store.people_of([pid for pid in pids if pid not in erased], session)
+        held = dict(before)
+        changed: dict[str, None] = {}
+        for envelope in envelopes:
+            data = envelope["data"]
+            pid = data["participant_id"]
+            if pid in erased or people.is_stale(held.get(pid), data["revision"]):
+                continue
+            held[pid] = (people.with_skill(held.get(pid), data) if envelope["type"] == "skill-registered"
+                         else people.from_participant(data))
+            changed[pid] = None
+        if not changed:
             return
-        person = people.from_participant(data)
-        self._save(session, held, person)
-        self._invite(session, person)
-
-    def on_skill(self, session: ClientSession, data: dict) -> None:
-        self.store.known_topics.learn(session, data["topic"])
-        held, stale = self._held(session, data["participant_id"], data["revision"])
-        if stale:
-            return
-        person = people.with_skill(held, data)
-        self._save(session, held, person)
-        self._invite(session, person)
+        connected = self.store.connected_topics_of(list(changed), session)
+        saved = [{**held[pid], "connected": connected.get(pid, [])} for pid in changed]
+        self.store.save_people(saved, session)
+        moves: Counter = Counter()
+        for person in saved:
+            moves.update(demand.delta(before.get(person["_id"]), person))
+        self.store.move_counters({key: amount for key, amount in moves.items() if amount}, session)
+        self._invite(session, saved)
 
     def on_skill_withdrawn(self, session: ClientSession, data: dict) -> None:
         held, stale = self._held(session, data["participant_id"], data["revision"])
@@ -688,16 +707,21 @@ class People:
             self.store.replace_in_clinics(field, pid, alias, session)
         self.store.replace_unconsented(pid, alias, session)
 
-    def _invite(self, session: ClientSession, person: dict) -> None:
-        """A person who registers (or gains an interest) after a clinic was scheduled is invited too,
+    def _invite(self, session: ClientSession, persons: list[dict]) -> None:
+        """People who register (or gain an interest) after a clinic was scheduled are invited too,
         once."""
         now = self.ctx.now()
+        invited_events = []
         for clinic in self.store.clinics_not_yet_started(now, session):
-            reason = invitations.invitation_reason(clinic, person)
-            if not reason or self.store.invited(clinic["_id"], person["_id"], session):
-                continue
-            self.store.insert_invitations(clinic["_id"], [(person["_id"], reason)], now, session)
-            self.ctx.outbox.add(session, "clinic-invited", events.invitation_data(clinic, person["_id"], reason))
+            reasons = {person["_id"]: reason for person in persons
+                       if (reason := invitations.invitation_reason(clinic, person))}
+            invited = self.store.invited_among(clinic["_id"], list(reasons), session) if reasons else set()
+            invites = [(pid, reason) for pid, reason in reasons.items() if pid not in invited]
+            if invites:
+                self.store.insert_invitations(clinic["_id"], invites, now, session)
+                invited_events += [("clinic-invited", events.invitation_data(clinic, pid, reason))
+                                   for pid, reason in invites]
+        self.ctx.outbox.add_many(session, invited_events)
 
 
 class Spaces:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
@@ -244,8 +244,16 @@ class PeopleRecords:
     def person(self, participant_id: str, session: Session = None) -> dict | None:
         return self.people.find_one({"_id": participant_id}, session=session)
 
+    def people_of(self, participant_ids: list[str], session: Session = None) -> dict[str, dict]:
+        return {person["_id"]: person for person in self.people.find({"_id": {"$in": participant_ids}},
+                                                                     session=session)}
+
     def save_person(self, person: dict, session: Session) -> None:
-        self.people.replace_one({"_id": person["_id"]}, person, upsert=True, session=session)
+        self.save_people([person], session)
+
+    def save_people(self, persons: list[dict], session: Session) -> None:
+        self.people.bulk_write([ReplaceOne({"_id": person["_id"]}, person, upsert=True) for person in persons],
+                               session=session)
 
     def set_person(self, participant_id: str, changes: dict, session: Session) -> None:
         self.people.update_one({"_id": participant_id}, {"$set": changes}, session=session)
@@ -269,7 +277,11 @@ class PeopleRecords:
         self.people.delete_one({"_id": participant_id}, session=session)
 
     def is_erased(self, hashes: list[str], session: Session = None) -> bool:
-        return self.erased.find_one({"_id": {"$in": hashes}}, {"_id": 1}, session=session) is not None
+        return bool(self.erased_among(hashes, session))
+
+    def erased_among(self, hashes: list[str], session: Session = None) -> set[str]:
+        """Which of these keyed hashes mark an erased person."""
+        return {doc["_id"] for doc in self.erased.find({"_id": {"$in": hashes}}, {"_id": 1}, session=session)}
 
     def mark_erased(self, key: str, revision: int, now: datetime, session: Session) -> None:
         self.erased.update_one({"_id": key}, {"$setOnInsert": {"revision": revision, "at": now}}, upsert=True,
@@ -294,8 +306,16 @@ class PeopleRecords:
                                     upsert=True, session=session)
 
     def connected_topics(self, participant_id: str, session: Session = None) -> list[str]:
-        return sorted({c["topic"] for c in self.connections.find({"learners": participant_id}, {"topic": 1},
-                                                                 session=session)})
+        return self.connected_topics_of([participant_id], session).get(participant_id, [])
+
+    def connected_topics_of(self, participant_ids: list[str], session: Session = None) -> dict[str, list[str]]:
+        """The topics each of these learners has a connection on (those with none left out)."""
+        wanted, found = set(participant_ids), {}
+        for connection in self.connections.find({"learners": {"$in": sorted(wanted)}}, {"topic": 1, "learners": 1},
+                                                session=session):
+            for pid in wanted.intersection(connection["learners"]):
+                found.setdefault(pid, set()).add(connection["topic"])
+        return {pid: sorted(topics) for pid, topics in found.items()}
 
     # ----- the suggestions' counters
 
@@ -322,9 +342,11 @@ class TeamRecords:
 
     # ----- invitations and reminders
 
-    def invited(self, clinic_id: str, participant_id: str, session: Session) -> bool:
-        return self.invitations.find_one({"_id": invitation_key(clinic_id, participant_id)}, {"_id": 1},
-                                         session=session) is not None
+    def invited_among(self, clinic_id: str, participant_ids: list[str], session: Session) -> set[str]:
+        """Which of these people were invited to the clinic already."""
+        keys = {invitation_key(clinic_id, pid): pid for pid in participant_ids}
+        return {keys[doc["_id"]] for doc in self.invitations.find({"_id": {"$in": list(keys)}}, {"_id": 1},
+                                                                  session=session)}
 
     def insert_invitations(self, clinic_id: str, invites: list[tuple[str, str]], now: datetime,
                            session: Session) -> None:
