@@ -97,8 +97,10 @@ class Composer:
         self.catalogue = catalogue
         self.handoff = handoff
 
-    def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]]) -> dict:
-        """Everything the messages of these events need, in one query per collection."""
+    def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]],
+                known: dict[str, dict] | None = None) -> dict:
+        """Everything the messages of these events need, in one query per collection; `known`:
+        contacts this transaction read already (by participant id), not read again."""
         people: set[str] = set()
         staff: set[str] = set()
         clinics: set[str] = set()
@@ -110,7 +112,9 @@ class Composer:
                     staff.add(planned.staff_id)
                 if planned.template == "feedback_request":
                     clinics.add(envelope["data"]["clinic_id"])
-        contacts = self.store.contacts_of(people, session)
+        known = known or {}
+        contacts = {pid: known[pid] for pid in people if pid in known}
+        contacts.update(self.store.contacts_of(people - known.keys(), session))
         contacts.update({staff_key(k): v for k, v in self.store.staff_contacts_of(staff, session).items()})
         return {"contacts": contacts, "preferences": self.store.preferences_of(people, session),
                 "resources": self.store.clinic_resources(clinics, session)}
@@ -199,11 +203,12 @@ class ContactUseCases:
                 welcomes.append((envelope, [Planned("welcome", pid)]))
         self.store.replace_contacts(list(replaced.values()), session)
         if welcomes:
-            lookups = self.composer.lookups(session, welcomes)
+            lookups = self.composer.lookups(session, welcomes, known=held)
             self.composer.insert(session, [self.composer.delivery(session, envelope, welcome, lookups)
                                            for envelope, [welcome] in welcomes])
         self.release_parked(session, [held[pid]["_id"] for pid in dict.fromkeys(
-            envelope["data"]["participant_id"] for envelope in envelopes) if not contact_rules.is_gone(held.get(pid))])
+            envelope["data"]["participant_id"] for envelope in envelopes) if not contact_rules.is_gone(held.get(pid))],
+            known=held)
 
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
@@ -220,15 +225,16 @@ class ContactUseCases:
             self.store.replace_staff_contact(contact_rules.staff_contact_from_event(data, utcnow()), session)
         self.release_parked(session, [staff_key(data["staff_id"])])
 
-    def release_parked(self, session: ClientSession, keys: list[str]) -> None:
-        """Messages that waited for one of these contacts (as recipient, or as someone named in them)."""
+    def release_parked(self, session: ClientSession, keys: list[str], known: dict[str, dict] | None = None) -> None:
+        """Messages that waited for one of these contacts (as recipient, or as someone named in them);
+        `known`: contacts already read (Composer.lookups)."""
         if not keys:
             return
         parked = self.store.parked_awaiting(keys, session)
         if not parked:
             return
         work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]
-        lookups = self.composer.lookups(session, work)
+        lookups = self.composer.lookups(session, work, known=known)
         released: dict[str, dict] = {}
         waiting: dict[str, list[str]] = {}
         queued: list[dict] = []
