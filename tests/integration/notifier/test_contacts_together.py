@@ -19,7 +19,9 @@ def envelope(event_type: str, data: dict, subject: str) -> dict:
     return make_event(event_type, subject, data, source="tests")
 
 
-def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(settings):
+def introduction_waiting(settings):
+    """A notifier whose handlers hold a match-confirmed between two people it does not know yet
+    (both introductions parked): the service, its handlers, and (learner, sharer, the event)."""
     db = database(settings, "notifier")
     service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
     service.ensure_indexes()
@@ -27,6 +29,11 @@ def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(setti
     learner, sharer = new_id(), new_id()
     confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
     apply_together([(wired["match-confirmed"], [confirmed])])
+    return service, wired, (learner, sharer, confirmed)
+
+
+def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(settings):
+    service, wired, (learner, sharer, confirmed) = introduction_waiting(settings)
     assert {d["status"] for d in service.store.deliveries.find({"event_id": confirmed["id"]})} == {"parked"}
 
     registered = [envelope("participant-registered", participant(pid, name=name, revision=revision), pid)
@@ -49,13 +56,7 @@ def test_two_people_arriving_in_one_poll_release_what_waited_for_both_once(setti
 
 
 def test_a_message_released_by_one_arrival_waits_on_for_the_other_then_goes_out(settings):
-    db = database(settings, "notifier")
-    service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
-    service.ensure_indexes()
-    wired = handlers(service, Inbox(db, "notifier"))
-    learner, sharer = new_id(), new_id()
-    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
-    apply_together([(wired["match-confirmed"], [confirmed])])
+    service, wired, (learner, sharer, confirmed) = introduction_waiting(settings)
 
     apply_together([(wired["participant-registered"],
                      [envelope("participant-registered", participant(learner, name="Layla"), learner)])])
