@@ -276,9 +276,6 @@ class PeopleRecords:
     def forget_person(self, participant_id: str, session: Session) -> None:
         self.people.delete_one({"_id": participant_id}, session=session)
 
-    def is_erased(self, hashes: list[str], session: Session = None) -> bool:
-        return bool(self.erased_among(hashes, session))
-
     def erased_among(self, hashes: list[str], session: Session = None) -> set[str]:
         """Which of these keyed hashes mark an erased person."""
         return {doc["_id"] for doc in self.erased.find({"_id": {"$in": hashes}}, {"_id": 1}, session=session)}
