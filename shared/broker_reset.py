@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
+from shared.bus import described_partitions
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,7 @@ class BrokerProbe:
                                                request_timeout_ms=10000)
             # the partitions as the broker has them now, asked for by name (not from the consumer's
             # metadata cache, which asks for every topic of the broker and then goes stale)
-            described = self._admin_client().describe_topics(sorted({topic for topic, _ in wanted}))
-            have = {(topic["name"], partition["partition_index"]) for topic in described if topic["error_code"] == 0
-                    for partition in topic["partitions"]}
+            have = set(described_partitions(self._admin_client(), sorted({topic for topic, _ in wanted})))
             existing = [TopicPartition(t, p) for t, p in wanted if (t, p) in have]
             if not existing:
                 return {}

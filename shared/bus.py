@@ -355,10 +355,16 @@ def topic_partitions(settings: Settings, topics: Iterable[str]) -> list[TopicPar
         return []
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="letsconnect-metadata")
     try:
-        described = {topic["name"]: topic for topic in admin.describe_topics(names)}
+        return described_partitions(admin, names)
     finally:
         admin.close()
-    return [TopicPartition(topic, p) for topic in names if described.get(topic, {}).get("error_code") == 0
+
+
+def described_partitions(admin: KafkaAdminClient, topics: list[str]) -> list[TopicPartition]:
+    """The partitions of these topics as the broker has them now, topic by topic in the order
+    given (none for a topic that does not exist), from one metadata request naming them."""
+    described = {topic["name"]: topic for topic in admin.describe_topics(topics)}
+    return [TopicPartition(topic, p) for topic in topics if described.get(topic, {}).get("error_code") == 0
             for p in sorted(partition["partition_index"] for partition in described[topic]["partitions"])]
 
 

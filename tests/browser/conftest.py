@@ -118,8 +118,10 @@ def submit(page, button) -> None:
         button.click()
 
 
-def mail_to(maildir: Path, address: str, timeout: float = 60.0):
-    """The first message the mail sink filed for `address` (the notifier sends it through the events)."""
+def mail_to(maildir: Path, address: str, timeout: float = 60.0, template: str | None = None):
+    """The first message the mail sink filed for `address` (the notifier sends it through the events),
+    of `template` when given: a registration's welcome and its first proposal can be filed in
+    either order."""
     import email
     import time
     from email.policy import default
@@ -128,7 +130,8 @@ def mail_to(maildir: Path, address: str, timeout: float = 60.0):
     while time.time() < deadline:
         for path in sorted((maildir / "new").glob("*")) if (maildir / "new").exists() else []:
             message = email.message_from_bytes(path.read_bytes(), policy=default)
-            if address in str(message["X-Envelope-To"] or ""):
+            if (address in str(message["X-Envelope-To"] or "")
+                    and template in (None, message["X-LetsConnect-Template"])):
                 return message
         time.sleep(0.5)
     raise AssertionError(f"no message for {address} in {maildir} within {timeout:.0f}s")

@@ -38,7 +38,7 @@ def test_register_then_sign_in_with_the_emailed_link_and_change_the_profile(visi
     page.check(f"#learn-{TOPICS[1]}")
     submit(page, page.locator("form.registration button[type=submit]"))
     page.wait_for_url("**/register/welcome")
-    welcome = mail_to(stack.maildir, person["email"])
+    welcome = mail_to(stack.maildir, person["email"], template="welcome")
     assert "/sign-in" in welcome.get_body(preferencelist=("plain",)).get_content()
     # the sign-in page says the same for an address nobody registered
     tab.go("/sign-in")

@@ -49,7 +49,7 @@ def test_an_arabic_journey_right_to_left_from_the_form_to_the_welcome_email(visi
     assert page.get_by_role("heading", level=1).inner_text() == "أهلًا بك في هيّا نتواصل يا أمينة!"
     assert page.get_by_role("heading", level=2).inner_text() == "ما الخطوات التالية"
     page.screenshot(path=str(reports / "arabic-welcome.png"), full_page=True)
-    welcome = mail_to(stack.maildir, email)
+    welcome = mail_to(stack.maildir, email, template="welcome")
     assert "هيّا نتواصل" in str(welcome["Subject"]) and "أمينة" in str(welcome["Subject"])
     tab.go("/clinics")
     assert page.get_by_text("العيادات التعليمية القادمة").is_visible()
