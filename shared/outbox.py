@@ -32,7 +32,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
 from bson import ObjectId
-from pymongo import ASCENDING, DeleteMany, InsertOne, UpdateOne
+from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -143,22 +143,32 @@ class Outbox:
 
     def forget_in(self, session: ClientSession, people: set[str]) -> int:
         """`forget` inside the caller's transaction, for several people at once."""
+        operations, removed = self.forget_operations(session, people)
+        self.db.client.bulk_write(operations, ordered=True, session=session)
+        return removed
+
+    def forget_operations(self, session: ClientSession, people: set[str]) -> tuple[list, int]:
+        """The writes that erase `people` from the retained log as it reads in `session` (one
+        client-level bulk write, whatever the number of people and rows), and how many events they
+        remove."""
         now = datetime.now(timezone.utc)
-        for person in sorted(people):
-            self.forgotten.update_one({"_id": erased_key(person)}, {"$set": {"at": now}}, upsert=True, session=session)
+        operations: list = [UpdateOne({"_id": erased_key(person)}, {"$set": {"at": now}}, upsert=True,
+                                      namespace=self.forgotten.full_name) for person in sorted(people)]
         # The relay's archiving writes this document too: the two transactions conflict instead of
         # each committing on a view without the other (a row entering the log unerased).
-        self.state.update_one({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True, session=session)
+        operations.append(UpdateOne({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True,
+                                    namespace=self.state.full_name))
         removed = 0
         for row in self.log.find({"mentions": {"$in": sorted(people)}}, session=session):
             kept = without_people(row["events"], people)
             removed += len(row["events"]) - len(kept)
             if not kept:
-                self.log.delete_one({"_id": row["_id"]}, session=session)
+                operations.append(DeleteOne({"_id": row["_id"]}, namespace=self.log.full_name))
             elif len(kept) < len(row["events"]):
-                self.log.update_one({"_id": row["_id"]}, {"$set": {
-                    "events": kept, "mentions": sorted(set().union(*map(mentions, kept)))}}, session=session)
-        return removed
+                operations.append(UpdateOne({"_id": row["_id"]}, {"$set": {
+                    "events": kept, "mentions": sorted(set().union(*map(mentions, kept)))}},
+                    namespace=self.log.full_name))
+        return operations, removed
 
 
 class OutboxRelay:
@@ -287,9 +297,11 @@ class OutboxRelay:
         def work(session: ClientSession) -> None:
             named = {erased_key(name): name for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
             forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}}, {"_id": 1},
-                                                                             session=session)}
+                                                                             session=session)} | erased_now
+            # This batch's own rows leave out the people it erases, and their earlier rows are read
+            # before these enter the log: the whole move is one bulk write.
+            operations, _ = outbox.forget_operations(session, erased_now) if erased_now else ([], 0)
             now = datetime.now(timezone.utc)
-            operations = []
             for row in rows:
                 events = without_people(row["events"], forgotten) if forgotten else row["events"]
                 if events:
@@ -299,8 +311,6 @@ class OutboxRelay:
             operations.append(UpdateOne({"_id": RELAY_STATE}, {"$max": {f"acked.{k}": v for k, v in acked.items()}},
                                         upsert=True, namespace=outbox.state.full_name))
             outbox.db.client.bulk_write(operations, ordered=True, session=session)
-            if erased_now:
-                outbox.forget_in(session, erased_now)
 
         in_transaction(outbox.db, work)
 

@@ -65,6 +65,25 @@ def test_an_erased_person_leaves_the_retained_log_but_the_erasure_event_stays(se
     assert "leila@example.org" not in retained and "Leila Leaving" not in retained
 
 
+def test_several_people_erased_in_one_batch_each_leave_the_log_and_stay_forgotten(settings):
+    outbox = Outbox(database(settings, "registry"), "registry")
+    leaving, staying = [uuid.uuid4().hex for _ in range(3)], uuid.uuid4().hex
+    publisher = Publisher(settings, "relay")
+    relay = OutboxRelay(outbox, publisher)
+    for pid in [*leaving, staying]:
+        stage(outbox, ("participant-registered", participant(pid)))
+    relay.run_once()
+    for pid in leaving:
+        stage(outbox, ("participant-withdrawn", withdrawn(pid)))
+    assert relay.run_once() == 3  # the three withdrawals in one batch
+    for pid in leaving:  # late, still naming them
+        stage(outbox, ("participant-updated", participant(pid, revision=3)))
+    relay.run_once()
+    publisher.close()
+    assert logged_subjects(outbox) == [("participant-registered", staying),
+                                       *(("participant-withdrawn", pid) for pid in leaving)]
+
+
 def test_a_consumer_erases_the_person_from_its_own_log_even_what_was_pending(settings):
     """The matcher-side worker handles participant-withdrawn; its own retained events naming the
     person go, and one still pending at that moment enters the log without them."""
