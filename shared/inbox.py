@@ -7,7 +7,7 @@ from typing import Callable
 from pymongo import InsertOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.mongo import in_transaction, write_atomically
 
@@ -60,22 +60,42 @@ class Inbox:
 
     def apply_batch(self, envelopes: list[dict], effect: Callable[[ClientSession, dict], None],
                     finish: Callable[[ClientSession], None] | None = None) -> int:
-        """Apply `effect(session, envelope)` for each not-yet-applied event, all in one transaction."""
+        """Apply `effect(session, envelope)` for each not-yet-applied event, all in one transaction.
+        Bets first that every event is new (their inbox rows written without reading the inbox
+        first, one statement fewer); a row that exists already loses the bet, and the poll is
+        applied again, skipping what was applied before."""
         pending = {self._key(envelope["id"]): envelope for envelope in envelopes}
 
-        def work(session: ClientSession) -> int:
-            seen = {doc["_id"] for doc in self.collection.find({"_id": {"$in": list(pending)}}, {"_id": 1},
-                                                                 session=session)}
-            fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
-            if fresh:
-                self.collection.insert_many(self._records([envelope for _, envelope in fresh]), session=session)
+        def work(session: ClientSession, betting: bool) -> int:
+            if betting:
+                try:
+                    self.collection.insert_many(self._records(list(pending.values())), session=session)
+                except BulkWriteError as exc:
+                    if all(error.get("code") == 11000 for error in exc.details.get("writeErrors", [])):
+                        raise _AppliedBefore() from exc
+                    raise
+                fresh = list(pending.items())
+            else:
+                seen = {doc["_id"] for doc in self.collection.find({"_id": {"$in": list(pending)}}, {"_id": 1},
+                                                                     session=session)}
+                fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
+                if fresh:
+                    self.collection.insert_many(self._records([envelope for _, envelope in fresh]),
+                                                session=session)
             for _, envelope in fresh:
                 effect(session, envelope)
             if finish is not None:
                 finish(session)
             return len(fresh)
 
-        return in_transaction(self.db, work)
+        try:
+            return in_transaction(self.db, lambda session: work(session, betting=True))
+        except _AppliedBefore:  # a redelivery: the transaction was aborted with nothing of it written
+            return in_transaction(self.db, lambda session: work(session, betting=False))
+
+
+class _AppliedBefore(Exception):
+    """An event of the poll has its inbox row already."""
 
 
 WriteOps = list  # [pymongo write models (UpdateOne, InsertOne ...) with namespace="db.collection"]

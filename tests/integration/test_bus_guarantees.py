@@ -336,6 +336,24 @@ def test_two_event_types_of_one_poll_apply_in_one_transaction_once_each(settings
     assert followed == [[interest["id"], interest["id"]], [interest["id"]]]
 
 
+def test_a_poll_that_mixes_a_redelivered_event_with_new_ones_applies_only_the_new_ones(settings):
+    db = database(settings, "matcher")
+    inbox = Inbox(db, "matcher")
+    effects = []
+
+    def effect(session, envelope):
+        effects.append(envelope["id"])
+        db.people.update_one({"_id": envelope["subject"]}, {"$inc": {"applied": 1}}, upsert=True, session=session)
+
+    pids = [uuid.uuid4().hex for _ in range(3)]
+    first, *later = [make_event("participant-registered", pid, participant(pid), "registry") for pid in pids]
+    assert inbox.apply_batch([first], effect) == 1
+    assert inbox.apply_batch([*later, first], effect) == 2  # the first was applied before: skipped
+    assert inbox.apply_batch([first, *later], effect) == 0
+    assert [doc["applied"] for doc in db.people.find({"_id": {"$in": pids}})] == [1, 1, 1]
+    assert sorted(effects) == sorted(envelope["id"] for envelope in [first, *later])  # no attempt ran twice
+
+
 def test_a_failing_type_in_a_poll_of_two_parks_only_its_event(settings):
     from shared.inbox import IdempotentHandler
 
