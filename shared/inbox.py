@@ -68,21 +68,19 @@ class Inbox:
 
         def work(session: ClientSession, betting: bool) -> int:
             if betting:
-                try:
-                    self.collection.insert_many(self._records(list(pending.values())), session=session)
-                except BulkWriteError as exc:
-                    if all(error.get("code") == 11000 for error in exc.details.get("writeErrors", [])):
-                        raise _AppliedBefore() from exc
-                    raise
-                fresh = list(pending.items())
+                fresh = list(pending.values())
             else:
                 seen = {doc["_id"] for doc in self.collection.find({"_id": {"$in": list(pending)}}, {"_id": 1},
                                                                      session=session)}
-                fresh = [(key, envelope) for key, envelope in pending.items() if key not in seen]
-                if fresh:
-                    self.collection.insert_many(self._records([envelope for _, envelope in fresh]),
-                                                session=session)
-            for _, envelope in fresh:
+                fresh = [envelope for key, envelope in pending.items() if key not in seen]
+            if fresh:
+                try:
+                    self.collection.insert_many(self._records(fresh), session=session)
+                except BulkWriteError as exc:
+                    if betting and all(error.get("code") == 11000 for error in exc.details.get("writeErrors", [])):
+                        raise _AppliedBefore() from exc
+                    raise
+            for envelope in fresh:
                 effect(session, envelope)
             if finish is not None:
                 finish(session)
