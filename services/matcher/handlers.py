@@ -14,17 +14,17 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
     def propose(envelopes: list[dict]) -> None:
         # Proposals are their own transactions, after the read model's: a redelivery finds the
         # open match (the learner's claim) and does nothing. A poll's learners share their reads.
-        data = [envelope["data"] for envelope in envelopes]
+        data = [envelope["data"] for envelope in envelopes if envelope["type"] == "skill-registered"]
         service.propose_for_learners([interest_id(d) for d in data if d["direction"] == "learn"])
         for sharer in dict.fromkeys(interest_id(d) for d in data if d["direction"] == "share"):
             service.propose_for_sharer(sharer)
 
-    def participant_states(session, envelopes: list[dict]) -> None:
-        service.apply_participant_states(session, [envelope["data"] for envelope in envelopes])
-        subjects.apply_all(session, envelopes)
-
-    def skills(session, envelopes: list[dict]) -> None:
-        service.apply_skills(session, [envelope["data"] for envelope in envelopes])
+    def arrivals(session, envelopes: list[dict]) -> None:
+        # one handler for the three types, so a poll's registration (participant- and
+        # skill-registered) costs one read of the people and one write for everything
+        service.apply_arrivals(session, [e["data"] for e in envelopes if e["type"] != "skill-registered"],
+                               [e["data"] for e in envelopes if e["type"] == "skill-registered"],
+                               [write for envelope in envelopes for write in subjects.writes(envelope)])
 
     def participant_withdrawn(session, envelope: dict) -> None:
         service.apply_participant_withdrawn(session, envelope["data"])
@@ -39,11 +39,12 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
         for envelope in envelopes:
             service.repropose(envelope["data"])
 
+    arriving = IdempotentHandler(inbox, batch=arrivals, follow_up=propose)
     return {
-        "skill-registered": IdempotentHandler(inbox, batch=skills, follow_up=propose),
+        "skill-registered": arriving,
         "skill-withdrawn": IdempotentHandler(inbox, lambda s, e: service.apply_skill_withdrawn(s, e["data"])),
         "participant-withdrawn": IdempotentHandler(inbox, participant_withdrawn),
-        "participant-registered": IdempotentHandler(inbox, batch=participant_states),
-        "participant-updated": IdempotentHandler(inbox, batch=participant_states),
+        "participant-registered": arriving,
+        "participant-updated": arriving,
         "match-declined": IdempotentHandler(inbox, nothing, follow_up=look_again),
     }

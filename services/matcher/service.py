@@ -82,22 +82,6 @@ class ReadModel(_Part):
     def apply_skill(self, session, data: dict) -> None:
         self.apply_skills(session, [data])
 
-    def apply_skills(self, session, datas: list[dict]) -> None:
-        """skill-registered events of a poll, in order, as if one at a time, in four statements:
-        nothing of an erased person; each person's revision raised; an interest's newer copy kept."""
-        _, erased = self.store.people_and_erased([data["participant_id"] for data in datas], session)
-        held = self.store.candidates_by_id([interest_id(data) for data in datas], session)
-        revisions: dict[str, int] = {}
-        newer: dict[str, dict] = {}
-        for data in datas:
-            if data["participant_id"] in erased:
-                continue
-            revisions[data["participant_id"]] = max(revisions.get(data["participant_id"], 0), data["revision"])
-            if not read_model.is_older(held.get(interest_id(data)), data["revision"]):
-                held[interest_id(data)] = newer[interest_id(data)] = read_model.candidate(data)
-        self.store.raise_revisions(revisions, session=session)
-        self.store.put_candidates(list(newer.values()), session=session)
-
     def apply_skill_withdrawn(self, session, data: dict) -> None:
         if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
             return
@@ -112,17 +96,35 @@ class ReadModel(_Part):
         self.apply_participant_states(session, [data])
 
     def apply_participant_states(self, session, datas: list[dict]) -> None:
-        """participant-registered / -updated of a poll, in order: only each person's newest state
-        revision (tokens are the TokenSubjects'), nothing of an erased person."""
-        people = [data["participant_id"] for data in datas]
-        docs, erased = self.store.people_and_erased(people, session)
+        self.apply_arrivals(session, datas, [])
+
+    def apply_skills(self, session, datas: list[dict]) -> None:
+        self.apply_arrivals(session, [], datas)
+
+    def apply_arrivals(self, session, states: list[dict], skills: list[dict], more: list = ()) -> None:
+        """A poll's participant-registered / -updated (`states`) and skill-registered (`skills`)
+        events, each kind in order, as if applied one at a time, in three statements: one read of
+        the people, one of the interests, one bulk write (with `more`, other writes of the poll).
+        Nothing of an erased person; each person's newest state revision kept (tokens are the
+        TokenSubjects') and revision raised by their skills; an interest's newer copy kept."""
+        docs, erased = self.store.people_and_erased(
+            list(dict.fromkeys(data["participant_id"] for data in [*states, *skills])), session)
         seen = {pid: doc.get("state_revision", 0) for pid, doc in docs.items()}
-        newer: dict[str, int] = {}
-        for data in datas:
+        state_revisions: dict[str, int] = {}
+        for data in states:
             pid = data["participant_id"]
             if pid not in erased and data["revision"] >= seen.get(pid, 0):
-                seen[pid] = newer[pid] = data["revision"]
-        self.store.set_state_revisions(newer, session=session)
+                seen[pid] = state_revisions[pid] = data["revision"]
+        held = self.store.candidates_by_id([interest_id(data) for data in skills], session) if skills else {}
+        revisions: dict[str, int] = {}
+        newer: dict[str, dict] = {}
+        for data in skills:
+            if data["participant_id"] in erased:
+                continue
+            revisions[data["participant_id"]] = max(revisions.get(data["participant_id"], 0), data["revision"])
+            if not read_model.is_older(held.get(interest_id(data)), data["revision"]):
+                held[interest_id(data)] = newer[interest_id(data)] = read_model.candidate(data)
+        self.store.write_arrivals(state_revisions, revisions, list(newer.values()), list(more), session=session)
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         """Their open proposals and connections close (the others are told and look again), then
@@ -798,6 +800,7 @@ class MatcherService:
         self.apply_participant_state = self.read_model.apply_participant_state
         self.apply_participant_states = self.read_model.apply_participant_states
         self.apply_skills = self.read_model.apply_skills
+        self.apply_arrivals = self.read_model.apply_arrivals
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
         self.propose_for_learner = self.incremental.propose_for_learner
         self.propose_for_learners = self.incremental.propose_for_learners

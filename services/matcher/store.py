@@ -191,15 +191,24 @@ class ReadModelStore:
                                                             session=session)}
         return ({pid: docs[pid] for pid in people if pid in docs}, {pid for key, pid in keys.items() if key in docs})
 
-    def raise_revisions(self, revisions: dict[str, int], session=None) -> None:
-        if revisions:
-            self.people.bulk_write([UpdateOne({"_id": pid}, {"$max": {"revision": revision}}, upsert=True)
-                                    for pid, revision in revisions.items()], ordered=True, session=session)
-
-    def set_state_revisions(self, revisions: dict[str, int], session=None) -> None:
-        if revisions:
-            self.people.bulk_write([UpdateOne({"_id": pid}, {"$set": {"state_revision": revision}}, upsert=True)
-                                    for pid, revision in revisions.items()], ordered=True, session=session)
+    def write_arrivals(self, state_revisions: dict[str, int], revisions: dict[str, int], candidates: list[dict],
+                       more: list, session=None) -> None:
+        """A poll's read-model writes in one request (a client-level bulk write): each person's
+        newest participant-state revision set and skill revision raised, newer interest copies
+        replaced, and `more` (other write models with their namespace, such as token subjects)."""
+        operations = []
+        for pid in dict.fromkeys([*state_revisions, *revisions]):
+            update: dict = {}
+            if pid in state_revisions:
+                update["$set"] = {"state_revision": state_revisions[pid]}
+            if pid in revisions:
+                update["$max"] = {"revision": revisions[pid]}
+            operations.append(UpdateOne({"_id": pid}, update, upsert=True, namespace=self.people.full_name))
+        operations += [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True, namespace=self.candidates.full_name)
+                       for doc in candidates]
+        operations += more
+        if operations:
+            self.db.client.bulk_write(operations, ordered=True, session=session)
 
     def is_erased(self, participant_id: str, session=None) -> bool:
         return self.people.find_one({"_id": erased_key(participant_id)}, {"_id": 1}, session=session) is not None
@@ -250,11 +259,6 @@ class ReadModelStore:
         held = {doc["_id"] for doc in self.claims.find(
             {"_id": {"$in": sorted({claim_key(doc) for doc in found.values()})}}, {"_id": 1})}
         return [found[i] for i in dict.fromkeys(interests) if i in found and claim_key(found[i]) not in held]
-
-    def put_candidates(self, docs: list[dict], session=None) -> None:
-        if docs:
-            self.candidates.bulk_write([ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs],
-                                       ordered=True, session=session)
 
     def update_candidate(self, interest: str, fields: dict, session=None) -> None:
         self.candidates.update_one({"_id": interest}, {"$set": fields}, upsert=True, session=session)

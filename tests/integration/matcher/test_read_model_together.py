@@ -1,10 +1,16 @@
-"""A poll's registry events applied to the matcher's read model together (apply_skills,
-apply_participant_states): the same state as one at a time, in a few statements."""
+"""A poll's registry events applied to the matcher's read model together (apply_arrivals, through
+apply_skills and apply_participant_states, and the worker's handler for the three types): the same
+state as one at a time, in a few statements."""
 from __future__ import annotations
 
 import pytest
 
+from shared.events import make_event
+from shared.inbox import Inbox, apply_together
 from shared.mongo import database, in_transaction
+from shared.tokens import PARTICIPANT
+from shared.token_subjects import TokenSubjects
+from services.matcher.handlers import handlers
 from services.matcher.config import MatcherConfig
 from services.matcher.service import MatcherService
 from services.matcher.store import Store
@@ -16,6 +22,17 @@ def service(settings):
     store = Store(database(settings, "matcher"))
     store.ensure_indexes()
     return MatcherService(store, MatcherConfig(), Clock())
+
+
+def participant(pid: str, revision: int = 1) -> dict:
+    return {
+        "participant_id": pid, "revision": revision, "username": f"User {pid}", "name": pid.title(),
+        "email": f"{pid}@example.org", "languages": ["ar", "en"], "timezone": "Africa/Cairo", "region": "mena",
+        "group": {"name": "Wikimedia Egypt", "type": "user_group"}, "role": "board", "purpose": "organising",
+        "activities": ["training"], "interests": [{"topic": "fundraising", "direction": "learn"}],
+        "consent": {"public_profile": True, "share_contact": True, "recording": False},
+        "registered_at": "2026-11-24T10:00:00Z",
+    }
 
 
 def together(service: MatcherService, apply, datas: list[dict]) -> None:
@@ -49,3 +66,30 @@ def test_a_poll_of_participant_events_keeps_each_persons_newest_state_revision(s
                                                          {"participant_id": "amina", "revision": 1}])
     assert service.store.person("amina")["state_revision"] == 2
     assert service.store.person("omar")["state_revision"] == 4
+
+
+def test_a_registration_and_a_late_update_in_one_poll_update_people_interests_and_tokens(service):
+    """The worker's one handler for participant-registered, -updated and skill-registered: a poll
+    that holds them all (and a withdrawn person's late copy) applies each as if alone."""
+    store = service.store
+    in_transaction(store.db, lambda session: service.apply_participant_withdrawn(
+        session, {"participant_id": "gone", "revision": 1}))
+    wired = handlers(service, Inbox(store.db, "matcher"))
+
+    def registry_event(event_type: str, data: dict) -> dict:
+        return make_event(event_type, data["participant_id"], data, source="tests")
+
+    registered = [registry_event("participant-registered", participant(pid)) for pid in ("layla", "gone")]
+    updated = registry_event("participant-updated", {**participant("layla", revision=3),
+                                                     "tokens_valid_after": "2026-11-25T10:00:00Z"})
+    skills = [registry_event("skill-registered", skill("layla", "fundraising", "learn", revision=2)),
+              registry_event("skill-registered", skill("gone", "fundraising", "learn", revision=2))]
+    assert apply_together([(wired["participant-registered"], registered), (wired["skill-registered"], skills),
+                           (wired["participant-updated"], [updated])]) == 5
+
+    layla = store.person("layla")
+    assert layla["state_revision"] == 3 and layla["revision"] == 2
+    assert store.candidate("layla:fundraising:learn")["direction"] == "learn"
+    assert store.candidate("gone:fundraising:learn") is None and store.person("gone") == {}
+    reissued = TokenSubjects(store.db).lookup(PARTICIPANT, "layla")
+    assert reissued is not None and reissued.valid_after is not None  # the update's reissue counts here too
