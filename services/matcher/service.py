@@ -80,7 +80,7 @@ class ReadModel(_Part):
         self.closing = closing
 
     def apply_skill(self, session, data: dict) -> None:
-        self.apply_skills(session, [data])
+        self.apply_arrivals(session, [], [data])
 
     def apply_skill_withdrawn(self, session, data: dict) -> None:
         if read_model.is_older(self.store.candidate(interest_id(data), session), data["revision"]):
@@ -91,15 +91,6 @@ class ReadModel(_Part):
         for match in self.store.proposals_with(data["topic"], data["participant_id"],
                                                read_model.role_of(data["direction"]), session=session):
             self.closing.close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
-
-    def apply_participant_state(self, session, data: dict) -> None:
-        self.apply_participant_states(session, [data])
-
-    def apply_participant_states(self, session, datas: list[dict]) -> None:
-        self.apply_arrivals(session, datas, [])
-
-    def apply_skills(self, session, datas: list[dict]) -> None:
-        self.apply_arrivals(session, [], datas)
 
     def apply_arrivals(self, session, states: list[dict], skills: list[dict], more: list = ()) -> None:
         """A poll's participant-registered / -updated (`states`) and skill-registered (`skills`)
@@ -797,9 +788,6 @@ class MatcherService:
         # the use cases, by name
         self.apply_skill = self.read_model.apply_skill
         self.apply_skill_withdrawn = self.read_model.apply_skill_withdrawn
-        self.apply_participant_state = self.read_model.apply_participant_state
-        self.apply_participant_states = self.read_model.apply_participant_states
-        self.apply_skills = self.read_model.apply_skills
         self.apply_arrivals = self.read_model.apply_arrivals
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
         self.propose_for_learner = self.incremental.propose_for_learner

@@ -1,6 +1,6 @@
-"""A poll's registry events applied to the matcher's read model together (apply_arrivals, through
-apply_skills and apply_participant_states, and the worker's handler for the three types): the same
-state as one at a time, in a few statements."""
+"""A poll's registry events applied to the matcher's read model together (apply_arrivals, and the
+worker's one handler for participant-registered, -updated and skill-registered): the same state as
+one at a time, in a few statements."""
 from __future__ import annotations
 
 import pytest
@@ -35,15 +35,15 @@ def participant(pid: str, revision: int = 1) -> dict:
     }
 
 
-def together(service: MatcherService, apply, datas: list[dict]) -> None:
-    in_transaction(service.store.db, lambda session: apply(session, datas))
+def together(service: MatcherService, states: list[dict], skills: list[dict]) -> None:
+    in_transaction(service.store.db, lambda session: service.apply_arrivals(session, states, skills))
 
 
 def test_a_poll_of_interests_keeps_each_newest_copy_and_nothing_of_an_erased_person(service):
     store = service.store
     in_transaction(store.db, lambda session: service.apply_participant_withdrawn(
         session, {"participant_id": "gone", "revision": 1}))
-    together(service, service.apply_skills, [
+    together(service, [], [
         skill("amina", "fundraising", "share", revision=3, languages=("ar",)),
         skill("amina", "fundraising", "share", revision=2, languages=("fr",)),  # older, arrived later
         skill("amina", "governance", "learn", revision=3),
@@ -59,11 +59,9 @@ def test_a_poll_of_interests_keeps_each_newest_copy_and_nothing_of_an_erased_per
 
 
 def test_a_poll_of_participant_events_keeps_each_persons_newest_state_revision(service):
-    together(service, service.apply_participant_states, [
-        {"participant_id": "amina", "revision": 2}, {"participant_id": "amina", "revision": 1},
-        {"participant_id": "omar", "revision": 1}])
-    together(service, service.apply_participant_states, [{"participant_id": "omar", "revision": 4},
-                                                         {"participant_id": "amina", "revision": 1}])
+    together(service, [{"participant_id": "amina", "revision": 2}, {"participant_id": "amina", "revision": 1},
+                       {"participant_id": "omar", "revision": 1}], [])
+    together(service, [{"participant_id": "omar", "revision": 4}, {"participant_id": "amina", "revision": 1}], [])
     assert service.store.person("amina")["state_revision"] == 2
     assert service.store.person("omar")["state_revision"] == 4
 
