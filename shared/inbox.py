@@ -117,13 +117,16 @@ class IdempotentHandler:
     `follow_up(envelopes)` after the commit, with all of the poll's events of the handler's type,
     redelivered ones too (work that runs in transactions of its own and is idempotent by itself,
     such as proposing connections; given together, so that it may share its reads).
+    `also(session, envelopes) -> write models` (see `also_writing`): writes for all of them too,
+    redelivered ones included, built from reads in the same transaction and written with it.
     """
 
     def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, dict], None] | None = None, *,
                  writes: Callable[[dict], WriteOps] | None = None,
                  batch: Callable[[ClientSession, list[dict]], None] | None = None,
                  begin: Callable[[], None] | None = None, committed: Callable[[], None] | None = None,
-                 follow_up: Callable[[list[dict]], None] | None = None):
+                 follow_up: Callable[[list[dict]], None] | None = None,
+                 also: Callable[[ClientSession, list[dict]], WriteOps] | None = None):
         if sum(given is not None for given in (effect, writes, batch)) != 1:
             raise ValueError("give exactly one of effect, writes or batch")
         self.inbox = inbox
@@ -133,6 +136,14 @@ class IdempotentHandler:
         self.begin = begin or (lambda: None)
         self.committed = committed or (lambda: None)
         self.follow_up = follow_up
+        self.also = also
+
+    def also_writing(self, also: Callable[[ClientSession, list[dict]], WriteOps]) -> "IdempotentHandler":
+        """This handler, making `also`'s writes in each of its transactions (erasing a withdrawn
+        person from the service's retained log in the transaction that applies the withdrawal:
+        one commit, and no moment when one is done and not the other)."""
+        return IdempotentHandler(self.inbox, self.effect, writes=self.writes, batch=self.batch, begin=self.begin,
+                                 committed=self.committed, follow_up=self.follow_up, also=also)
 
     def _write(self, session: ClientSession, operations: WriteOps) -> None:
         if operations:
@@ -148,13 +159,20 @@ class IdempotentHandler:
             for envelope in fresh:
                 self.effect(session, envelope)
 
+    def _also(self, session: ClientSession, envelopes: list[dict]) -> None:
+        if self.also is not None and envelopes:
+            self._write(session, self.also(session, envelopes))
+
     def __call__(self, envelope: dict) -> None:
         def work(session: ClientSession) -> None:
             self.begin()
             self._apply_fresh(session, [envelope])
+            self._also(session, [envelope])
 
         if self.inbox.apply_once(envelope, work):
             self.committed()
+        elif self.also is not None:  # applied before: its `also` writes are made again, harmlessly
+            in_transaction(self.inbox.db, lambda session: self._also(session, [envelope]))
         self._follow_up([envelope])
 
     def _follow_up(self, envelopes: list[dict]) -> None:
@@ -202,6 +220,7 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
                     fresh.discard(envelope["id"])  # a copy delivered twice in one poll applies once
                     mine.append(envelope)
             handler._apply_fresh(session, mine)
+            handler._also(session, envelopes)
             applied_by[id(handler)] = len(mine)
 
     applied = inbox.apply_batch([envelope for _, envelopes in batches for envelope in envelopes], collect,
@@ -232,13 +251,15 @@ def _apply_new_writes(batches: list[tuple[IdempotentHandler, list[dict]]]) -> in
         for envelope in envelopes:
             unique.setdefault(envelope["id"], (handler, envelope))
 
-    def operations() -> list:
+    def operations(session: ClientSession) -> list:
         for begin in dict.fromkeys(handler.begin for handler, _ in batches):
             begin()
         return [*inbox.record_operations([envelope for _, envelope in unique.values()]),
-                *(op for handler, envelope in unique.values() for op in handler.writes(envelope))]
+                *(op for handler, envelope in unique.values() for op in handler.writes(envelope)),
+                *(op for handler, envelopes in batches if handler.also is not None and envelopes
+                  for op in handler.also(session, envelopes))]
 
-    write_atomically(inbox.db, operations())
+    write_atomically(inbox.db, operations)
     for committed in dict.fromkeys(handler.committed for handler, envelopes in batches if envelopes):
         committed()
     for handler, envelopes in batches:

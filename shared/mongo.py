@@ -73,16 +73,18 @@ def in_transaction(db: Database, work: Callable[[ClientSession], T]) -> T:
     return _committing(run)
 
 
-def write_atomically(db: Database, operations: list,
+def write_atomically(db: Database, operations: list | Callable[[ClientSession], list],
                      check: Callable[[ClientBulkWriteResult], None] | None = None) -> ClientBulkWriteResult:
     """All `operations` (client-level InsertOne/ReplaceOne/... with namespaces, across collections)
     in one transaction: one round trip for every write plus the commit, where in_transaction costs
-    one per statement plus the commit. A duplicate key raises DuplicateKeyError; `check` may raise to abort after seeing the
-    counts; transient conflicts are retried."""
+    one per statement plus the commit. Given as a function of the session, they are built at each
+    attempt and may read first. A duplicate key raises DuplicateKeyError; `check` may raise to
+    abort after seeing the counts; transient conflicts are retried."""
 
     def work(session: ClientSession) -> ClientBulkWriteResult:
         try:
-            result = db.client.bulk_write(operations, ordered=True, session=session)
+            result = db.client.bulk_write(operations(session) if callable(operations) else operations,
+                                          ordered=True, session=session)
         except ClientBulkWriteException as exc:
             duplicate = next((e for e in exc.write_errors or [] if e.get("code") == 11000), None)
             if duplicate is not None:

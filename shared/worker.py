@@ -26,6 +26,7 @@ from pymongo.database import Database
 from shared.broker_reset import BrokerProbe
 from shared.bus import ConsumerRunner, Handler, Publisher
 from shared.config import Settings
+from shared.inbox import IdempotentHandler
 from shared.mongo import until_reachable
 from shared.outbox import ERASURE_EVENTS, Outbox, OutboxRelay
 
@@ -35,8 +36,9 @@ EXIT_BROKER_RESET = 75
 
 
 class _Erasing:
-    """An erasure event's handler, then the person erased from the service's retained outbox log
-    (after the handler's own transaction; idempotent, so a redelivery does it again harmlessly)."""
+    """An erasure event's handler that is not an IdempotentHandler, then the person erased from the
+    service's retained outbox log (after the handler's own transaction; idempotent, so a
+    redelivery does it again harmlessly)."""
 
     def __init__(self, handler: Handler, outbox: Outbox):
         self.handler = handler
@@ -47,15 +49,13 @@ class _Erasing:
         self.outbox.forget(envelope["subject"])
 
 
-class _ErasingBatch(_Erasing):
-    def apply_batch(self, envelopes: list[dict]) -> int:
-        applied = self.handler.apply_batch(envelopes)
-        self.outbox.forget(*{envelope["subject"] for envelope in envelopes})  # one transaction a batch
-        return applied
-
-
 def erasing(handler: Handler, outbox: Outbox) -> Handler:
-    return (_ErasingBatch if hasattr(handler, "apply_batch") else _Erasing)(handler, outbox)
+    """The handler of an erasure event, erasing the people from the retained log too: in the
+    transaction that applies the events when it is an IdempotentHandler."""
+    if isinstance(handler, IdempotentHandler):
+        return handler.also_writing(lambda session, envelopes: outbox.forget_operations(
+            session, {envelope["subject"] for envelope in envelopes})[0])
+    return _Erasing(handler, outbox)
 
 
 @dataclass

@@ -12,12 +12,15 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from pymongo import InsertOne
 
 from letsconnect.servers import free_port, tansu_command, wait_for_port
 from shared.bus import Publisher, ensure_topics, read_topic
+from shared.events import make_event
+from shared.inbox import IdempotentHandler, Inbox, apply_together
 from shared.mongo import database, in_transaction
 from shared.outbox import Outbox, OutboxRelay
-from shared.worker import EXIT_BROKER_RESET, Worker
+from shared.worker import EXIT_BROKER_RESET, Worker, erasing
 from tests.integration.test_bus_guarantees import Applier, participant
 from tests.support import eventually, namespaced_settings, running
 
@@ -107,6 +110,37 @@ def test_a_consumer_erases_the_person_from_its_own_log_even_what_was_pending(set
     relay.run_once()
     publisher.close()
     assert logged_subjects(own) == [("participant-updated", other)]
+
+
+def test_a_batch_consumer_erases_in_the_withdrawals_own_transaction_and_again_on_redelivery(settings):
+    """A consumer made of writes (IdempotentHandler) erases the people of a poll's withdrawals from
+    its retained log in the transaction that applies them; a withdrawal applied before (without
+    the erasure, as a process that stopped in between once left it) erases them when redelivered."""
+    consumer_db = database(settings, "matcher")
+    own = Outbox(consumer_db, "matcher")
+    first, second, other = (uuid.uuid4().hex for _ in range(3))
+    for pid in (first, second, other):
+        stage(own, ("participant-updated", participant(pid)))
+    publisher = Publisher(settings, "matcher-relay")
+    OutboxRelay(own, publisher).run_once()
+    publisher.close()
+
+    def effect(envelope):
+        return [InsertOne({"participant": envelope["subject"], "event": envelope["id"]},
+                          namespace=consumer_db.effects.full_name)]
+
+    inbox = Inbox(consumer_db, "matcher")
+    plain = IdempotentHandler(inbox, writes=effect)
+    erasing_handler = erasing(plain, own)
+    events = {pid: make_event("participant-withdrawn", pid, withdrawn(pid), "registry") for pid in (first, second)}
+    apply_together([(plain, [events[second]])])  # applied once without erasing
+    assert ("participant-updated", second) in logged_subjects(own)
+
+    assert apply_together([(erasing_handler, [events[first]])]) == 1  # new: inbox row, effect, erasure at once
+    assert ("participant-updated", first) not in logged_subjects(own)
+    assert apply_together([(erasing_handler, [events[second]])]) == 0  # redelivered: only the erasure
+    assert logged_subjects(own) == [("participant-updated", other)]
+    assert consumer_db.effects.count_documents({"participant": {"$in": [first, second]}}) == 2  # each once
 
 
 def test_rows_older_than_the_retention_are_pruned(settings):
