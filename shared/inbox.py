@@ -1,6 +1,7 @@
 """Idempotent consumers: the applied event id is recorded in the same transaction as the effect."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -142,8 +143,9 @@ class IdempotentHandler:
         """This handler, making `also`'s writes in each of its transactions (erasing a withdrawn
         person from the service's retained log in the transaction that applies the withdrawal:
         one commit, and no moment when one is done and not the other)."""
-        return IdempotentHandler(self.inbox, self.effect, writes=self.writes, batch=self.batch, begin=self.begin,
-                                 committed=self.committed, follow_up=self.follow_up, also=also)
+        made = copy.copy(self)
+        made.also = also
+        return made
 
     def _write(self, session: ClientSession, operations: WriteOps) -> None:
         if operations:
