@@ -125,6 +125,18 @@ class _CountRebalances(ConsumerRebalanceListener):
         log.info("%s: consumer group rebalanced; this copy now owns %d partitions", self.service, len(assigned))
 
 
+def in_handler_order(batches: dict, topic_to_type: dict[str, str], handlers: dict) -> dict[str, list]:
+    """A poll's records by event type, the types in the order the service lists its handlers
+    rather than the order their partitions came in: a service lists first the events others refer
+    to (a registration before the match that names the person), so a poll holding both applies
+    them in that order and nothing waits for what came in the same poll."""
+    by_type: dict[str, list] = {event_type: [] for event_type in handlers}
+    for records in batches.values():
+        for record in records:
+            by_type[topic_to_type[record.topic]].append(record)
+    return {event_type: records for event_type, records in by_type.items() if records}
+
+
 class ConsumerRunner:
     """Consumes `handlers`' topics in the service's consumer group and applies each event."""
 
@@ -171,11 +183,7 @@ class ConsumerRunner:
                 self._report_lag()
                 if not batches:
                     continue
-                by_type: dict[str, list] = {}
-                for records in batches.values():
-                    for record in records:
-                        by_type.setdefault(self.topic_to_type[record.topic], []).append(record)
-                self._apply_poll(by_type)
+                self._apply_poll(in_handler_order(batches, self.topic_to_type, self.handlers))
                 consumed = {partition: records[-1].offset + 1 for partition, records in batches.items()}
                 self.consumer.commit({partition: OffsetAndMetadata(offset, None, -1)
                                       for partition, offset in consumed.items()})

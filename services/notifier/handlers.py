@@ -24,6 +24,8 @@ def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHand
         return IdempotentHandler(inbox, batch=batch, begin=service.handoff.begin, committed=service.handoff.committed)
 
     contacts, messages = service.contacts, service.messages
+    # the contacts first: a poll's events are applied in this order (shared.bus.in_handler_order),
+    # so a message and the registration of someone it names, polled together, are never parked
     wired = {
         "participant-registered": handler(contacts.on_participants),
         "participant-updated": handler(contacts.on_participants),

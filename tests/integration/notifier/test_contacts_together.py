@@ -69,3 +69,34 @@ def test_a_message_released_by_one_arrival_waits_on_for_the_other_then_goes_out(
     intros = list(service.store.deliveries.find({"event_id": confirmed["id"]}))
     assert {d["status"] for d in intros} == {"queued"} and not any("awaiting" in d for d in intros)
     assert all(d["message"] and d["claim"] for d in intros)
+
+
+def test_a_poll_whose_match_came_before_the_registrations_it_names_sends_without_parking(settings):
+    """The partitions of one poll come in any order; the notifier lists the contact events first,
+    so a match and the registrations it names in the same poll are written at once, never parked."""
+    from collections import namedtuple
+
+    from shared.bus import in_handler_order
+
+    db = database(settings, "notifier")
+    service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
+    service.ensure_indexes()
+    wired = handlers(service, Inbox(db, "notifier"))
+    learner, sharer = new_id(), new_id()
+    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
+    registered = [envelope("participant-registered", participant(pid, name=name), pid)
+                  for pid, name in ((learner, "Layla"), (sharer, "Sami"))]
+    Record = namedtuple("Record", "topic envelope")
+    batches = {"match partition": [Record("match", confirmed)], "registry partition": [Record("registry", e)
+                                                                                       for e in registered]}
+    written = []  # the status each delivery was first stored with
+    insert = service.store.insert_deliveries
+    service.store.insert_deliveries = lambda docs, session=None: (
+        written.extend((d["template"], d["status"]) for d in docs), insert(docs, session=session))
+
+    ordered = in_handler_order(batches, {"match": "match-confirmed", "registry": "participant-registered"}, wired)
+    assert apply_together([(wired[t], [r.envelope for r in records]) for t, records in ordered.items()]) == 3
+
+    intros = list(service.store.deliveries.find({"event_id": confirmed["id"]}))
+    assert len(intros) == 2 and {d["status"] for d in intros} == {"queued"}
+    assert sorted(written) == [("match_introduction", "queued")] * 2 + [("welcome", "queued")] * 2
