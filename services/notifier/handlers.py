@@ -11,6 +11,8 @@ from shared.inbox import IdempotentHandler, Inbox
 
 from services.notifier.service import MESSAGE_EVENTS, NotifierService
 
+ARRIVALS = ("participant-registered", "participant-updated")
+
 
 def _each(effect: Callable[[ClientSession, dict], None]) -> Callable[[ClientSession, list[dict]], None]:
     def run(session: ClientSession, envelopes: list[dict]) -> None:
@@ -24,16 +26,24 @@ def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHand
         return IdempotentHandler(inbox, batch=batch, begin=service.handoff.begin, committed=service.handoff.committed)
 
     contacts, messages = service.contacts, service.messages
-    # the contacts first: a poll's events are applied in this order (shared.bus.in_handler_order),
-    # so a message and the registration of someone it names, polled together, are never parked
+
+    def arrivals_and_messages(session: ClientSession, envelopes: list[dict]) -> None:
+        contacts.on_poll(session, [e for e in envelopes if e["type"] in ARRIVALS],
+                         messages.planned([e for e in envelopes if e["type"] not in ARRIVALS]))
+
+    # one handler for registrations and message events: a poll's contacts and preferences are read
+    # once for all of them. The contacts first: a poll's events are applied in this order
+    # (shared.bus.in_handler_order), so a message naming someone who registers in the same poll
+    # is written at once, never parked.
+    poll = handler(arrivals_and_messages)
     wired = {
-        "participant-registered": handler(contacts.on_participants),
-        "participant-updated": handler(contacts.on_participants),
+        "participant-registered": poll,
+        "participant-updated": poll,
         "participant-withdrawn": handler(_each(contacts.on_withdrawn)),
         "staff-account-changed": handler(_each(contacts.on_staff_account)),
         "resource-published": handler(_each(messages.on_resource_published)),
         "translation-requested": handler(messages.on_translation_requested),
     }
     for event_type in MESSAGE_EVENTS:
-        wired[event_type] = handler(messages.on_message_events)
+        wired[event_type] = poll
     return wired

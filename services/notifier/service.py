@@ -97,18 +97,28 @@ class Composer:
         self.catalogue = catalogue
         self.handoff = handoff
 
-    def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]],
-                known: dict[str, dict] | None = None) -> dict:
-        """Everything the messages of these events need, in one query per collection; `known`:
-        contacts this transaction read already (by participant id), not read again."""
+    @staticmethod
+    def people_named(work: Iterable[tuple[dict, list[Planned]]]) -> set[str]:
+        """The participants whose contacts these messages need (their recipients, the people they name)."""
         people: set[str] = set()
-        staff: set[str] = set()
-        clinics: set[str] = set()
         for envelope, planned_list in work:
             for planned in planned_list:
                 people.update(named_people(envelope, planned))
                 if planned.staff_id:
                     people.discard(staff_key(planned.staff_id))
+        return people
+
+    def lookups(self, session: ClientSession, work: Iterable[tuple[dict, list[Planned]]],
+                known: dict[str, dict] | None = None) -> dict:
+        """Everything the messages of these events need, in one query per collection; `known`:
+        contacts this transaction read already (by participant id), not read again."""
+        work = list(work)
+        people = self.people_named(work)
+        staff: set[str] = set()
+        clinics: set[str] = set()
+        for envelope, planned_list in work:
+            for planned in planned_list:
+                if planned.staff_id:
                     staff.add(planned.staff_id)
                 if planned.template == "feedback_request":
                     clinics.add(envelope["data"]["clinic_id"])
@@ -184,15 +194,19 @@ class ContactUseCases:
         self.subjects = subjects
         self.composer = composer
 
-    def on_participants(self, session: ClientSession, envelopes: list[dict]) -> None:
-        """A poll's participant-registered / -updated events together, in order: the newer copies
-        become the contacts, each registration gets its welcome, then the messages that waited
-        for one of these contacts go out (a few statements whatever the number of events)."""
-        self.subjects.apply_all(session, envelopes)
-        held = self.store.contacts_of({envelope["data"]["participant_id"] for envelope in envelopes}, session)
+    def on_poll(self, session: ClientSession, arrivals: list[dict],
+                messages: list[tuple[dict, list[Planned]]] = ()) -> None:
+        """A poll's participant-registered / -updated events and the planned messages of its
+        other events, together: the newer copies become the contacts, each registration gets its
+        welcome, the messages are written knowing this poll's contacts (one read of the contacts
+        and one of the preferences for all of them, one write of the deliveries), then the messages
+        that waited for one of these contacts go out."""
+        self.subjects.apply_all(session, arrivals)
+        arriving = list(dict.fromkeys(envelope["data"]["participant_id"] for envelope in arrivals))
+        held = self.store.contacts_of({*arriving, *self.composer.people_named(messages)}, session)
         replaced: dict[str, dict] = {}
         welcomes: list[tuple[dict, list[Planned]]] = []
-        for envelope in envelopes:
+        for envelope in arrivals:
             data = envelope["data"]
             pid = data["participant_id"]
             if contact_rules.is_gone(held.get(pid)):
@@ -202,13 +216,13 @@ class ContactUseCases:
             if envelope["type"] == "participant-registered":
                 welcomes.append((envelope, [Planned("welcome", pid)]))
         self.store.replace_contacts(list(replaced.values()), session)
-        if welcomes:
-            lookups = self.composer.lookups(session, welcomes, known=held)
-            self.composer.insert(session, [self.composer.delivery(session, envelope, welcome, lookups)
-                                           for envelope, [welcome] in welcomes])
-        self.release_parked(session, [held[pid]["_id"] for pid in dict.fromkeys(
-            envelope["data"]["participant_id"] for envelope in envelopes) if not contact_rules.is_gone(held.get(pid))],
-            known=held)
+        work = [*welcomes, *messages]
+        if work:
+            lookups = self.composer.lookups(session, work, known=held)
+            self.composer.insert(session, [self.composer.delivery(session, envelope, planned, lookups)
+                                           for envelope, planned_list in work for planned in planned_list])
+        self.release_parked(session, [held[pid]["_id"] for pid in arriving if not contact_rules.is_gone(held.get(pid))],
+                            known=held)
 
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
@@ -270,8 +284,12 @@ class MessageUseCases:
                     interpreter_address=lambda language, who: translator_for(self.settings, language, who),
                     program_team=self.composer.config.program_team)
 
+    def planned(self, envelopes: list[dict]) -> list[tuple[dict, list[Planned]]]:
+        """Each event with the messages it asks for."""
+        return [(envelope, self._plan(envelope)) for envelope in envelopes]
+
     def on_message_events(self, session: ClientSession, envelopes: list[dict]) -> None:
-        work = [(envelope, self._plan(envelope)) for envelope in envelopes]
+        work = self.planned(envelopes)
         lookups = self.composer.lookups(session, work)
         self.composer.insert(session, [self.composer.delivery(session, envelope, planned, lookups)
                                        for envelope, planned_list in work for planned in planned_list])
