@@ -252,6 +252,8 @@ class ReadModelStore:
     def waiting_learners(self, interests: list[str]) -> list[dict]:
         """The active learn interests among `interests` with no open proposal or connection (no
         claim), in the order given."""
+        if not interests:
+            return []  # a poll of participant events only: nothing to ask the database
         found = {doc["_id"]: doc for doc in self.candidates.find(
             {"_id": {"$in": sorted(set(interests))}, "direction": "learn", "active": True})}
         if not found:
