@@ -168,10 +168,14 @@ class Composer:
             message_id=message["Message-ID"], subject=single_line(rendered.subject), message=wire_bytes(message))
 
     def insert(self, session: ClientSession, docs: list[dict | None]) -> None:
+        self.store.write(self.insert_writes(docs), session)
+
+    def insert_writes(self, docs: list[dict | None]) -> list:
+        """The deliveries' inserts (as Store.write operations); the queued ones go to this process's
+        sender once the transaction commits."""
         docs = [doc for doc in docs if doc is not None]
-        if docs:
-            self.store.insert_deliveries(docs, session)
-            self.handoff.stage(doc for doc in docs if doc["status"] == "queued")
+        self.handoff.stage(doc for doc in docs if doc["status"] == "queued")
+        return self.store.delivery_writes(docs)
 
     def fail(self, session: ClientSession, doc: dict, error: str, permanent: bool, status: str = "failed") -> None:
         """A delivery that will never be sent, and the notification-failed event that says so."""
@@ -201,7 +205,6 @@ class ContactUseCases:
         welcome, the messages are written knowing this poll's contacts (one read of the contacts
         and one of the preferences for all of them, one write of the deliveries), then the messages
         that waited for one of these contacts go out."""
-        self.subjects.apply_all(session, arrivals)
         arriving = list(dict.fromkeys(envelope["data"]["participant_id"] for envelope in arrivals))
         held = self.store.contacts_of({*arriving, *self.composer.people_named(messages)}, session)
         replaced: dict[str, dict] = {}
@@ -215,14 +218,16 @@ class ContactUseCases:
                 held[pid] = replaced[pid] = contact_rules.contact_from_event(data, utcnow())
             if envelope["type"] == "participant-registered":
                 welcomes.append((envelope, [Planned("welcome", pid)]))
-        self.store.replace_contacts(list(replaced.values()), session)
+        writes = [write for envelope in arrivals for write in self.subjects.writes(envelope)]
+        writes += self.store.contact_writes(list(replaced.values()))
         work = [*welcomes, *messages]
         if work:
             lookups = self.composer.lookups(session, work, known=held)
-            self.composer.insert(session, [self.composer.delivery(session, envelope, planned, lookups)
-                                           for envelope, planned_list in work for planned in planned_list])
-        self.release_parked(session, [held[pid]["_id"] for pid in arriving if not contact_rules.is_gone(held.get(pid))],
-                            known=held)
+            writes += self.composer.insert_writes([self.composer.delivery(session, envelope, planned, lookups)
+                                                   for envelope, planned_list in work for planned in planned_list])
+        writes += self.released_writes(
+            session, [held[pid]["_id"] for pid in arriving if not contact_rules.is_gone(held.get(pid))], known=held)
+        self.store.write(writes, session)  # one request for all of it
 
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
@@ -242,11 +247,15 @@ class ContactUseCases:
     def release_parked(self, session: ClientSession, keys: list[str], known: dict[str, dict] | None = None) -> None:
         """Messages that waited for one of these contacts (as recipient, or as someone named in them);
         `known`: contacts already read (Composer.lookups)."""
+        self.store.write(self.released_writes(session, keys, known), session)
+
+    def released_writes(self, session: ClientSession, keys: list[str], known: dict[str, dict] | None = None) -> list:
+        """release_parked's writes (one operation per message that waited), for Store.write."""
         if not keys:
-            return
+            return []
         parked = self.store.parked_awaiting(keys, session)
         if not parked:
-            return
+            return []
         work = [(doc["envelope"], [delivery_rules.planned_of(doc)]) for doc in parked]
         lookups = self.composer.lookups(session, work, known=known)
         released: dict[str, dict] = {}
@@ -267,8 +276,8 @@ class ContactUseCases:
             released[doc["_id"]] = delivery_rules.released(ready)
             if ready["status"] == "queued":
                 queued.append({**ready, "_id": doc["_id"], "attempts": doc.get("attempts", 0)})
-        self.store.update_parked(released, waiting, session)  # one request, however many waited
         self.composer.handoff.stage(queued)
+        return self.store.parked_writes(released, waiting)
 
 
 class MessageUseCases:

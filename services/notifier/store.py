@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING, DESCENDING, ReplaceOne, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -21,6 +21,12 @@ Session = ClientSession | None
 WITHDRAWN = "withdrawn participant"  # who asked for a translation, once they are gone
 
 
+def _sequenced(docs: list[dict]) -> list[dict]:
+    for doc in docs:
+        doc.setdefault("seq", ObjectId())
+    return docs
+
+
 class DeliveryRecords:
     """The part of Store over `deliveries`: the log, parked messages, the sender's claims and the
     outcomes of its attempts."""
@@ -31,25 +37,29 @@ class DeliveryRecords:
 
     def insert_deliveries(self, docs: list[dict], session: Session = None) -> None:
         """New deliveries, each with a `seq` (the delivery log's order, newest last)."""
-        for doc in docs:
-            doc.setdefault("seq", ObjectId())
-        self.deliveries.insert_many(docs, ordered=True, session=session)
+        self.deliveries.insert_many(_sequenced(docs), ordered=True, session=session)
+
+    def delivery_writes(self, docs: list[dict]) -> list[InsertOne]:
+        """insert_deliveries as operations of a client-level bulk write."""
+        return [InsertOne(doc, namespace=self.deliveries.full_name) for doc in _sequenced(docs)]
 
     def parked_awaiting(self, keys: list[str], session: Session = None) -> list[dict]:
         """The parked messages waiting for one of these contacts, each once."""
         return list(self.deliveries.find({"awaiting": {"$in": sorted(set(keys))}, "status": "parked"},
                                          session=session))
 
-    def update_parked(self, released: dict[str, dict], waiting: dict[str, list[str]], session: Session = None) -> None:
-        """Parked messages in one request: `released` (id -> its fields once queued or skipped) leave
-        the parking, `waiting` (id -> the contacts still missing) wait on."""
+    def parked_writes(self, released: dict[str, dict], waiting: dict[str, list[str]]) -> list[UpdateOne]:
+        """Parked messages, as operations of a client-level bulk write: `released` (id -> its fields
+        once queued or skipped) leave the parking, `waiting` (id -> the contacts still missing) wait on."""
         unpark = {"envelope": "", "parked_until": "", "awaiting": ""}
-        operations = [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": ready, "$unset": unpark})
+        namespace = self.deliveries.full_name
+        operations = [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": ready, "$unset": unpark},
+                                namespace=namespace)
                       for notification_id, ready in released.items()]
-        operations += [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": {"awaiting": awaiting}})
+        operations += [UpdateOne({"_id": notification_id, "status": "parked"}, {"$set": {"awaiting": awaiting}},
+                                 namespace=namespace)
                        for notification_id, awaiting in waiting.items()]
-        if operations:
-            self.deliveries.bulk_write(operations, ordered=False, session=session)
+        return operations
 
     def due_parked(self, now: datetime, limit: int) -> list[dict]:
         return list(self.deliveries.find({"status": "parked", "parked_until": {"$lt": now}},
@@ -158,6 +168,11 @@ class Store(DeliveryRecords):
         self.audit = AuditLog(db)  # staff actions: closing and taking translation requests
         self.template_requests = db["template_requests"]  # one per (template, language), ever
 
+    def write(self, operations: list, session: Session = None) -> None:
+        """Operations on several collections (the *_writes methods) in one request."""
+        if operations:
+            self.db.client.bulk_write(operations, ordered=True, session=session)
+
     def ensure_indexes(self) -> None:
         self.audit.ensure_indexes()  # staff actions taken here (shared.audit)
         self.deliveries.create_index([("key", ASCENDING)], unique=True)
@@ -210,10 +225,10 @@ class Store(DeliveryRecords):
     def replace_staff_contact(self, contact: dict, session: Session = None) -> None:
         self.staff_contacts.replace_one({"_id": contact["_id"]}, contact, upsert=True, session=session)
 
-    def replace_contacts(self, contacts: list[dict], session: Session = None) -> None:
-        if contacts:
-            self.contacts.bulk_write([ReplaceOne({"_id": contact["_id"]}, contact, upsert=True) for contact in contacts],
-                                     ordered=True, session=session)
+    def contact_writes(self, contacts: list[dict]) -> list[ReplaceOne]:
+        """Each contact replaced (or added), as operations of a client-level bulk write."""
+        return [ReplaceOne({"_id": contact["_id"]}, contact, upsert=True, namespace=self.contacts.full_name)
+                for contact in contacts]
 
     def readers_of(self, topics, session: Session = None) -> list[dict]:
         """Everyone (not withdrawn) interested in one of `topics`."""

@@ -90,9 +90,9 @@ def test_a_poll_whose_match_came_before_the_registrations_it_names_sends_without
     batches = {"match partition": [Record("match", confirmed)], "registry partition": [Record("registry", e)
                                                                                        for e in registered]}
     written = []  # the status each delivery was first stored with
-    insert = service.store.insert_deliveries
-    service.store.insert_deliveries = lambda docs, session=None: (
-        written.extend((d["template"], d["status"]) for d in docs), insert(docs, session=session))
+    inserts = service.store.delivery_writes
+    service.store.delivery_writes = lambda docs: (written.extend((d["template"], d["status"]) for d in docs),
+                                                  inserts(docs))[1]
 
     ordered = in_handler_order(batches, {"match": "match-confirmed", "registry": "participant-registered"}, wired)
     assert apply_together([(wired[t], [r.envelope for r in records]) for t, records in ordered.items()]) == 3
