@@ -111,7 +111,10 @@ class IdempotentHandler:
     - `writes(envelope) -> [UpdateOne/InsertOne/DeleteOne ... with namespace=collection.full_name]`:
       a poll of such handlers is first tried as one bulk write of its inbox rows and writes, and
       the commit (two round trips); if any of its events was applied before, as below;
-    - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups).
+    - `batch(session, envelopes)`: the fresh events of a poll at once (to share lookups);
+    - `batch_writes(session, envelopes) -> write models`: the same, its reads made with the session
+      and its writes returned: like `writes`, a poll of such handlers is first tried as one bulk
+      write with its inbox rows, and the commit.
     Hooks: `begin()` at the start of every transaction attempt (a retried transaction starts
     afresh; for write-only handlers, once before their writes are built), `committed()` once the transaction committed with fresh events (handlers applied
     together that share a hook have it called once, before and after all of them), and
@@ -125,15 +128,17 @@ class IdempotentHandler:
     def __init__(self, inbox: Inbox, effect: Callable[[ClientSession, dict], None] | None = None, *,
                  writes: Callable[[dict], WriteOps] | None = None,
                  batch: Callable[[ClientSession, list[dict]], None] | None = None,
+                 batch_writes: Callable[[ClientSession, list[dict]], WriteOps] | None = None,
                  begin: Callable[[], None] | None = None, committed: Callable[[], None] | None = None,
                  follow_up: Callable[[list[dict]], None] | None = None,
                  also: Callable[[ClientSession, list[dict]], WriteOps] | None = None):
-        if sum(given is not None for given in (effect, writes, batch)) != 1:
-            raise ValueError("give exactly one of effect, writes or batch")
+        if sum(given is not None for given in (effect, writes, batch, batch_writes)) != 1:
+            raise ValueError("give exactly one of effect, writes, batch or batch_writes")
         self.inbox = inbox
         self.effect = effect
         self.writes = writes
         self.batch = batch
+        self.batch_writes = batch_writes
         self.begin = begin or (lambda: None)
         self.committed = committed or (lambda: None)
         self.follow_up = follow_up
@@ -157,6 +162,9 @@ class IdempotentHandler:
                 self.batch(session, fresh)
         elif self.writes is not None:
             self._write(session, [op for envelope in fresh for op in self.writes(envelope)])
+        elif self.batch_writes is not None:
+            if fresh:
+                self._write(session, self.batch_writes(session, fresh))
         else:
             for envelope in fresh:
                 self.effect(session, envelope)
@@ -199,7 +207,7 @@ def apply_together(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
     applied any, and its follow-up with all of its events, redelivered ones too."""
     inbox = batches[0][0].inbox
     batches = _by_handler(batches)
-    if all(handler.writes is not None for handler, _ in batches):
+    if all(handler.writes is not None or handler.batch_writes is not None for handler, _ in batches):
         try:
             return _apply_new_writes(batches)
         except DuplicateKeyError:
@@ -244,20 +252,28 @@ def _by_handler(batches: list[tuple[IdempotentHandler, list[dict]]]) -> list[tup
 
 
 def _apply_new_writes(batches: list[tuple[IdempotentHandler, list[dict]]]) -> int:
-    """apply_together for handlers made of writes, betting that every event is new: their inbox
-    rows and writes in one bulk write and the commit. An event applied before fails the bet with
-    a duplicate key, and nothing of it is written."""
+    """apply_together for handlers that give their writes (`writes`, `batch_writes`), betting that
+    every event is new: their reads, then their inbox rows and writes in one bulk write, and the
+    commit. An event applied before fails the bet with a duplicate key, and nothing of it is
+    written."""
     inbox = batches[0][0].inbox
     unique: dict[str, tuple[IdempotentHandler, dict]] = {}
     for handler, envelopes in batches:
         for envelope in envelopes:
             unique.setdefault(envelope["id"], (handler, envelope))
+    fresh_of = {id(handler): [envelope for owner, envelope in unique.values() if owner is handler]
+                for handler, _ in batches}
+
+    def writes_of(session: ClientSession, handler: IdempotentHandler) -> list:
+        if handler.writes is not None:
+            return [op for envelope in fresh_of[id(handler)] for op in handler.writes(envelope)]
+        return handler.batch_writes(session, fresh_of[id(handler)]) if fresh_of[id(handler)] else []
 
     def operations(session: ClientSession) -> list:
         for begin in dict.fromkeys(handler.begin for handler, _ in batches):
             begin()
         return [*inbox.record_operations([envelope for _, envelope in unique.values()]),
-                *(op for handler, envelope in unique.values() for op in handler.writes(envelope)),
+                *(op for handler, _ in batches for op in writes_of(session, handler)),
                 *(op for handler, envelopes in batches if handler.also is not None and envelopes
                   for op in handler.also(session, envelopes))]
 

@@ -19,12 +19,12 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
         for sharer in dict.fromkeys(interest_id(d) for d in data if d["direction"] == "share"):
             service.propose_for_sharer(sharer)
 
-    def arrivals(session, envelopes: list[dict]) -> None:
+    def arrivals(session, envelopes: list[dict]) -> list:
         # one handler for the three types, so a poll's registration (participant- and
-        # skill-registered) costs one read of the people and one write for everything
-        service.apply_arrivals(session, [e["data"] for e in envelopes if e["type"] != "skill-registered"],
-                               [e["data"] for e in envelopes if e["type"] == "skill-registered"],
-                               [write for envelope in envelopes for write in subjects.writes(envelope)])
+        # skill-registered) costs one read of the people and one write for everything, inbox rows included
+        return [*service.arrival_writes(session, [e["data"] for e in envelopes if e["type"] != "skill-registered"],
+                                        [e["data"] for e in envelopes if e["type"] == "skill-registered"]),
+                *(write for envelope in envelopes for write in subjects.writes(envelope))]
 
     def participant_withdrawn(session, envelope: dict) -> None:
         service.apply_participant_withdrawn(session, envelope["data"])
@@ -39,7 +39,7 @@ def handlers(service: MatcherService, inbox: Inbox) -> dict[str, IdempotentHandl
         for envelope in envelopes:
             service.repropose(envelope["data"])
 
-    arriving = IdempotentHandler(inbox, batch=arrivals, follow_up=propose)
+    arriving = IdempotentHandler(inbox, batch_writes=arrivals, follow_up=propose)
     return {
         "skill-registered": arriving,
         "skill-withdrawn": IdempotentHandler(inbox, lambda s, e: service.apply_skill_withdrawn(s, e["data"])),

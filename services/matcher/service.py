@@ -92,12 +92,15 @@ class ReadModel(_Part):
                                                read_model.role_of(data["direction"]), session=session):
             self.closing.close(session, match, "withdrawn", data["participant_id"], "the interest was withdrawn")
 
-    def apply_arrivals(self, session, states: list[dict], skills: list[dict], more: list = ()) -> None:
+    def apply_arrivals(self, session, states: list[dict], skills: list[dict]) -> None:
+        self.store.write(self.arrival_writes(session, states, skills), session=session)
+
+    def arrival_writes(self, session, states: list[dict], skills: list[dict]) -> list:
         """A poll's participant-registered / -updated (`states`) and skill-registered (`skills`)
-        events, each kind in order, as if applied one at a time, in three statements: one read of
-        the people, one of the interests, one bulk write (with `more`, other writes of the poll).
-        Nothing of an erased person; each person's newest state revision kept (tokens are the
-        TokenSubjects') and revision raised by their skills; an interest's newer copy kept."""
+        events, each kind in order, as if applied one at a time: one read of the people, one of
+        the interests, and the writes returned (for one bulk write). Nothing of an erased person;
+        each person's newest state revision kept (tokens are the TokenSubjects') and revision
+        raised by their skills; an interest's newer copy kept."""
         docs, erased = self.store.people_and_erased(
             list(dict.fromkeys(data["participant_id"] for data in [*states, *skills])), session)
         seen = {pid: doc.get("state_revision", 0) for pid, doc in docs.items()}
@@ -115,7 +118,7 @@ class ReadModel(_Part):
             revisions[data["participant_id"]] = max(revisions.get(data["participant_id"], 0), data["revision"])
             if not read_model.is_older(held.get(interest_id(data)), data["revision"]):
                 held[interest_id(data)] = newer[interest_id(data)] = read_model.candidate(data)
-        self.store.write_arrivals(state_revisions, revisions, list(newer.values()), list(more), session=session)
+        return self.store.arrival_operations(state_revisions, revisions, list(newer.values()))
 
     def apply_participant_withdrawn(self, session, data: dict) -> None:
         """Their open proposals and connections close (the others are told and look again), then
@@ -789,6 +792,7 @@ class MatcherService:
         self.apply_skill = self.read_model.apply_skill
         self.apply_skill_withdrawn = self.read_model.apply_skill_withdrawn
         self.apply_arrivals = self.read_model.apply_arrivals
+        self.arrival_writes = self.read_model.arrival_writes
         self.apply_participant_withdrawn = self.read_model.apply_participant_withdrawn
         self.propose_for_learner = self.incremental.propose_for_learner
         self.propose_for_learners = self.incremental.propose_for_learners

@@ -191,11 +191,15 @@ class ReadModelStore:
                                                             session=session)}
         return ({pid: docs[pid] for pid in people if pid in docs}, {pid for key, pid in keys.items() if key in docs})
 
-    def write_arrivals(self, state_revisions: dict[str, int], revisions: dict[str, int], candidates: list[dict],
-                       more: list, session=None) -> None:
-        """A poll's read-model writes in one request (a client-level bulk write): each person's
-        newest participant-state revision set and skill revision raised, newer interest copies
-        replaced, and `more` (other write models with their namespace, such as token subjects)."""
+    def write(self, operations: list, session=None) -> None:
+        """Operations on several collections (with their namespaces) in one request."""
+        if operations:
+            self.db.client.bulk_write(operations, ordered=True, session=session)
+
+    def arrival_operations(self, state_revisions: dict[str, int], revisions: dict[str, int],
+                           candidates: list[dict]) -> list:
+        """A poll's read-model writes, for one client-level bulk write: each person's newest
+        participant-state revision set and skill revision raised, newer interest copies replaced."""
         operations = []
         for pid in dict.fromkeys([*state_revisions, *revisions]):
             update: dict = {}
@@ -206,9 +210,7 @@ class ReadModelStore:
             operations.append(UpdateOne({"_id": pid}, update, upsert=True, namespace=self.people.full_name))
         operations += [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True, namespace=self.candidates.full_name)
                        for doc in candidates]
-        operations += more
-        if operations:
-            self.db.client.bulk_write(operations, ordered=True, session=session)
+        return operations
 
     def is_erased(self, participant_id: str, session=None) -> bool:
         return self.people.find_one({"_id": erased_key(participant_id)}, {"_id": 1}, session=session) is not None

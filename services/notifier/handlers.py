@@ -27,15 +27,16 @@ def handlers(service: NotifierService, inbox: Inbox) -> dict[str, IdempotentHand
 
     contacts, messages = service.contacts, service.messages
 
-    def arrivals_and_messages(session: ClientSession, envelopes: list[dict]) -> None:
-        contacts.on_poll(session, [e for e in envelopes if e["type"] in ARRIVALS],
-                         messages.planned([e for e in envelopes if e["type"] not in ARRIVALS]))
+    def arrivals_and_messages(session: ClientSession, envelopes: list[dict]) -> list:
+        return contacts.on_poll(session, [e for e in envelopes if e["type"] in ARRIVALS],
+                                messages.planned([e for e in envelopes if e["type"] not in ARRIVALS]))
 
     # one handler for registrations and message events: a poll's contacts and preferences are read
-    # once for all of them. The contacts first: a poll's events are applied in this order
-    # (shared.bus.in_handler_order), so a message naming someone who registers in the same poll
-    # is written at once, never parked.
-    poll = handler(arrivals_and_messages)
+    # once for all of them, and all it writes goes with its inbox rows in one request. The contacts
+    # first: a poll's events are applied in this order (shared.bus.in_handler_order), so a message
+    # naming someone who registers in the same poll is written at once, never parked.
+    poll = IdempotentHandler(inbox, batch_writes=arrivals_and_messages, begin=service.handoff.begin,
+                             committed=service.handoff.committed)
     wired = {
         "participant-registered": poll,
         "participant-updated": poll,

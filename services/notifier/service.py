@@ -199,12 +199,12 @@ class ContactUseCases:
         self.composer = composer
 
     def on_poll(self, session: ClientSession, arrivals: list[dict],
-                messages: list[tuple[dict, list[Planned]]] = ()) -> None:
+                messages: list[tuple[dict, list[Planned]]] = ()) -> list:
         """A poll's participant-registered / -updated events and the planned messages of its
         other events, together: the newer copies become the contacts, each registration gets its
         welcome, the messages are written knowing this poll's contacts (one read of the contacts
-        and one of the preferences for all of them, one write of the deliveries), then the messages
-        that waited for one of these contacts go out."""
+        and one of the preferences for all of them), and the messages that waited for one of
+        these contacts go out. Returns the writes (for Store.write, or the inbox's bulk write)."""
         arriving = list(dict.fromkeys(envelope["data"]["participant_id"] for envelope in arrivals))
         held = self.store.contacts_of({*arriving, *self.composer.people_named(messages)}, session)
         replaced: dict[str, dict] = {}
@@ -227,7 +227,7 @@ class ContactUseCases:
                                                    for envelope, planned_list in work for planned in planned_list])
         writes += self.released_writes(
             session, [held[pid]["_id"] for pid in arriving if not contact_rules.is_gone(held.get(pid))], known=held)
-        self.store.write(writes, session)  # one request for all of it
+        return writes
 
     def on_withdrawn(self, session: ClientSession, envelope: dict) -> None:
         data = envelope["data"]
