@@ -21,12 +21,6 @@ Session = ClientSession | None
 WITHDRAWN = "withdrawn participant"  # who asked for a translation, once they are gone
 
 
-def _sequenced(docs: list[dict]) -> list[dict]:
-    for doc in docs:
-        doc.setdefault("seq", ObjectId())
-    return docs
-
-
 class DeliveryRecords:
     """The part of Store over `deliveries`: the log, parked messages, the sender's claims and the
     outcomes of its attempts."""
@@ -35,13 +29,12 @@ class DeliveryRecords:
 
     # ------------------------------------------------------------------ deliveries
 
-    def insert_deliveries(self, docs: list[dict], session: Session = None) -> None:
-        """New deliveries, each with a `seq` (the delivery log's order, newest last)."""
-        self.deliveries.insert_many(_sequenced(docs), ordered=True, session=session)
-
     def delivery_writes(self, docs: list[dict]) -> list[InsertOne]:
-        """insert_deliveries as operations of a client-level bulk write."""
-        return [InsertOne(doc, namespace=self.deliveries.full_name) for doc in _sequenced(docs)]
+        """New deliveries, each with a `seq` (the delivery log's order, newest last), as operations
+        of a client-level bulk write (Store.write)."""
+        for doc in docs:
+            doc.setdefault("seq", ObjectId())
+        return [InsertOne(doc, namespace=self.deliveries.full_name) for doc in docs]
 
     def parked_awaiting(self, keys: list[str], session: Session = None) -> list[dict]:
         """The parked messages waiting for one of these contacts, each once."""
