@@ -19,15 +19,20 @@ def envelope(event_type: str, data: dict, subject: str) -> dict:
     return make_event(event_type, subject, data, source="tests")
 
 
-def introduction_waiting(settings):
-    """A notifier whose handlers hold a match-confirmed between two people it does not know yet
-    (both introductions parked): the service, its handlers, and (learner, sharer, the event)."""
+def a_match_between_strangers(settings):
+    """A notifier, its handlers, and (learner, sharer, a match-confirmed between them) for two
+    people it does not know yet; nothing applied."""
     db = database(settings, "notifier")
     service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
     service.ensure_indexes()
     wired = handlers(service, Inbox(db, "notifier"))
     learner, sharer = new_id(), new_id()
-    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
+    return service, wired, (learner, sharer, envelope("match-confirmed", match(new_id("m"), learner, sharer), "m"))
+
+
+def introduction_waiting(settings):
+    """As a_match_between_strangers, the match-confirmed applied (both introductions parked)."""
+    service, wired, (learner, sharer, confirmed) = a_match_between_strangers(settings)
     apply_together([(wired["match-confirmed"], [confirmed])])
     return service, wired, (learner, sharer, confirmed)
 
@@ -78,12 +83,7 @@ def test_a_poll_whose_match_came_before_the_registrations_it_names_sends_without
 
     from shared.bus import in_handler_order
 
-    db = database(settings, "notifier")
-    service = NotifierService(settings, NotifierConfig(park_seconds=60), db)
-    service.ensure_indexes()
-    wired = handlers(service, Inbox(db, "notifier"))
-    learner, sharer = new_id(), new_id()
-    confirmed = envelope("match-confirmed", match(new_id("m"), learner, sharer), "m")
+    service, wired, (learner, sharer, confirmed) = a_match_between_strangers(settings)
     registered = [envelope("participant-registered", participant(pid, name=name), pid)
                   for pid, name in ((learner, "Layla"), (sharer, "Sami"))]
     Record = namedtuple("Record", "topic envelope")
