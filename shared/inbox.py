@@ -10,7 +10,7 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.mongo import in_transaction, write_atomically
+from shared.mongo import in_transaction, write_all, write_atomically
 
 COLLECTION = "inbox"
 
@@ -153,8 +153,7 @@ class IdempotentHandler:
         return made
 
     def _write(self, session: ClientSession, operations: WriteOps) -> None:
-        if operations:
-            self.inbox.db.client.bulk_write(operations, ordered=True, session=session)
+        write_all(self.inbox.db, operations, session)
 
     def _apply_fresh(self, session: ClientSession, fresh: list[dict]) -> None:
         if self.batch is not None:

@@ -73,6 +73,13 @@ def in_transaction(db: Database, work: Callable[[ClientSession], T]) -> T:
     return _committing(run)
 
 
+def write_all(db: Database, operations: list, session: ClientSession | None = None) -> None:
+    """Write models on several collections (each with its namespace) in one client-level bulk
+    write, in order; nothing is sent when there are none."""
+    if operations:
+        db.client.bulk_write(operations, ordered=True, session=session)
+
+
 def write_atomically(db: Database, operations: list | Callable[[ClientSession], list],
                      check: Callable[[ClientBulkWriteResult], None] | None = None) -> ClientBulkWriteResult:
     """All `operations` (client-level InsertOne/ReplaceOne/... with namespaces, across collections)

@@ -11,7 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from shared.audit import AuditLog
-from shared.mongo import write_atomically
+from shared.mongo import write_all, write_atomically
 from shared.outbox import Outbox
 
 from services.matcher.domain.matches import OPEN, claim_key
@@ -193,8 +193,7 @@ class ReadModelStore:
 
     def write(self, operations: list, session=None) -> None:
         """Operations on several collections (with their namespaces) in one request."""
-        if operations:
-            self.db.client.bulk_write(operations, ordered=True, session=session)
+        write_all(self.db, operations, session)
 
     def arrival_operations(self, state_revisions: dict[str, int], revisions: dict[str, int],
                            candidates: list[dict]) -> list:

@@ -13,6 +13,7 @@ from pymongo.database import Database
 
 from shared.audit import AuditLog
 from shared.cursors import CursorInvalid
+from shared.mongo import write_all
 from shared.pseudonyms import erased_key
 
 from services.notifier.domain.deliveries import OPEN_STATUSES, SCRUB
@@ -163,8 +164,7 @@ class Store(DeliveryRecords):
 
     def write(self, operations: list, session: Session = None) -> None:
         """Operations on several collections (the *_writes methods) in one request."""
-        if operations:
-            self.db.client.bulk_write(operations, ordered=True, session=session)
+        write_all(self.db, operations, session)
 
     def ensure_indexes(self) -> None:
         self.audit.ensure_indexes()  # staff actions taken here (shared.audit)
