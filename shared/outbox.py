@@ -152,8 +152,11 @@ class Outbox:
         client-level bulk write, whatever the number of people and rows), and how many events they
         remove."""
         now = datetime.now(timezone.utc)
-        operations: list = [UpdateOne({"_id": erased_key(person)}, {"$set": {"at": now}}, upsert=True,
-                                      namespace=self.forgotten.full_name) for person in sorted(people)]
+        # One marker for the people erased together (a relay's batch, a consumer's poll), found by
+        # its multikey index: one document to write, where one per person made erasure the larger
+        # part of a withdrawal's cost on the bus.
+        operations: list = [InsertOne({"_id": ObjectId(), "people": sorted(map(erased_key, people)), "at": now},
+                                      namespace=self.forgotten.full_name)] if people else []
         # The relay's archiving writes this document too: the two transactions conflict instead of
         # each committing on a view without the other (a row entering the log unerased).
         operations.append(UpdateOne({"_id": RELAY_STATE}, {"$inc": {"erasures": 1}}, upsert=True,
@@ -246,6 +249,7 @@ class OutboxRelay:
     def _prepare(self) -> None:
         if not self._indexed:
             self.outbox.log.create_index("mentions")  # erasure finds a person's rows by it
+            self.outbox.forgotten.create_index("people")  # and archiving the markers naming a batch's people
             self._indexed = True
 
     def run_once(self) -> int:
@@ -296,8 +300,8 @@ class OutboxRelay:
 
         def work(session: ClientSession) -> None:
             named = {erased_key(name): name for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
-            forgotten = {named[doc["_id"]] for doc in outbox.forgotten.find({"_id": {"$in": sorted(named)}}, {"_id": 1},
-                                                                             session=session)} | erased_now
+            markers = outbox.forgotten.find({"people": {"$in": sorted(named)}}, {"people": 1}, session=session)
+            forgotten = {named[key] for marker in markers for key in marker["people"] if key in named} | erased_now
             # This batch's own rows leave out the people it erases, and their earlier rows are read
             # before these enter the log: the whole move is one bulk write.
             operations, _ = outbox.forget_operations(session, erased_now) if erased_now else ([], 0)

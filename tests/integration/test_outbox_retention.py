@@ -20,6 +20,7 @@ from shared.events import make_event
 from shared.inbox import IdempotentHandler, Inbox, apply_together
 from shared.mongo import database, in_transaction
 from shared.outbox import Outbox, OutboxRelay
+from shared.pseudonyms import erased_key
 from shared.worker import EXIT_BROKER_RESET, Worker, erasing
 from tests.integration.test_bus_guarantees import Applier, participant
 from tests.support import eventually, namespaced_settings, running
@@ -85,6 +86,8 @@ def test_several_people_erased_in_one_batch_each_leave_the_log_and_stay_forgotte
     publisher.close()
     assert logged_subjects(outbox) == [("participant-registered", staying),
                                        *(("participant-withdrawn", pid) for pid in leaving)]
+    markers = json.dumps(list(outbox.forgotten.find({}, {"at": 0})), default=str)
+    assert all(erased_key(pid) in markers and pid not in markers for pid in leaving)  # digests, never ids
 
 
 def test_a_consumer_erases_the_person_from_its_own_log_even_what_was_pending(settings):
@@ -143,15 +146,17 @@ def test_a_batch_consumer_erases_in_the_withdrawals_own_transaction_and_again_on
     assert consumer_db.effects.count_documents({"participant": {"$in": [first, second]}}) == 2  # each once
 
 
-def test_rows_older_than_the_retention_are_pruned(settings):
+def test_rows_and_erasure_markers_older_than_the_retention_are_pruned(settings):
     outbox = Outbox(database(settings, "registry"), "registry")
     stage(outbox, ("participant-registered", participant(uuid.uuid4().hex)))
+    stage(outbox, ("participant-withdrawn", withdrawn(uuid.uuid4().hex)))
     publisher = Publisher(settings, "relay")
     relay = OutboxRelay(outbox, publisher, retention_hours=1)
     relay.run_once()
     publisher.close()
-    assert relay.prune() == 0 and outbox.retained() == 1
-    assert relay.prune(now=datetime.now(timezone.utc) + timedelta(hours=2)) == 1 and outbox.retained() == 0
+    assert relay.prune() == 0 and outbox.retained() == 2 and outbox.forgotten.count_documents({}) == 1
+    assert relay.prune(now=datetime.now(timezone.utc) + timedelta(hours=2)) == 2 and outbox.retained() == 0
+    assert outbox.forgotten.count_documents({}) == 0
 
 
 def test_a_lease_left_by_a_process_that_is_gone_is_taken_at_once(settings):
