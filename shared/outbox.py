@@ -5,7 +5,8 @@ Write path (unchanged by retention): a change and its one outbox row in one tran
 
 Relay: publishes pending rows (`outbox`) in `_id` order with acks=all, then moves them, in one
 transaction, to the service's retained log (`outbox_log`), kept as long as the topics keep events
-(LC_TOPIC_RETENTION_HOURS). A crash between the publish and the move re-publishes the same envelope
+(LC_TOPIC_RETENTION_HOURS). A relayed batch enters the log as one document (or a few, each under
+LOG_ENTRY_BYTES), keyed by its first row's `_id`: one insert per batch rather than per row. A crash between the publish and the move re-publishes the same envelope
 ids, which consumers' inboxes drop. One relay per service database holds a lease, so order is kept
 across copies.
 
@@ -31,9 +32,11 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable
 
+import bson
 from bson import ObjectId
 from pymongo import ASCENDING, DeleteMany, DeleteOne, InsertOne, UpdateOne
 from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -47,12 +50,14 @@ from shared.pseudonyms import erased_key
 
 log = logging.getLogger(__name__)
 COLLECTION = "outbox"  # pending rows: written with the change, not yet published
-LOG = "outbox_log"  # published rows, kept for the topics' retention (what a replay publishes again)
+LOG = "outbox_log"  # published batches, kept for the topics' retention (what a replay publishes again)
 FORGOTTEN = "outbox_forgotten"  # erased people (by erased_key): pending events naming them never enter the log
 STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledged offsets, replay
 RELAY_STATE = "relay"
 ERASURE_EVENTS = frozenset({"participant-withdrawn"})
 _LONGEST_ID = 64
+LOG_ENTRY_BYTES = 1 << 20  # a log document's events: far below MongoDB's 16 MB document limit
+REPLAY_ENTRIES = 16  # log documents published per step of a replay (at most 16 MB in memory)
 
 
 def mentions(envelope: dict) -> set[str]:
@@ -79,9 +84,39 @@ def without_people(events: Iterable[dict], people: set[str]) -> list[dict]:
     return [e for e in events if e["type"] in ERASURE_EVENTS or not (mentions(e) & people)]
 
 
-def _log_row(row: dict, events: list[dict], published_at: datetime) -> dict:
-    return {"_id": row["_id"], "events": events, "mentions": sorted(set().union(*map(mentions, events))),
-            "created_at": row.get("created_at"), "published_at": published_at}
+def log_entries(rows: list[dict], forgotten: set[str], published_at: datetime,
+                budget: int = LOG_ENTRY_BYTES) -> list[dict]:
+    """The retained-log documents of a relayed batch: its rows' events in order, without those
+    naming a `forgotten` person, in as few documents as `budget` (BSON bytes of events) allows.
+    Each is keyed by its first row's `_id`, so the log reads in the order the rows were relayed."""
+    entries: list[dict] = []
+    first, events, size = None, [], 0
+    for row in rows:
+        kept = without_people(row["events"], forgotten) if forgotten else row["events"]
+        if not kept:
+            continue
+        row_size = len(bson.encode({"events": kept}))
+        if events and size + row_size > budget:
+            entries.append(_log_entry(first, events, published_at))
+            events, size = [], 0
+        if not events:
+            first = row
+        events.extend(kept)
+        size += row_size
+    if events:
+        entries.append(_log_entry(first, events, published_at))
+    return entries
+
+
+def _log_entry(first_row: dict, events: list[dict], published_at: datetime) -> dict:
+    return {"_id": first_row["_id"], "events": events, "mentions": sorted(set().union(*map(mentions, events))),
+            "created_at": first_row.get("created_at"), "published_at": published_at}
+
+
+def _count_events(log: Collection, query: dict) -> int:
+    totals = list(log.aggregate([{"$match": query},
+                                 {"$group": {"_id": None, "events": {"$sum": {"$size": "$events"}}}}]))
+    return totals[0]["events"] if totals else 0
 
 
 class Outbox:
@@ -133,8 +168,8 @@ class Outbox:
         return row["created_at"] if row else None
 
     def retained(self) -> int:
-        """Published writes kept for a replay."""
-        return self.log.count_documents({})
+        """Published events kept for a replay."""
+        return _count_events(self.log, {})
 
     def forget(self, *people: str) -> int:
         """Erase these people from the retained log (in one transaction of its own); returns the
@@ -297,19 +332,18 @@ class OutboxRelay:
         record the acknowledged offsets, in one transaction."""
         outbox = self.outbox
         erased_now = {e["subject"] for row in rows for e in row["events"] if e["type"] in ERASURE_EVENTS}
+        mentioned = set().union(*(mentions(e) for row in rows for e in row["events"])) - erased_now
 
         def work(session: ClientSession) -> None:
-            named = {erased_key(name): name for name in set().union(*(mentions(e) for row in rows for e in row["events"]))}
-            markers = outbox.forgotten.find({"people": {"$in": sorted(named)}}, {"people": 1}, session=session)
+            named = {erased_key(name): name for name in mentioned}  # whom an earlier erasure may have forgotten
+            markers = outbox.forgotten.find({"people": {"$in": sorted(named)}}, {"people": 1},
+                                            session=session) if named else []
             forgotten = {named[key] for marker in markers for key in marker["people"] if key in named} | erased_now
             # This batch's own rows leave out the people it erases, and their earlier rows are read
             # before these enter the log: the whole move is one bulk write.
             operations, _ = outbox.forget_operations(session, erased_now) if erased_now else ([], 0)
-            now = datetime.now(timezone.utc)
-            for row in rows:
-                events = without_people(row["events"], forgotten) if forgotten else row["events"]
-                if events:
-                    operations.append(InsertOne(_log_row(row, events, now), namespace=outbox.log.full_name))
+            operations.extend(InsertOne(entry, namespace=outbox.log.full_name)
+                              for entry in log_entries(rows, forgotten, datetime.now(timezone.utc)))
             operations.append(DeleteMany({"_id": {"$in": [row["_id"] for row in rows]}},
                                          namespace=outbox.collection.full_name))
             operations.append(UpdateOne({"_id": RELAY_STATE}, {"$max": {f"acked.{k}": v for k, v in acked.items()}},
@@ -364,12 +398,12 @@ class OutboxRelay:
                 log.warning("%s relay: lost the lease during the replay; the holder resumes it", outbox.source)
                 return published
             query = {"_id": {"$gt": after}} if after is not None else {}
-            rows = list(outbox.log.find(query).sort("_id", ASCENDING).limit(self.batch))
-            if not rows:
+            entries = list(outbox.log.find(query).sort("_id", ASCENDING).limit(REPLAY_ENTRIES))
+            if not entries:
                 break
-            acked = self._publish(rows)
-            after = rows[-1]["_id"]
-            published += sum(len(row["events"]) for row in rows)
+            acked = self._publish(entries)
+            after = entries[-1]["_id"]
+            published += sum(len(entry["events"]) for entry in entries)
             outbox.state.update_one({"_id": RELAY_STATE}, {
                 "$set": {"replay.after": after}, "$max": {f"acked.{k}": v for k, v in acked.items()}})
         outbox.state.update_one({"_id": RELAY_STATE}, {"$set": {"cluster_id": cluster_id}, "$unset": {"replay": ""}})
@@ -385,10 +419,12 @@ class OutboxRelay:
             self._next_prune = time.monotonic() + self.PRUNE_EVERY_SECONDS
 
     def prune(self, now: datetime | None = None) -> int:
-        """Drop retained rows (and erasure markers) older than the retention."""
+        """Drop retained events (and erasure markers) older than the retention; returns how many
+        events."""
         cutoff = (now or datetime.now(timezone.utc)) - self.retention
-        dropped = self.outbox.log.delete_many({"_id": {"$lt": ObjectId.from_datetime(cutoff)},
-                                               "published_at": {"$lt": cutoff}}).deleted_count
+        expired = {"_id": {"$lt": ObjectId.from_datetime(cutoff)}, "published_at": {"$lt": cutoff}}
+        dropped = _count_events(self.outbox.log, expired)
+        self.outbox.log.delete_many(expired)
         self.outbox.forgotten.delete_many({"at": {"$lt": cutoff}})
         return dropped
 

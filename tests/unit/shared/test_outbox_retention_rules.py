@@ -1,7 +1,15 @@
 """The pure rules behind the outbox's retained log: what an event names, what erasure removes,
 and when a broker no longer holds what was published to it."""
+from datetime import datetime, timezone
+
+import bson
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared.broker_reset import lost_records, parse_partition_key, partition_key
-from shared.outbox import mentions, without_people
+from shared.outbox import log_entries, mentions, without_people
+
+PUBLISHED = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
 
 
 def event(event_type: str, subject: str, data: dict) -> dict:
@@ -27,6 +35,44 @@ def test_erasure_keeps_other_peoples_events_and_the_erasure_event_itself():
     kept = without_people(events, {"p1"})
     assert [(e["type"], e["subject"]) for e in kept] == [("participant-registered", "p2"),
                                                          ("participant-withdrawn", "p1")]
+
+
+def row(row_id: int, *events: dict) -> dict:
+    return {"_id": row_id, "events": list(events), "created_at": PUBLISHED}
+
+
+def test_a_relayed_batch_enters_the_log_as_one_document_keyed_by_its_first_row():
+    rows = [row(7, event("participant-registered", "p1", {"participant_id": "p1"})),
+            row(8, event("participant-updated", "p2", {"participant_id": "p2"}),
+                event("match-proposed", "m1", {"participants": [{"id": "p2"}, {"id": "p3"}]}))]
+    [entry] = log_entries(rows, set(), PUBLISHED)
+    assert entry["_id"] == 7 and entry["published_at"] == PUBLISHED
+    assert [e["subject"] for e in entry["events"]] == ["p1", "p2", "m1"]  # the rows' order, then each row's
+    assert {"p1", "p2", "p3", "m1"} <= set(entry["mentions"])  # erasure finds the document by any of them
+
+
+def test_a_forgotten_persons_events_stay_out_of_the_log_and_a_row_left_empty_is_skipped():
+    rows = [row(1, event("participant-updated", "gone", {"participant_id": "gone"})),
+            row(2, event("participant-registered", "p2", {"participant_id": "p2"})),
+            row(3, event("participant-withdrawn", "gone", {"participant_id": "gone"}))]
+    [entry] = log_entries(rows, {"gone"}, PUBLISHED)
+    assert entry["_id"] == 2  # the first row that still has an event
+    assert [(e["type"], e["subject"]) for e in entry["events"]] == [("participant-registered", "p2"),
+                                                                    ("participant-withdrawn", "gone")]
+    assert log_entries(rows[:1], {"gone"}, PUBLISHED) == []
+
+
+@given(st.lists(st.integers(min_value=1, max_value=4), min_size=1, max_size=30),
+       st.integers(min_value=200, max_value=3000))
+def test_a_batch_too_large_for_one_document_is_split_at_row_boundaries_in_order(events_per_row, budget):
+    rows = [row(i, *(event("participant-updated", f"p{i}-{j}", {"participant_id": f"p{i}-{j}", "bio": "x" * 80})
+                     for j in range(count))) for i, count in enumerate(events_per_row)]
+    entries = log_entries(rows, set(), PUBLISHED, budget=budget)
+    assert [e for entry in entries for e in entry["events"]] == [e for r in rows for e in r["events"]]
+    assert [entry["_id"] for entry in entries] == sorted({entry["_id"] for entry in entries})
+    for entry in entries:  # over the budget only when one row alone is
+        too_big = len(bson.encode({"events": entry["events"]})) > budget
+        assert not too_big or len({e["subject"].split("-")[0] for e in entry["events"]}) == 1
 
 
 def test_a_broker_with_another_cluster_id_lost_everything():
