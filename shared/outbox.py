@@ -285,7 +285,15 @@ class OutboxRelay:
         if not self._indexed:
             self.outbox.log.create_index("mentions")  # erasure finds a person's rows by it
             self.outbox.forgotten.create_index("people")  # and archiving the markers naming a batch's people
+            self._list_people_in_older_markers()
             self._indexed = True
+
+    def _list_people_in_older_markers(self) -> None:
+        """Markers written before they listed people (one per person, the digest as `_id`) are
+        given the list, so the people they name stay forgotten after an upgrade."""
+        older = [marker["_id"] for marker in self.outbox.forgotten.find({"people": {"$exists": False}}, {"_id": 1})]
+        if older:
+            self.outbox.forgotten.bulk_write([UpdateOne({"_id": key}, {"$set": {"people": [key]}}) for key in older])
 
     def run_once(self) -> int:
         if not self._hold_lease():

@@ -90,6 +90,19 @@ def test_several_people_erased_in_one_batch_each_leave_the_log_and_stay_forgotte
     assert all(erased_key(pid) in markers and pid not in markers for pid in leaving)  # digests, never ids
 
 
+def test_a_person_forgotten_by_a_marker_of_the_earlier_layout_stays_forgotten(settings):
+    """Before markers listed people, each was one document keyed by the person's digest."""
+    outbox = Outbox(database(settings, "registry"), "registry")
+    gone, staying = uuid.uuid4().hex, uuid.uuid4().hex
+    outbox.forgotten.insert_one({"_id": erased_key(gone), "at": datetime.now(timezone.utc)})
+    stage(outbox, ("participant-updated", participant(gone, revision=3)))  # late, naming them
+    stage(outbox, ("participant-registered", participant(staying)))
+    publisher = Publisher(settings, "relay")
+    assert OutboxRelay(outbox, publisher).run_once() == 2
+    publisher.close()
+    assert logged_subjects(outbox) == [("participant-registered", staying)]
+
+
 def test_a_consumer_erases_the_person_from_its_own_log_even_what_was_pending(settings):
     """The matcher-side worker handles participant-withdrawn; its own retained events naming the
     person go, and one still pending at that moment enters the log without them."""
