@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -56,20 +57,23 @@ STATE = "outbox_state"  # the relay's view of the broker: cluster id, acknowledg
 RELAY_STATE = "relay"
 ERASURE_EVENTS = frozenset({"participant-withdrawn"})
 _LONGEST_ID = 64
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")  # the envelopes' and schemas' date-time format
 LOG_ENTRY_BYTES = 1 << 20  # a log document's events: far below MongoDB's 16 MB document limit
 REPLAY_ENTRIES = 16  # log documents published per step of a replay (at most 16 MB in memory)
 
 
 def mentions(envelope: dict) -> set[str]:
     """The identifiers an event names: its subject and every short string without spaces in its
-    data (wherever a schema puts participant ids: participant_id, participants[].id, attendees...).
-    Only used to find what to erase, so over-inclusion costs index entries, never data."""
+    data (wherever a schema puts participant ids: participant_id, participants[].id, attendees...)
+    but timestamps, which no id is. Only used to find what to erase, so over-inclusion costs index
+    entries and marker lookups, never data."""
     found = {envelope["subject"]}
     pending = [envelope.get("data")]
     while pending:
         value = pending.pop()
         if isinstance(value, str):
-            if len(value) <= _LONGEST_ID and value and not any(c.isspace() for c in value):
+            if (len(value) <= _LONGEST_ID and value and not any(c.isspace() for c in value)
+                    and not _TIMESTAMP.match(value)):
                 found.add(value)
         elif isinstance(value, dict):
             pending.extend(value.values())

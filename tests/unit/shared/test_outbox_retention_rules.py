@@ -25,6 +25,13 @@ def test_an_event_names_its_subject_and_the_ids_in_its_data_wherever_they_are():
     assert "You both speak Arabic and organise edit-a-thons." not in named  # free text is not an id
 
 
+def test_a_timestamp_is_not_taken_for_an_id():
+    withdrawn = event("participant-withdrawn", "p1", {"participant_id": "p1", "revision": 2,
+                                                      "withdrawn_at": "2026-11-24T10:00:00Z",
+                                                      "requested_at": "2026-11-24T09:59:58.123+01:00"})
+    assert mentions(withdrawn) == {"p1"}
+
+
 def test_erasure_keeps_other_peoples_events_and_the_erasure_event_itself():
     events = [
         event("participant-registered", "p1", {"participant_id": "p1", "email": "a@example.org"}),
